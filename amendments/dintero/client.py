@@ -1,0 +1,182 @@
+"""The asynchronous Dintero Orders API client: one method per endpoint, typed in and out.
+
+It owns no retry loop (Temporal retries) and no idempotency (activities reconcile); it sends one
+request per call, turns every failure into the `errors` hierarchy, and validates every success
+into a wire model. One `httpx.AsyncClient` is shared per process; build it with `build_http`
+and inject it, so that tests can point it at the simulator with `httpx.ASGITransport`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from amendments import __version__
+from amendments.domain.order import OrderSnapshot
+from amendments.dintero.auth import DinteroTokenAuth, validate_account_id
+from amendments.dintero.errors import (
+    DinteroInvalidResponse,
+    error_from_response,
+    error_from_transport,
+)
+from amendments.dintero.convert import to_snapshot
+from amendments.dintero.models import (
+    AuthorizationList,
+    CaptureList,
+    CompletedDraft,
+    DraftOrder,
+    DraftOrderCreate,
+    DraftOrderList,
+    Order,
+    PaymentOperation,
+    PaymentOperationCreate,
+    RefundList,
+)
+
+DEFAULT_BASE_URL = "https://api.dintero.com"
+USER_AGENT = f"order-amendments/{__version__} (+httpx)"
+# Shorter than every activity's start-to-close timeout, so the activity sees a typed timeout.
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def build_http(
+    *,
+    base_url: str = DEFAULT_BASE_URL,
+    account_id: str,
+    client_id: str,
+    client_secret: SecretStr,
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    transport: httpx.AsyncBaseTransport | None = None,
+    max_connections: int = 100,
+) -> httpx.AsyncClient:
+    """The process's one `httpx.AsyncClient` for Dintero, with token auth, timeouts and User-Agent."""
+    validate_account_id(account_id)
+    auth = DinteroTokenAuth(
+        account_id=account_id,
+        client_id=client_id,
+        client_secret=client_secret,
+        audience=f"{base_url.rstrip('/')}/v1/accounts/{account_id}",
+    )
+    return httpx.AsyncClient(
+        base_url=base_url,
+        auth=auth,
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        transport=transport,
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
+    )
+
+
+class DinteroClient:
+    """Typed calls to `/v1/accounts/{aid}/shopping/...` over an injected `httpx.AsyncClient`."""
+
+    def __init__(self, http: httpx.AsyncClient, account_id: str) -> None:
+        self.http = http
+        self.account_id = validate_account_id(account_id)
+        self._prefix = f"/v1/accounts/{account_id}/shopping"
+
+    def __repr__(self) -> str:
+        return f"DinteroClient(base_url={str(self.http.base_url)!r}, account_id={self.account_id!r})"
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> M:
+        url = f"{self._prefix}{path}"
+        try:
+            response = await self.http.request(method, url, json=json, params=params)
+        except httpx.TransportError as exc:
+            raise error_from_transport(exc, exc.request if _has_request(exc) else None) from None
+        if response.is_error:
+            raise error_from_response(response)
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise DinteroInvalidResponse(
+                f"Dintero answered {method} {url} with a body that does not match "
+                f"{model.__name__}: {exc.errors(include_url=False, include_input=False)}",
+                status=response.status_code,
+            ) from None
+
+    # --- drafts ----------------------------------------------------------------------------
+
+    async def create_draft(self, body: DraftOrderCreate) -> DraftOrder:
+        return await self._call("POST", "/draft_orders", DraftOrder, json=body.wire())
+
+    async def get_draft(self, draft_id: str) -> DraftOrder:
+        return await self._call("GET", f"/draft_orders/{draft_id}", DraftOrder)
+
+    async def list_drafts(self, *, status: str | None = None) -> list[DraftOrder]:
+        params = {"status": status} if status else None
+        page = await self._call("GET", "/draft_orders", DraftOrderList, params=params)
+        return page.draft_orders
+
+    async def complete_draft(self, draft_id: str) -> list[Order]:
+        completed = await self._call(
+            "PUT", f"/draft_orders/{draft_id}/complete", CompletedDraft, json={}
+        )
+        return completed.orders
+
+    # --- orders and payment records --------------------------------------------------------
+
+    async def get_order(self, order_id: str) -> Order:
+        return await self._call("GET", f"/orders/{order_id}", Order)
+
+    async def list_authorizations(self, order_id: str) -> list[PaymentOperation]:
+        page = await self._call("GET", f"/orders/{order_id}/authorizations", AuthorizationList)
+        return page.authorizations
+
+    async def list_captures(self, order_id: str) -> list[PaymentOperation]:
+        page = await self._call("GET", f"/orders/{order_id}/captures", CaptureList)
+        return page.captures
+
+    async def list_refunds(self, order_id: str) -> list[PaymentOperation]:
+        page = await self._call("GET", f"/orders/{order_id}/refunds", RefundList)
+        return page.refunds
+
+    async def record_authorization(
+        self, order_id: str, body: PaymentOperationCreate
+    ) -> PaymentOperation:
+        return await self._call(
+            "POST", f"/orders/{order_id}/authorizations", PaymentOperation, json=body.wire()
+        )
+
+    async def record_capture(self, order_id: str, body: PaymentOperationCreate) -> PaymentOperation:
+        return await self._call(
+            "POST", f"/orders/{order_id}/captures", PaymentOperation, json=body.wire()
+        )
+
+    async def record_refund(self, order_id: str, body: PaymentOperationCreate) -> PaymentOperation:
+        return await self._call(
+            "POST", f"/orders/{order_id}/refunds", PaymentOperation, json=body.wire()
+        )
+
+    async def read_order(self, order_id: str) -> OrderSnapshot:
+        """The order with all its payment records: GET order, captures and refunds at once."""
+        order, captures, refunds = await asyncio.gather(
+            self.get_order(order_id), self.list_captures(order_id), self.list_refunds(order_id)
+        )
+        return to_snapshot(order, captures, refunds)
+
+
+def _has_request(exc: httpx.TransportError) -> bool:
+    try:
+        exc.request  # noqa: B018 - httpx raises RuntimeError when the request is unset
+    except RuntimeError:
+        return False
+    return True

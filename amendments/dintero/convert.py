@@ -1,0 +1,61 @@
+"""Wire models to the domain's `OrderSnapshot`: the one place Dintero's field names are translated."""
+
+from __future__ import annotations
+
+from amendments.dintero.models import Order, OrderItemOut, PaymentOperation
+from amendments.domain.order import (
+    OrderLine,
+    OrderSnapshot,
+    PaymentRecord,
+    RecordItem,
+    RecordKind,
+    TaxLine,
+)
+
+
+def to_line(item: OrderItemOut) -> OrderLine:
+    reverses = (
+        item.related_item.line_id
+        if item.related_item is not None and item.related_item.type == "reversed"
+        else None
+    )
+    return OrderLine(
+        line_id=item.line_id,
+        product_id=item.id,
+        quantity=item.quantity,
+        gross_amount=item.gross_amount,
+        tax_lines=tuple(TaxLine(amount=t.amount, percentage=t.percentage) for t in item.tax_lines),
+        description=item.description,
+        description_alias=item.description_alias,
+        reversed_reason=item.reversed_reason,
+        reverses=reverses,
+    )
+
+
+def to_record(kind: RecordKind, op: PaymentOperation) -> PaymentRecord:
+    return PaymentRecord(
+        kind=kind,
+        id=op.id,
+        items=tuple(RecordItem(line_id=i.line_id, amount=i.amount) for i in op.items),
+        success=op.success,
+        payment_id=op.payment_details.payment_id if op.payment_details else None,
+        authorization_id=op.authorization_id,
+        metadata=dict(op.metadata or {}),
+    )
+
+
+def to_snapshot(
+    order: Order, captures: list[PaymentOperation], refunds: list[PaymentOperation]
+) -> OrderSnapshot:
+    records = (
+        [to_record("authorization", op) for op in order.authorizations]
+        + [to_record("capture", op) for op in captures]
+        + [to_record("refund", op) for op in refunds]
+    )
+    return OrderSnapshot(
+        order_id=order.order_id,
+        currency=order.currency,
+        status=order.status,
+        lines=tuple(to_line(item) for item in order.items),
+        records=tuple(records),
+    )

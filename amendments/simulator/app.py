@@ -1,0 +1,415 @@
+"""A Dintero Orders API simulator: an ASGI app that behaves like the endpoints this product uses.
+
+It serves Dintero's paths under `/v1/accounts/{aid}/...`, issues client-credentials tokens and
+checks them, keeps per-account state in memory (`state.Store`), answers errors in Dintero's
+envelope `{"error": {"code", "message", "errors"}}`, and injects faults on request. It runs
+in-process for tests (`httpx.ASGITransport(app=Simulator().app)`) and as a server
+(`amend simulator`). It is not a mock of our client: it enforces the API's rules on its side.
+
+Test controls live under `/_sim/`, a prefix Dintero does not use:
+`GET /_sim/requests` (every API request: method, path, status, body), `GET /_sim/state`,
+`POST /_sim/reset`, `GET|POST|DELETE /_sim/faults`.
+
+Rules enforced (design.md sections 4 and 6). Where Dintero's real behaviour is unknown the
+simulator is strict; these are its ASSUMPTIONS, each a choice made without a Dintero source:
+- A1 Unknown fields in request bodies are refused with 400 (Dintero accepts many more fields).
+- A2 Line ids are unique per order and a linked draft's lines must be greater than the order's
+  highest line id (appended). Violations are 400 `DUPLICATE_LINE_ID` / `BAD_REQUEST`.
+- A3 Negative `gross_amount` only on reversal lines (with `related_item`), which must be negative;
+  tax amounts carry the line's sign and never exceed the gross amount in magnitude.
+- A4 A reversal line keeps the reversed line's product `id`, references a non-reversal line of
+  the linked order, and all reversals of a line together never exceed its gross amount,
+  quantity or per-rate tax (400 `REVERSAL_EXCEEDS_LINE`).
+- A5 Completing a draft that is not open is 400 `DRAFT_NOT_OPEN` (not 409, which is retryable);
+  rules are checked again at completion.
+- A6 Payment operations: `success` is required; every item names a line of the order; amounts
+  are non-zero with the line's sign; successful authorizations of a line never exceed its gross
+  amount; captures never exceed successful authorizations and refunds never exceed captures,
+  per line, and per (line, authorization_id) on lines of a `multiple_authorizations` draft.
+- A7 `options.multiple_authorizations` is per draft: its lines take a second authorization and
+  require `authorization_id` on every operation; other lines take one authorization (a declined
+  one counts). An authorization_id is used by one authorization record per order.
+- A8 Writes on a cancelled or closed order are 400 `ORDER_NOT_OPEN`; cancel needs an uncaptured order.
+- A9 `payment_status`: `refunded`/`partially_refunded` once anything is refunded (by whether
+  refunds reach captures), else `pending` without captures, else `paid` when captures reach the
+  order's gross amount, else `partially_paid`.
+- A10 Creates answer 200; list endpoints return every record (no pagination); `GET /orders/{id}`
+  embeds `authorizations` (documented) but not captures or refunds (not documented).
+- A11 Tokens are opaque strings valid for `token_ttl` seconds for one account; the token request
+  must say `grant_type: client_credentials` and an audience ending in `/v1/accounts/{aid}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import fnmatch
+import json
+import random
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from amendments.simulator.state import SimError, Store
+
+ACCOUNT_ID = re.compile(r"^[PT]\d{8}$")
+DEMO_ACCOUNT_ID = "T12345678"
+
+
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """Raised by the app to drop a connection: uvicorn closes the socket, and an in-process
+    `httpx.ASGITransport` hands the client the same transport error a real drop would."""
+
+
+class FaultRule(BaseModel):
+    """One fault: which requests it hits, how often, and what it does to them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: str = "*"
+    path: str = "*"
+    status: int | None = Field(default=None, ge=400, le=599)
+    times: int | None = Field(default=None, ge=1)
+    probability: float | None = Field(default=None, gt=0, le=1)
+    latency_ms: int = Field(default=0, ge=0, le=600_000)
+    retry_after: int | None = Field(default=None, ge=0)
+    mode: Literal["respond", "ambiguous", "drop"] = "respond"
+    apply: bool = True  # drop mode only: whether the write lands before the connection drops
+
+    @model_validator(mode="after")
+    def _check(self) -> FaultRule:
+        if self.times is not None and self.probability is not None:
+            raise ValueError("give times or probability, not both")
+        if self.mode == "respond" and self.status is None and self.latency_ms == 0:
+            raise ValueError("a respond rule needs a status or a latency_ms")
+        return self
+
+    def matches(self, method: str, path: str) -> bool:
+        return fnmatch.fnmatchcase(method.upper(), self.method.upper()) and fnmatch.fnmatchcase(
+            path, self.path
+        )
+
+
+@dataclass
+class _Token:
+    account_id: str
+    expires_at: float
+
+
+@dataclass
+class SimulatorConfig:
+    token_ttl: float = 3600.0
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    seed: int | None = None
+
+
+Handler = Callable[[str, Request, Any], Awaitable[Any] | Any]
+
+
+@dataclass
+class _Route:
+    path: str
+    method: str
+    handler: Handler
+    write: bool
+
+
+@dataclass
+class _Fired:
+    rule: FaultRule
+    latency: float = 0.0
+
+
+@dataclass
+class Simulator:
+    config: SimulatorConfig = field(default_factory=SimulatorConfig)
+
+    def __post_init__(self) -> None:
+        self.store = Store(seed=self.config.seed)
+        self.requests: list[dict[str, Any]] = []
+        self.faults: list[FaultRule] = []
+        self._tokens: dict[str, _Token] = {}
+        self._random = random.Random(self.config.seed)
+        self.app = self._build()
+
+    # --- controls ------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        self.store = Store(seed=self.config.seed)
+        self.requests.clear()
+        self.faults.clear()
+        self._tokens.clear()
+
+    def add_faults(self, rules: list[FaultRule]) -> None:
+        self.faults.extend(rules)
+
+    def expire_tokens(self) -> None:
+        for token in self._tokens.values():
+            token.expires_at = 0.0
+
+    # --- the ASGI app --------------------------------------------------------------------
+
+    def _build(self) -> Starlette:
+        prefix = "/v1/accounts/{aid}"
+        shop = prefix + "/shopping"
+        api = [
+            _Route(prefix + "/auth/token", "POST", self._token, write=False),
+            _Route(shop + "/draft_orders", "POST", self._create_draft, write=True),
+            _Route(shop + "/draft_orders", "GET", self._list_drafts, write=False),
+            _Route(shop + "/draft_orders/{draft_id}", "GET", self._get_draft, write=False),
+            _Route(shop + "/draft_orders/{draft_id}/complete", "PUT", self._complete, write=True),
+            _Route(shop + "/orders/{order_id}", "GET", self._get_order, write=False),
+            _Route(shop + "/orders/{order_id}/cancel", "POST", self._cancel, write=True),
+            _Route(shop + "/orders/{order_id}/close", "POST", self._close, write=True),
+        ]
+        for kind in ("authorization", "capture", "refund"):
+            api.append(
+                _Route(f"{shop}/orders/{{order_id}}/{kind}s", "GET", self._lister(kind), False)
+            )
+            api.append(
+                _Route(f"{shop}/orders/{{order_id}}/{kind}s", "POST", self._recorder(kind), True)
+            )
+        routes = [Route(r.path, self._endpoint(r), methods=[r.method]) for r in api]
+        routes += [
+            Route("/_sim/requests", self._sim_requests, methods=["GET"]),
+            Route("/_sim/state", self._sim_state, methods=["GET"]),
+            Route("/_sim/reset", self._sim_reset, methods=["POST"]),
+            Route("/_sim/faults", self._sim_faults, methods=["GET", "POST", "DELETE"]),
+            Route("/_sim/tokens/expire", self._sim_expire, methods=["POST"]),
+            Route("/healthz", self._health, methods=["GET"]),
+        ]
+        app = Starlette(routes=routes, exception_handlers={HTTPException: self._http_error})
+        return app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return JSONResponse(
+            {"error": {"code": "NOT_FOUND" if exc.status_code == 404 else "BAD_REQUEST",
+                       "message": f"{request.method} {request.url.path}: {exc.detail}",
+                       "errors": []}},
+            status_code=exc.status_code,
+        )
+
+    def _endpoint(self, route: _Route) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            return await self._serve(request, route)
+
+        return endpoint
+
+    async def _serve(self, request: Request, route: _Route) -> Response:
+        raw = await request.body()
+        body: Any = None
+        entry: dict[str, Any] = {
+            "method": request.method,
+            "path": request.url.path,
+            "query": request.url.query,
+            "status": None,
+            "body": None,
+        }
+        self.requests.append(entry)
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            return self._answer(
+                entry, SimError(400, "BAD_REQUEST", "request body is not valid JSON").envelope(), 400
+            )
+        entry["body"] = body
+        fired = self._fire(request.method, request.url.path)
+        if fired is not None and fired.latency:
+            await asyncio.sleep(fired.latency)
+        rule = fired.rule if fired is not None else None
+        if rule is not None and rule.status is not None and rule.mode == "respond":
+            entry["fault"] = "respond"
+            return self._fault_response(entry, rule)
+        aid = request.path_params["aid"]
+        try:
+            if not ACCOUNT_ID.fullmatch(aid):
+                raise SimError(
+                    404, "NOT_FOUND", f"account {aid!r} does not match ^[PT]\\d{{8}}$"
+                )
+            if not route.path.endswith("/auth/token"):
+                self._authenticate(request, aid)
+            if rule is not None and rule.mode == "drop" and not (rule.apply and route.write):
+                entry["fault"] = "drop"
+                raise ConnectionDropped("connection dropped by the simulator")
+            result = route.handler(aid, request, body)
+            if asyncio.iscoroutine(result):
+                result = await result
+        except SimError as exc:
+            if rule is not None and rule.mode == "ambiguous":
+                entry["fault"] = "ambiguous"
+                return self._fault_response(entry, rule)
+            return self._answer(entry, exc.envelope(), exc.status)
+        if rule is not None and rule.mode == "drop":
+            entry["fault"] = "drop"
+            raise ConnectionDropped("connection dropped by the simulator after the write landed")
+        if rule is not None and rule.mode == "ambiguous":
+            entry["fault"] = "ambiguous"
+            return self._fault_response(entry, rule)
+        return self._answer(entry, result, 200)
+
+    def _fire(self, method: str, path: str) -> _Fired | None:
+        for rule in list(self.faults):
+            if not rule.matches(method, path):
+                continue
+            if rule.probability is not None and self._random.random() >= rule.probability:
+                continue
+            if rule.times is not None:
+                rule.times -= 1
+                if rule.times == 0:
+                    self.faults.remove(rule)
+            return _Fired(rule=rule, latency=rule.latency_ms / 1000)
+        return None
+
+    def _fault_response(self, entry: dict[str, Any], rule: FaultRule) -> Response:
+        status = rule.status or 500
+        message = {
+            429: "Too many requests",
+            503: "Service temporarily unavailable",
+        }.get(status, "Injected failure")
+        headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else None
+        envelope = SimError(status, "SIMULATED_FAULT", message).envelope()
+        return self._answer(entry, envelope, status, headers)
+
+    @staticmethod
+    def _answer(
+        entry: dict[str, Any], body: Any, status: int, headers: dict[str, str] | None = None
+    ) -> Response:
+        entry["status"] = status
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    # --- auth ----------------------------------------------------------------------------
+
+    def _token(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
+        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+        try:
+            client_id, sep, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            client_id, sep, secret = "", "", ""
+        if scheme.lower() != "basic" or not sep or not client_id or not secret:
+            raise SimError(401, "UNAUTHORIZED", "HTTP Basic client credentials are required")
+        fixed_id, fixed_secret = self.config.client_id, self.config.client_secret
+        if fixed_id is not None and fixed_secret is not None and (
+            not secrets.compare_digest(client_id, fixed_id)
+            or not secrets.compare_digest(secret, fixed_secret.get_secret_value())
+        ):
+            raise SimError(401, "UNAUTHORIZED", "invalid client credentials")
+        if not isinstance(body, dict) or body.get("grant_type") != "client_credentials":
+            raise SimError(
+                400,
+                "BAD_REQUEST",
+                "grant_type must be client_credentials",
+                [{"field": "grant_type", "message": "must be client_credentials"}],
+            )
+        audience = body.get("audience")
+        if not isinstance(audience, str) or not audience.rstrip("/").endswith(
+            f"/v1/accounts/{aid}"
+        ):
+            raise SimError(
+                400,
+                "BAD_REQUEST",
+                f"audience must be the account's API URL ending in /v1/accounts/{aid}",
+                [{"field": "audience", "message": "wrong account"}],
+            )
+        token = "sim." + secrets.token_urlsafe(24)
+        self._tokens[token] = _Token(aid, time.monotonic() + self.config.token_ttl)
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": int(self.config.token_ttl),
+        }
+
+    def _authenticate(self, request: Request, aid: str) -> None:
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        token = self._tokens.get(value) if scheme.lower() == "bearer" else None
+        if token is None or token.account_id != aid or token.expires_at <= time.monotonic():
+            raise SimError(401, "UNAUTHORIZED", "Access forbidden, invalid JWT token was used")
+
+    # --- API handlers --------------------------------------------------------------------
+
+    def _create_draft(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
+        return self.store.create_draft(aid, body)
+
+    def _list_drafts(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
+        return self.store.list_drafts(aid, request.query_params.get("status"))
+
+    def _get_draft(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
+        return self.store.get_draft(aid, request.path_params["draft_id"])
+
+    def _complete(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
+        return self.store.complete_draft(aid, request.path_params["draft_id"])
+
+    def _get_order(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
+        return self.store.get_order(aid, request.path_params["order_id"])
+
+    def _cancel(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
+        return self.store.cancel(aid, request.path_params["order_id"])
+
+    def _close(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
+        return self.store.close(aid, request.path_params["order_id"])
+
+    def _lister(self, kind: str) -> Handler:
+        def handler(aid: str, request: Request, body: Any) -> dict[str, Any]:
+            return self.store.list_operations(aid, request.path_params["order_id"], kind)
+
+        return handler
+
+    def _recorder(self, kind: str) -> Handler:
+        def handler(aid: str, request: Request, body: Any) -> dict[str, Any]:
+            return self.store.record(aid, request.path_params["order_id"], kind, body)
+
+        return handler
+
+    # --- /_sim/ controls -----------------------------------------------------------------
+
+    async def _sim_requests(self, request: Request) -> Response:
+        since = int(request.query_params.get("since", "0"))
+        return JSONResponse(self.requests[since:])
+
+    async def _sim_state(self, request: Request) -> Response:
+        return JSONResponse(self.store.snapshot())
+
+    async def _sim_reset(self, request: Request) -> Response:
+        self.reset()
+        return JSONResponse({"reset": True})
+
+    async def _sim_expire(self, request: Request) -> Response:
+        self.expire_tokens()
+        return JSONResponse({"expired": True})
+
+    async def _sim_faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.faults.clear()
+        elif request.method == "POST":
+            try:
+                raw = json.loads(await request.body())
+                items = raw if isinstance(raw, list) else [raw]
+                rules = [FaultRule.model_validate(item) for item in items]
+            except (ValueError, ValidationError) as exc:
+                return JSONResponse(
+                    {"error": {"code": "BAD_REQUEST", "message": f"invalid fault rules: {exc}",
+                               "errors": []}},
+                    status_code=400,
+                )
+            self.add_faults(rules)
+        return JSONResponse([rule.model_dump(exclude_none=True) for rule in self.faults])
+
+    async def _health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
