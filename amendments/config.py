@@ -54,5 +54,12 @@ class Settings(BaseSettings):
         ]
         if missing:
             raise SettingsError(f"missing setting(s): {', '.join(missing)}")
-        assert self.dintero_account_id and self.dintero_client_id and self.dintero_client_secret
-        return self.dintero_account_id, self.dintero_client_id, self.dintero_client_secret
+        account_id, client_id, secret = (
+            self.dintero_account_id,
+            self.dintero_client_id,
+            self.dintero_client_secret,
+        )
+        assert account_id is not None
+        assert client_id is not None
+        assert secret is not None
+        return account_id, client_id, secret

@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh simulator per test, in-process and over a real socket, and clients on both."""
+"""Shared fixtures: a fresh simulator per test, in-process and over a socket, with clients."""
 
 from __future__ import annotations
 

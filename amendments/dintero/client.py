@@ -15,14 +15,13 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from amendments import __version__
-from amendments.domain.order import OrderSnapshot
 from amendments.dintero.auth import DinteroTokenAuth, validate_account_id
+from amendments.dintero.convert import to_snapshot
 from amendments.dintero.errors import (
     DinteroInvalidResponse,
     error_from_response,
     error_from_transport,
 )
-from amendments.dintero.convert import to_snapshot
 from amendments.dintero.models import (
     AuthorizationList,
     CaptureList,
@@ -35,6 +34,7 @@ from amendments.dintero.models import (
     PaymentOperationCreate,
     RefundList,
 )
+from amendments.domain.order import OrderSnapshot
 
 DEFAULT_BASE_URL = "https://api.dintero.com"
 USER_AGENT = f"order-amendments/{__version__} (+httpx)"
@@ -54,7 +54,7 @@ def build_http(
     transport: httpx.AsyncBaseTransport | None = None,
     max_connections: int = 100,
 ) -> httpx.AsyncClient:
-    """The process's one `httpx.AsyncClient` for Dintero, with token auth, timeouts and User-Agent."""
+    """The process's one `httpx.AsyncClient` for Dintero: token auth, timeouts, User-Agent."""
     validate_account_id(account_id)
     auth = DinteroTokenAuth(
         account_id=account_id,
@@ -83,7 +83,9 @@ class DinteroClient:
         self._prefix = f"/v1/accounts/{account_id}/shopping"
 
     def __repr__(self) -> str:
-        return f"DinteroClient(base_url={str(self.http.base_url)!r}, account_id={self.account_id!r})"
+        return (
+            f"DinteroClient(base_url={str(self.http.base_url)!r}, account_id={self.account_id!r})"
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()

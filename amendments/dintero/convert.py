@@ -1,4 +1,4 @@
-"""Wire models to the domain's `OrderSnapshot`: the one place Dintero's field names are translated."""
+"""Wire models to the domain's `OrderSnapshot`: where Dintero's field names are translated."""
 
 from __future__ import annotations
 

@@ -146,7 +146,7 @@ def error_class_for_status(status: int) -> type[DinteroHTTPError]:
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP date; None if absent or unreadable."""
+    """Seconds from a `Retry-After` header (delta-seconds or HTTP date); None if absent or bad."""
     if value is None or not value.strip():
         return None
     value = value.strip()

@@ -29,7 +29,8 @@ simulator is strict; these are its ASSUMPTIONS, each a choice made without a Din
 - A7 `options.multiple_authorizations` is per draft: its lines take a second authorization and
   require `authorization_id` on every operation; other lines take one authorization (a declined
   one counts). An authorization_id is used by one authorization record per order.
-- A8 Writes on a cancelled or closed order are 400 `ORDER_NOT_OPEN`; cancel needs an uncaptured order.
+- A8 Writes on a cancelled or closed order are 400 `ORDER_NOT_OPEN`; only an uncaptured order
+  can be cancelled.
 - A9 `payment_status`: `refunded`/`partially_refunded` once anything is refunded (by whether
   refunds reach captures), else `pending` without captures, else `paid` when captures reach the
   order's gross amount, else `partially_paid`.
@@ -60,7 +61,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from amendments.simulator.state import SimError, Store
 
@@ -191,19 +192,48 @@ class Simulator:
             Route("/_sim/tokens/expire", self._sim_expire, methods=["POST"]),
             Route("/healthz", self._health, methods=["GET"]),
         ]
-        app = Starlette(routes=routes, exception_handlers={HTTPException: self._http_error})
-        return app
+        return Starlette(routes=routes, exception_handlers={HTTPException: self._http_error})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+        """Serve, turning a `ConnectionDropped` into a connection closed mid-response.
+
+        A server answers 500 when an app fails before starting its response (and Starlette's
+        error middleware sends one too), so on a drop the 500 is replaced by the start of a
+        response whose promised body never comes; the exception then makes uvicorn close the
+        socket, and an in-process `ASGITransport` hands the exception to the client."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        dropping = scope.setdefault("state", {})
+
+        async def guarded(message: Message) -> None:
+            if not dropping.get("sim_drop"):
+                await send(message)
+            elif message["type"] == "http.response.start":
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", b"4096"),
+                        ],
+                    }
+                )
+
+        await self.app(scope, receive, guarded)
 
     @staticmethod
     async def _http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         return JSONResponse(
-            {"error": {"code": "NOT_FOUND" if exc.status_code == 404 else "BAD_REQUEST",
-                       "message": f"{request.method} {request.url.path}: {exc.detail}",
-                       "errors": []}},
+            {
+                "error": {
+                    "code": "NOT_FOUND" if exc.status_code == 404 else "BAD_REQUEST",
+                    "message": f"{request.method} {request.url.path}: {exc.detail}",
+                    "errors": [],
+                }
+            },
             status_code=exc.status_code,
         )
 
@@ -228,7 +258,9 @@ class Simulator:
             body = json.loads(raw) if raw else None
         except ValueError:
             return self._answer(
-                entry, SimError(400, "BAD_REQUEST", "request body is not valid JSON").envelope(), 400
+                entry,
+                SimError(400, "BAD_REQUEST", "request body is not valid JSON").envelope(),
+                400,
             )
         entry["body"] = body
         fired = self._fire(request.method, request.url.path)
@@ -241,13 +273,12 @@ class Simulator:
         aid = request.path_params["aid"]
         try:
             if not ACCOUNT_ID.fullmatch(aid):
-                raise SimError(
-                    404, "NOT_FOUND", f"account {aid!r} does not match ^[PT]\\d{{8}}$"
-                )
+                raise SimError(404, "NOT_FOUND", f"account {aid!r} does not match ^[PT]\\d{{8}}$")
             if not route.path.endswith("/auth/token"):
                 self._authenticate(request, aid)
             if rule is not None and rule.mode == "drop" and not (rule.apply and route.write):
                 entry["fault"] = "drop"
+                request.scope["state"]["sim_drop"] = True
                 raise ConnectionDropped("connection dropped by the simulator")
             result = route.handler(aid, request, body)
             if asyncio.iscoroutine(result):
@@ -259,6 +290,7 @@ class Simulator:
             return self._answer(entry, exc.envelope(), exc.status)
         if rule is not None and rule.mode == "drop":
             entry["fault"] = "drop"
+            request.scope["state"]["sim_drop"] = True
             raise ConnectionDropped("connection dropped by the simulator after the write landed")
         if rule is not None and rule.mode == "ambiguous":
             entry["fault"] = "ambiguous"
@@ -300,15 +332,21 @@ class Simulator:
     def _token(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
         scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
         try:
-            client_id, sep, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+            client_id, sep, secret = (
+                base64.b64decode(encoded, validate=True).decode().partition(":")
+            )
         except (ValueError, UnicodeDecodeError):
             client_id, sep, secret = "", "", ""
         if scheme.lower() != "basic" or not sep or not client_id or not secret:
             raise SimError(401, "UNAUTHORIZED", "HTTP Basic client credentials are required")
         fixed_id, fixed_secret = self.config.client_id, self.config.client_secret
-        if fixed_id is not None and fixed_secret is not None and (
-            not secrets.compare_digest(client_id, fixed_id)
-            or not secrets.compare_digest(secret, fixed_secret.get_secret_value())
+        if (
+            fixed_id is not None
+            and fixed_secret is not None
+            and (
+                not secrets.compare_digest(client_id, fixed_id)
+                or not secrets.compare_digest(secret, fixed_secret.get_secret_value())
+            )
         ):
             raise SimError(401, "UNAUTHORIZED", "invalid client credentials")
         if not isinstance(body, dict) or body.get("grant_type") != "client_credentials":
@@ -404,8 +442,13 @@ class Simulator:
                 rules = [FaultRule.model_validate(item) for item in items]
             except (ValueError, ValidationError) as exc:
                 return JSONResponse(
-                    {"error": {"code": "BAD_REQUEST", "message": f"invalid fault rules: {exc}",
-                               "errors": []}},
+                    {
+                        "error": {
+                            "code": "BAD_REQUEST",
+                            "message": f"invalid fault rules: {exc}",
+                            "errors": [],
+                        }
+                    },
                     status_code=400,
                 )
             self.add_faults(rules)

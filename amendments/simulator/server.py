@@ -30,14 +30,22 @@ class BackgroundServer:
     """uvicorn in a daemon thread; `with BackgroundServer(app) as url: ...`."""
 
     def __init__(
-        self, app: ASGIApp, host: str = "127.0.0.1", port: int | None = None,
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int | None = None,
         log_level: str = "critical",
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
         config = uvicorn.Config(
-            app, host=self.host, port=self.port, log_level=log_level, access_log=False,
-            lifespan="off", timeout_graceful_shutdown=1,
+            app,
+            host=self.host,
+            port=self.port,
+            log_level=log_level,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="simulator", daemon=True)
@@ -63,7 +71,9 @@ class BackgroundServer:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()

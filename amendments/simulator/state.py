@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
 
-
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -301,7 +300,9 @@ class Store:
         if generate is None:
             return str(uuid.uuid4())
         if generate not in ("ALPHANUMERIC_9", "ALPHANUMERIC_9_RESERVE"):
-            raise bad(f"generate_order_id {generate!r} is not supported", "options.generate_order_id")
+            raise bad(
+                f"generate_order_id {generate!r} is not supported", "options.generate_order_id"
+            )
         alphabet = string.ascii_uppercase + string.digits
         while True:
             candidate = "".join(self._random.choice(alphabet) for _ in range(9))
@@ -413,9 +414,7 @@ class Store:
     def _check_amounts(item: ItemIn, where: str) -> None:
         reversal = item.related_item is not None
         if reversal and item.gross_amount >= 0:
-            raise bad(
-                "a reversal line must have a negative gross_amount", f"{where}.gross_amount"
-            )
+            raise bad("a reversal line must have a negative gross_amount", f"{where}.gross_amount")
         if not reversal and item.gross_amount < 0:
             raise bad(
                 "a negative gross_amount is only allowed on a reversal line with related_item",
@@ -475,9 +474,7 @@ class Store:
     @staticmethod
     def _require_open(order: Order) -> None:
         if order.status != "open":
-            raise bad(
-                f"order {order.order_id} is {order.status}", "order.status", "ORDER_NOT_OPEN"
-            )
+            raise bad(f"order {order.order_id} is {order.status}", "order.status", "ORDER_NOT_OPEN")
 
     def list_operations(self, aid: str, order_id: str, kind: str) -> dict[str, Any]:
         order = self._order(aid, order_id)
@@ -555,7 +552,9 @@ class Store:
         line_id = line.item.line_id
         if kind == "authorization":
             earlier = [
-                o for o in order.ops("authorization") if any(i.line_id == line_id for i in o.body.items)
+                o
+                for o in order.ops("authorization", successful=False)
+                if any(i.line_id == line_id for i in o.body.items)
             ]
             if earlier and not line.multiple_authorizations:
                 raise bad(
@@ -608,4 +607,5 @@ class Store:
                 },
             }
             for aid, account in self.accounts.items()
+            if account.drafts or account.orders
         }
