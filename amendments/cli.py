@@ -7,6 +7,7 @@ read here and never at import.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from typing import Annotated, Any, NoReturn
@@ -14,7 +15,10 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import SecretStr
 from rich.console import Console
+from rich.table import Table
 
+from amendments.dintero.errors import DinteroError
+from amendments.guide import play_guide
 from amendments.simulator.app import Simulator, SimulatorConfig
 from amendments.simulator.server import serve
 
@@ -69,6 +73,30 @@ def simulator(
     else:
         console.print(f"Dintero simulator on [bold]http://{host}:{port}[/] (Ctrl-C stops it)")
     serve(Simulator(config), host, port, log_level="warning")
+
+
+@app.command()
+def demo(as_json: JsonFlag = False) -> None:
+    """Play the Dintero guide against the simulator over HTTP and print the per-line ledger."""
+    try:
+        result = asyncio.run(play_guide())
+    except DinteroError as exc:
+        fail(exc.message)
+    if as_json:
+        emit_json(result)
+        return
+    table = Table(title=f"order {result['order_id']}: per-line ledger")
+    for column in ("line", "gross", "authorized", "captured", "refunded"):
+        table.add_column(column, justify="right")
+    for line in result["lines"]:
+        table.add_row(
+            *(
+                str(line[k])
+                for k in ("line_id", "gross_amount", "authorized", "captured", "refunded")
+            )
+        )
+    console.print(table)
+    console.print(f"{result['calls']} Dintero calls")
 
 
 def main() -> None:
