@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from temporalio.testing import WorkflowEnvironment
 
+from amendments.config import Settings
+from amendments.devserver import temporal_binary
 from amendments.dintero import DinteroClient, build_http
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
+from amendments.temporal import DATA_CONVERTER, ensure_search_attributes
+from tests.harness import Harness
+from worker import build_worker, dintero_client
 
 ACCOUNT = DEMO_ACCOUNT_ID
 SECRET = SecretStr("s3cr3t-value-never-logged")
@@ -64,3 +71,39 @@ async def socket_client(
     client = make_client(url)
     yield client
     await client.aclose()
+
+
+# --- Temporal: one real dev server per session --------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_local(
+        data_converter=DATA_CONVERTER,
+        dev_server_existing_path=temporal_binary(),
+        dev_server_log_level="error",
+    )
+    await ensure_search_attributes(environment.client, "default")
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+async def harness(
+    env: WorkflowEnvironment, served: tuple[Simulator, str], socket_sim: Simulator
+) -> AsyncIterator[Harness]:
+    """A worker on a fresh task queue, its activities calling the simulator over a socket."""
+    _, url = served
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        dintero_base_url=url,
+        dintero_account_id=ACCOUNT,
+        dintero_client_id="client-1",
+        dintero_client_secret=SECRET,
+        dintero_timeout_seconds=2,
+    )
+    dintero = dintero_client(settings)
+    task_queue = f"tq-{uuid.uuid4()}"
+    async with build_worker(env.client, dintero, task_queue):
+        yield Harness(env.client, socket_sim, task_queue)
+    await dintero.aclose()

@@ -146,6 +146,7 @@ class DraftOrderBodyOut(_Response):
 class DraftOrder(_Response):
     id: str
     status: str
+    order_id: str | None = None  # the reserved order id (generate_order_id ALPHANUMERIC_9_RESERVE)
     options: DraftOptionsOut = Field(default_factory=DraftOptionsOut)
     order: DraftOrderBodyOut
     created_at: str | None = None

@@ -36,6 +36,8 @@ simulator is strict; these are its ASSUMPTIONS, each a choice made without a Din
   order's gross amount, else `partially_paid`.
 - A10 Creates answer 200; list endpoints return every record (no pagination); `GET /orders/{id}`
   embeds `authorizations` (documented) but not captures or refunds (not documented).
+- A12 `generate_order_id: ALPHANUMERIC_9_RESERVE` reserves the order id when the draft is
+  created and shows it as the draft's `order_id`; completion creates the order under that id.
 - A11 Tokens are opaque strings valid for `token_ttl` seconds for one account; the token request
   must say `grant_type: client_credentials` and an audience ending in `/v1/accounts/{aid}`.
 """

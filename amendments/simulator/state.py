@@ -140,11 +140,14 @@ class Draft:
     order: OrderIn
     status: str = "open"
     created_at: str = field(default_factory=_now)
+    reserved_order_id: str | None = None
 
     def view(self) -> dict[str, Any]:
+        reserved = {"order_id": self.reserved_order_id} if self.reserved_order_id else {}
         return {
             "id": self.id,
             "status": self.status,
+            **reserved,
             "created_at": self.created_at,
             "options": self.options.model_dump(exclude_none=True),
             "order": {
@@ -240,6 +243,7 @@ class Order:
 class Account:
     drafts: dict[str, Draft] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
+    reserved: set[str] = field(default_factory=set)
 
 
 class Store:
@@ -256,6 +260,9 @@ class Store:
         account = self.accounts[aid]
         self._check_items(account, draft_in, completing=False)
         draft = Draft(id=str(uuid.uuid4()), options=draft_in.options, order=draft_in.order)
+        if draft_in.options.generate_order_id == "ALPHANUMERIC_9_RESERVE":
+            draft.reserved_order_id = self._new_order_id(account, "ALPHANUMERIC_9")
+            account.reserved.add(draft.reserved_order_id)
         account.drafts[draft.id] = draft
         return draft.view()
 
@@ -280,6 +287,10 @@ class Store:
         multi = bool(draft.options.multiple_authorizations)
         if draft.options.order_id is not None:
             order = account.orders[draft.options.order_id]
+        elif draft.reserved_order_id is not None:
+            order_id = draft.reserved_order_id
+            order = Order(order_id=order_id, currency=draft.order.currency)
+            account.orders[order_id] = order
         else:
             order_id = self._new_order_id(account, draft.options.generate_order_id)
             order = Order(order_id=order_id, currency=draft.order.currency)
@@ -306,7 +317,7 @@ class Store:
         alphabet = string.ascii_uppercase + string.digits
         while True:
             candidate = "".join(self._random.choice(alphabet) for _ in range(9))
-            if candidate not in account.orders:
+            if candidate not in account.orders and candidate not in account.reserved:
                 return candidate
 
     def _check_items(self, account: Account, draft: DraftIn, *, completing: bool) -> None:

@@ -1,0 +1,58 @@
+"""One input and one result model per activity. `reconcile` asks a write to look for itself first
+(set by a workflow running in a reset run; retried attempts reconcile on their own)."""
+
+from __future__ import annotations
+
+from amendments.domain.models import (
+    AmendmentResult,
+    AmendOrderInput,
+    Model,
+    Plan,
+    PlannedLine,
+    PlannedOperation,
+)
+
+
+class PlanRequest(Model):
+    amendment: AmendOrderInput
+
+
+class PlanOutcome(Model):
+    planned_in_run: str | None
+    plan: Plan | None = None
+    already_applied: AmendmentResult | None = None
+
+
+class NewDraftInput(Model):
+    order_id: str | None  # None: a new order (PlaceOrder), with a reserved generated order id
+    currency: str
+    lines: tuple[PlannedLine, ...]
+    multiple_authorizations: bool = False
+    reconcile: bool = False
+
+
+class DraftRef(Model):
+    draft_id: str | None
+    order_id: str | None
+    completed: bool = False
+    reconciled: bool = False
+
+
+class CompleteDraftInput(Model):
+    draft_id: str
+    order_id: str | None
+    reconcile: bool = False
+
+
+class RecordInput(Model):
+    order_id: str
+    amendment_id: str
+    operation: PlannedOperation
+    reconcile: bool = False
+
+
+class VerifyInput(Model):
+    order_id: str
+    amendment_id: str
+    refund_amount: int = 0
+    top_up_amount: int = 0

@@ -1,0 +1,244 @@
+"""The domain's input, plan, state and result models: one per workflow, activity, signal and update.
+
+Frozen, `extra="forbid"`, money as `int` minor units (`StrictInt`: "100" and 100.0 are refused).
+These are the JSON contracts of design.md section 3; `schemas/` holds their generated JSON Schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+
+from amendments.domain.order import RecordItem, RecordKind, TaxLine
+
+SEVEN_DAYS = 7 * 24 * 3600
+REFUND_PRODUCT_ID = "amendment-refund"
+MAX_LINES = 500
+
+Text = Annotated[str, Field(min_length=1, max_length=1000)]
+Identifier = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")]
+Cents = Annotated[StrictInt, Field(ge=-(10**13), le=10**13)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TaxLineIn(Model):
+    amount: Annotated[StrictInt, Field(ge=0, le=10**13)]
+    percentage: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+
+
+class Reversal(Model):
+    """Reverse `quantity` units of an order line (`null`: everything that remains of it)."""
+
+    line_id: Annotated[StrictInt, Field(ge=1)]
+    quantity: Annotated[StrictInt, Field(ge=1, le=10**6)] | None = None
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class NewItem(Model):
+    """A new order line; its line id is assigned by the planner."""
+
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    quantity: Annotated[StrictInt, Field(ge=1, le=10**6)]
+    gross_amount: Annotated[StrictInt, Field(gt=0, le=10**13)]
+    tax_lines: tuple[TaxLineIn, ...] = Field(default=(), max_length=10)
+    description: Text
+    description_alias: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+
+    @model_validator(mode="after")
+    def _tax(self) -> NewItem:
+        rates = [t.percentage for t in self.tax_lines]
+        if len(set(rates)) != len(rates):
+            raise ValueError("tax_lines: each percentage may appear once")
+        if sum(t.amount for t in self.tax_lines) > self.gross_amount:
+            raise ValueError("tax_lines: the tax amounts add up to more than gross_amount")
+        return self
+
+
+class AmendOrderInput(Model):
+    """The `AmendOrder` workflow input (design.md section 3)."""
+
+    order_id: Identifier
+    amendment_id: Identifier
+    reverse: tuple[Reversal, ...] = Field(default=(), max_length=MAX_LINES)
+    add: tuple[NewItem, ...] = Field(default=(), max_length=MAX_LINES)
+    top_up_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=366 * 24 * 3600)] = SEVEN_DAYS
+    # Optional: the currency the new prices are in; when given it must be the order's.
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> AmendOrderInput:
+        if not self.reverse and not self.add:
+            raise ValueError("an amendment must reverse or add at least one line")
+        seen: set[int] = set()
+        for r in self.reverse:
+            if r.line_id in seen:
+                raise ValueError(f"reverse: line {r.line_id} is listed more than once")
+            seen.add(r.line_id)
+        return self
+
+    @property
+    def workflow_id(self) -> str:
+        return amendment_workflow_id(self.order_id)
+
+    @property
+    def marker(self) -> str:
+        """A short deterministic key of this amendment, for authorization ids (<= 40 chars)."""
+        digest = hashlib.sha256(f"{self.workflow_id}/{self.amendment_id}".encode()).hexdigest()
+        return f"am{digest[:16]}"
+
+
+def amendment_workflow_id(order_id: str) -> str:
+    return f"amend-{order_id}"
+
+
+class PlaceOrderInput(Model):
+    """The `PlaceOrder` workflow input: a new order, authorized and captured in full."""
+
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    items: tuple[NewItem, ...] = Field(min_length=1, max_length=MAX_LINES)
+    payment_id: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PlacedOrder(Model):
+    """The `PlaceOrder` result."""
+
+    order_id: str
+    total: int
+
+
+class AuthorizationOutcome(Model):
+    """Signal and update `authorization_outcome`: a top-up authorization's result."""
+
+    payment_id: Annotated[str, Field(min_length=1, max_length=200)]
+    amount: StrictInt
+    success: StrictBool
+
+
+# --- the plan ----------------------------------------------------------------------------
+
+
+class PlannedLine(Model):
+    """A line of the amendment's draft, in the domain's words."""
+
+    line_id: int
+    product_id: str
+    quantity: int
+    gross_amount: int
+    tax_lines: tuple[TaxLine, ...] = ()
+    description: str
+    description_alias: str | None = None
+    reversed_reason: str | None = None
+    reverses: int | None = None
+    role: Literal["reversal", "new", "refund"]
+
+
+class PlannedOperation(Model):
+    """One payment record to write: kind, lines and amounts, payment and markers."""
+
+    step: str
+    kind: RecordKind
+    items: tuple[RecordItem, ...]
+    payment_id: str
+    success: bool = True
+    authorization_id: str | None = None
+
+    @property
+    def amount(self) -> int:
+        return sum(item.amount for item in self.items)
+
+
+class Share(Model):
+    line_id: int
+    amount: int
+
+
+class Plan(Model):
+    """Everything the amendment will write, decided before the first write."""
+
+    order_id: str
+    amendment_id: str
+    marker: str
+    currency: str
+    payment_id: str | None
+    lines: tuple[PlannedLine, ...]
+    multiple_authorizations: bool
+    reversed_total: int  # R, positive
+    new_total: int  # N
+    refund_amount: int
+    top_up_amount: int
+    operations: tuple[PlannedOperation, ...]
+    top_up_shares: tuple[Share, ...]  # what each new line still needs from top-ups, in order
+
+    @property
+    def line_ids(self) -> tuple[int, ...]:
+        return tuple(line.line_id for line in self.lines)
+
+    @property
+    def branch(self) -> Literal["even", "refund", "top-up"]:
+        if self.refund_amount:
+            return "refund"
+        return "top-up" if self.top_up_amount else "even"
+
+
+# --- state, results ----------------------------------------------------------------------
+
+AmendmentStatus = Literal["Planning", "Applying", "AwaitingTopUp", "Completed", "Failed"]
+
+
+class RecordedOperation(Model):
+    step: str
+    kind: RecordKind
+    record_id: str
+    amount: int
+    payment_id: str | None = None
+    success: bool = True
+    reconciled: bool = False  # found already written by an earlier attempt
+
+
+class LineResult(Model):
+    line_id: int
+    product_id: str
+    description: str
+    quantity: int
+    gross_amount: int
+    authorized: int
+    captured: int
+    refunded: int
+    reverses: int | None = None
+
+
+class AmendmentResult(Model):
+    order_id: str
+    amendment_id: str
+    total: int
+    lines: tuple[LineResult, ...]
+    refund_amount: int = 0
+    top_up_amount: int = 0
+    already_applied: bool = False
+
+
+class OutcomeSeen(Model):
+    payment_id: str
+    amount: int
+    success: bool
+    disposition: Literal["recorded", "duplicate", "ignored"]
+    note: str = ""
+
+
+class AmendmentState(Model):
+    """The `state` query's answer."""
+
+    order_id: str
+    amendment_id: str
+    status: AmendmentStatus
+    step: str
+    plan: Plan | None = None
+    operations: tuple[RecordedOperation, ...] = ()
+    top_up_outstanding: int = 0
+    outcomes: tuple[OutcomeSeen, ...] = ()
+    error: str | None = None

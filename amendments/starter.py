@@ -1,0 +1,233 @@
+"""The starter API for backend services: start amendments, place orders, send top-up outcomes,
+read state. Every call validates its input before anything reaches Temporal or Dintero.
+
+    client = await connect(Settings())
+    handle = await start_amendment(client, {"order_id": "...", "amendment_id": "...", ...})
+    result = await handle.result()
+
+Workflow ID `amend-{order_id}`: one amendment runs per order at a time (a second start fails
+with `AmendmentInProgress`); the same amendment id started again after it completed returns the
+completed run (its recorded result, nothing written); after it failed, `AmendmentNeedsReplay`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from amendments.domain.errors import AmendmentRejected
+from amendments.domain.models import (
+    AmendmentResult,
+    AmendmentState,
+    AmendOrderInput,
+    AuthorizationOutcome,
+    OutcomeSeen,
+    PlacedOrder,
+    PlaceOrderInput,
+    amendment_workflow_id,
+)
+from amendments.temporal import AMENDMENT_ID, AMENDMENT_STATUS, ORDER_ID
+from workflows.amend import OUTCOME, AmendOrder
+from workflows.place import PlaceOrder
+
+DEFAULT_TASK_QUEUE = "order-amendments"
+
+
+class AmendmentInProgress(RuntimeError):
+    """Another amendment of the same order is running."""
+
+
+class AmendmentNeedsReplay(RuntimeError):
+    """This amendment ran before and did not complete: replay it instead of starting it anew."""
+
+
+class OutcomeRefused(ValueError):
+    """The workflow's update validator refused a top-up outcome; the message says why."""
+
+
+def parse_amendment(data: AmendOrderInput | Mapping[str, Any]) -> AmendOrderInput:
+    """A validated `AmendOrderInput`, or `AmendmentRejected` naming the field and the reason."""
+    if isinstance(data, AmendOrderInput):
+        return data
+    try:
+        return AmendOrderInput.model_validate(data)
+    except ValidationError as exc:
+        raise AmendmentRejected.from_validation_error(exc) from None
+
+
+def parse_order(data: PlaceOrderInput | Mapping[str, Any]) -> PlaceOrderInput:
+    if isinstance(data, PlaceOrderInput):
+        return data
+    try:
+        return PlaceOrderInput.model_validate(data)
+    except ValidationError as exc:
+        raise AmendmentRejected.from_validation_error(exc) from None
+
+
+def parse_outcome(data: AuthorizationOutcome | Mapping[str, Any]) -> AuthorizationOutcome:
+    if isinstance(data, AuthorizationOutcome):
+        return data
+    try:
+        outcome = AuthorizationOutcome.model_validate(data)
+    except ValidationError as exc:
+        raise AmendmentRejected.from_validation_error(exc) from None
+    if outcome.amount <= 0:
+        raise AmendmentRejected("amount", f"must be positive, got {outcome.amount}")
+    return outcome
+
+
+def summary_of(request: AmendOrderInput) -> str:
+    reversed_ = ", ".join(
+        f"line {r.line_id}" + (f" x{r.quantity}" if r.quantity else "") for r in request.reverse
+    )
+    added = ", ".join(f"{a.id} x{a.quantity} ({a.gross_amount})" for a in request.add)
+    parts = [f"Amend order {request.order_id} ({request.amendment_id})"]
+    if reversed_:
+        parts.append(f"reverse {reversed_}")
+    if added:
+        parts.append(f"add {added}")
+    difference = sum(a.gross_amount for a in request.add)
+    parts.append(f"new items {difference}")
+    return "; ".join(parts)
+
+
+async def start_amendment(
+    client: Client,
+    request: AmendOrderInput | Mapping[str, Any],
+    *,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+) -> WorkflowHandle[AmendOrder, AmendmentResult]:
+    amendment = parse_amendment(request)
+    workflow_id = amendment.workflow_id
+    earlier = await _earlier_run(client, amendment)
+    if earlier is not None:
+        status, run_id = earlier
+        if status in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.RUNNING):
+            return client.get_workflow_handle_for(AmendOrder.run, workflow_id, run_id=run_id)
+        raise AmendmentNeedsReplay(
+            f"amendment {amendment.amendment_id} of order {amendment.order_id} ended "
+            f"{status.name.lower()}; resume it with `amend replay {workflow_id}`"
+        )
+    try:
+        return await client.start_workflow(
+            AmendOrder.run,
+            amendment,
+            id=workflow_id,
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(ORDER_ID, amendment.order_id),
+                    SearchAttributePair(AMENDMENT_ID, amendment.amendment_id),
+                    SearchAttributePair(AMENDMENT_STATUS, "Planning"),
+                ]
+            ),
+            static_summary=summary_of(amendment),
+        )
+    except WorkflowAlreadyStartedError:
+        running = await _running_amendment(client, workflow_id)
+        raise AmendmentInProgress(
+            f"order {amendment.order_id} already has amendment {running} running as "
+            f"{workflow_id}; start {amendment.amendment_id} after it ends"
+        ) from None
+
+
+async def _earlier_run(
+    client: Client, amendment: AmendOrderInput
+) -> tuple[WorkflowExecutionStatus, str] | None:
+    """The latest run of this very amendment, from visibility (ids are [A-Za-z0-9._:-]+)."""
+    query = f"WorkflowId = '{amendment.workflow_id}' AND AmendmentId = '{amendment.amendment_id}'"
+    latest: tuple[WorkflowExecutionStatus, str] | None = None
+    latest_time = None
+    async for execution in client.list_workflows(query):
+        if execution.status is None:
+            continue
+        if latest_time is None or execution.start_time > latest_time:
+            latest, latest_time = (execution.status, execution.run_id), execution.start_time
+    return latest
+
+
+async def _running_amendment(client: Client, workflow_id: str) -> str:
+    try:
+        description = await client.get_workflow_handle(workflow_id).describe()
+        value = description.typed_search_attributes.get(AMENDMENT_ID)
+    except Exception:
+        return "another amendment"
+    return value or "another amendment"
+
+
+async def place_order(
+    client: Client,
+    request: PlaceOrderInput | Mapping[str, Any],
+    *,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    workflow_id: str | None = None,
+) -> PlacedOrder:
+    """Place an order (guide steps 1-2) and wait for it: authorized and captured in full."""
+    order = parse_order(request)
+    return await client.execute_workflow(
+        PlaceOrder.run,
+        order,
+        id=workflow_id or f"place-{uuid.uuid4()}",
+        task_queue=task_queue,
+        static_summary=f"Place a {order.currency} order of {len(order.items)} lines",
+    )
+
+
+async def send_authorization_outcome(
+    client: Client,
+    order_id: str,
+    outcome: AuthorizationOutcome | Mapping[str, Any],
+    *,
+    wait: bool = False,
+) -> OutcomeSeen | None:
+    """Signal a top-up outcome; with `wait`, send it as an update and return how it was taken
+    (an `OutcomeRefused` names the reason when the workflow's validator refuses it)."""
+    parsed = parse_outcome(outcome)
+    handle = client.get_workflow_handle_for(AmendOrder.run, amendment_workflow_id(order_id))
+    if not wait:
+        await handle.signal(AmendOrder.on_outcome, parsed)
+        return None
+    try:
+        # By name: the SDK's typing of async update methods does not fit execute_update's.
+        seen: OutcomeSeen = await handle.execute_update(OUTCOME, parsed, result_type=OutcomeSeen)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        raise OutcomeRefused(str(getattr(cause, "message", cause))) from None
+    return seen
+
+
+async def get_state(client: Client, order_id: str) -> AmendmentState:
+    """The latest amendment of the order, as its `state` query answers."""
+    handle = client.get_workflow_handle_for(AmendOrder.run, amendment_workflow_id(order_id))
+    return await handle.query(AmendOrder.state)
+
+
+__all__ = [
+    "OUTCOME",
+    "AmendmentInProgress",
+    "AmendmentNeedsReplay",
+    "OutcomeRefused",
+    "get_state",
+    "parse_amendment",
+    "place_order",
+    "send_authorization_outcome",
+    "start_amendment",
+]

@@ -1,0 +1,72 @@
+"""Temporal plumbing shared by the worker, the starter API, the CLI and the tests.
+
+One data converter (pydantic's), the search attribute keys, and one `connect()` that turns
+settings into a client, so that every side of the product speaks the same payloads and a replay
+never fails for the wrong reason. Local dev server, a self-hosted cluster (TLS) and Temporal
+Cloud (API key) differ only in settings.
+"""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.service import TLSConfig
+
+from amendments.config import Settings
+
+DATA_CONVERTER: DataConverter = pydantic_data_converter
+
+ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
+AMENDMENT_ID = SearchAttributeKey.for_keyword("AmendmentId")
+AMENDMENT_STATUS = SearchAttributeKey.for_keyword("AmendmentStatus")
+TOP_UP_OUTSTANDING = SearchAttributeKey.for_int("TopUpOutstanding")
+SEARCH_ATTRIBUTES = (ORDER_ID, AMENDMENT_ID, AMENDMENT_STATUS, TOP_UP_OUTSTANDING)
+
+
+async def connect(settings: Settings) -> Client:
+    """A client for the configured Temporal: plain, TLS (mTLS with cert and key) or API key."""
+    tls: bool | TLSConfig = False
+    if settings.temporal_tls_cert is not None and settings.temporal_tls_key is not None:
+        tls = TLSConfig(
+            client_cert=settings.temporal_tls_cert.read_bytes(),
+            client_private_key=settings.temporal_tls_key.read_bytes(),
+        )
+    elif settings.temporal_tls or settings.temporal_api_key is not None:
+        tls = True
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
+        tls=tls,
+        api_key=api_key,
+    )
+
+
+async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
+    """Register the product's search attributes on the namespace if missing; returns those added.
+
+    Temporal Cloud manages search attributes in its console; where the operator service refuses,
+    the error says so.
+    """
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=namespace)
+    )
+    known = set(existing.custom_attributes) | set(existing.system_attributes)
+    missing = {
+        key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+        for key in SEARCH_ATTRIBUTES
+        if key.name not in known
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(search_attributes=missing, namespace=namespace)
+        )
+    return sorted(missing)

@@ -1,0 +1,70 @@
+"""`PlaceOrder`: the guide's steps 1-2 (a new order, authorized and captured in full).
+
+Used to seed orders for amendments (the demo, tests, and backends that place orders this way).
+The draft asks for a reserved generated order id, so a retried completion can find its order.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.dintero import DinteroActivities
+    from activities.models import CompleteDraftInput, NewDraftInput, RecordInput
+    from amendments.domain.models import PlacedOrder, PlaceOrderInput, PlannedOperation
+    from amendments.domain.order import RecordItem
+    from amendments.domain.planner import order_lines
+    from workflows.policies import WRITE
+
+
+@workflow.defn(name="PlaceOrder")
+class PlaceOrder:
+    @workflow.run
+    async def run(self, request: PlaceOrderInput) -> PlacedOrder:
+        lines = order_lines(request.items)
+        reconcile = workflow.info().run_id != workflow.info().original_execution_run_id
+        draft = await workflow.execute_activity_method(
+            DinteroActivities.create_draft,
+            NewDraftInput(
+                order_id=None, currency=request.currency, lines=lines, reconcile=reconcile
+            ),
+            start_to_close_timeout=WRITE.start_to_close,
+            retry_policy=WRITE.retry,
+            summary=f"Draft a new {request.currency} order of {len(lines)} lines",
+        )
+        assert draft.draft_id is not None
+        completed = await workflow.execute_activity_method(
+            DinteroActivities.complete_draft,
+            CompleteDraftInput(
+                draft_id=draft.draft_id, order_id=draft.order_id, reconcile=reconcile
+            ),
+            start_to_close_timeout=WRITE.start_to_close,
+            retry_policy=WRITE.retry,
+            summary=f"Complete draft {draft.draft_id}",
+        )
+        order_id = completed.order_id
+        assert order_id is not None
+        items = tuple(RecordItem(line_id=line.line_id, amount=line.gross_amount) for line in lines)
+        for kind in ("authorization", "capture"):
+            operation = PlannedOperation.model_validate(
+                {
+                    "step": f"place-{kind}",
+                    "kind": kind,
+                    "items": items,
+                    "payment_id": request.payment_id,
+                }
+            )
+            await workflow.execute_activity_method(
+                DinteroActivities.record_operation,
+                RecordInput(
+                    order_id=order_id,
+                    amendment_id=workflow.info().workflow_id,
+                    operation=operation,
+                    reconcile=reconcile,
+                ),
+                start_to_close_timeout=WRITE.start_to_close,
+                retry_policy=WRITE.retry,
+                summary=f"{kind.capitalize()} {operation.amount} on order {order_id}",
+            )
+        workflow.logger.info("order=%s placed and captured", order_id)
+        return PlacedOrder(order_id=order_id, total=sum(i.amount for i in items))

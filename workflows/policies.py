@@ -1,0 +1,43 @@
+"""One named retry policy and timeout per kind of call. Temporal is the only retry engine.
+
+Every Dintero call is retried without an attempt limit while its error is retryable (transport,
+408, 409, 429 after Retry-After, 5xx): an outage delays an amendment, never loses it. Non-retryable
+errors (other 4xx, a refused plan, a ledger breach) fail the workflow at once. The start-to-close
+timeouts sit above the client's HTTP timeout (10 s), so a slow Dintero surfaces as a typed error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    start_to_close: timedelta
+    retry: RetryPolicy
+
+
+READ = CallPolicy(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(milliseconds=200),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=10),
+    ),
+)
+
+WRITE = CallPolicy(
+    start_to_close=timedelta(seconds=30),
+    retry=RetryPolicy(
+        initial_interval=timedelta(milliseconds=200),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=10),
+    ),
+)
+
+# Planning and the final ledger check read the order three times at once.
+PLAN = READ
+VERIFY = READ
