@@ -21,6 +21,7 @@ from temporalio.worker import Worker
 from activities.dintero import DinteroActivities
 from amendments.config import Settings, SettingsError
 from amendments.dintero import DinteroClient, build_http
+from amendments.process import exit_now
 from amendments.temporal import connect, ensure_search_attributes
 from workflows.amend import AmendOrder
 from workflows.place import PlaceOrder
@@ -123,4 +124,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

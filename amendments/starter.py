@@ -30,6 +30,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.models import (
@@ -202,15 +203,21 @@ async def send_authorization_outcome(
     (an `OutcomeRefused` names the reason when the workflow's validator refuses it)."""
     parsed = parse_outcome(outcome)
     handle = client.get_workflow_handle_for(AmendOrder.run, amendment_workflow_id(order_id))
-    if not wait:
-        await handle.signal(AmendOrder.on_outcome, parsed)
-        return None
     try:
+        if not wait:
+            await handle.signal(AmendOrder.on_outcome, parsed)
+            return None
         # By name: the SDK's typing of async update methods does not fit execute_update's.
         seen: OutcomeSeen = await handle.execute_update(OUTCOME, parsed, result_type=OutcomeSeen)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         raise OutcomeRefused(str(getattr(cause, "message", cause))) from None
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise OutcomeRefused(
+                f"no amendment of order {order_id} is running (none started, or it has ended)"
+            ) from None
+        raise
     return seen
 
 

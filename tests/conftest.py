@@ -95,7 +95,7 @@ async def harness(
     """A worker on a fresh task queue, its activities calling the simulator over a socket."""
     _, url = served
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         dintero_base_url=url,
         dintero_account_id=ACCOUNT,
         dintero_client_id="client-1",

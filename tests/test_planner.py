@@ -1,0 +1,326 @@
+"""The planner without Temporal or HTTP: every rejection names its field; the plan's money."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from amendments.domain.errors import AmendmentRejected
+from amendments.domain.models import REFUND_PRODUCT_ID, AmendOrderInput
+from amendments.domain.order import OrderLine, OrderSnapshot, PaymentRecord, RecordItem, TaxLine
+from amendments.domain.planner import plan_amendment
+from amendments.starter import parse_amendment
+
+
+def line(line_id: int, gross: int, quantity: int = 1, **extra: Any) -> OrderLine:
+    return OrderLine(
+        line_id=line_id,
+        product_id=extra.pop("product_id", f"P{line_id}"),
+        quantity=quantity,
+        gross_amount=gross,
+        tax_lines=(TaxLine(amount=gross // 5, percentage=25),),
+        description=f"Product {line_id}",
+        **extra,
+    )
+
+
+def paid(
+    *lines: OrderLine, payment: str = "PID_1", status: str = "open", currency: str = "NOK"
+) -> OrderSnapshot:
+    items = tuple(RecordItem(line_id=x.line_id, amount=x.gross_amount) for x in lines)
+    records = tuple(
+        PaymentRecord(kind=kind, id=f"{kind}-1", items=items, success=True, payment_id=payment)
+        for kind in ("authorization", "capture")
+    )
+    return OrderSnapshot(
+        order_id="ORDER1", currency=currency, status=status, lines=lines, records=records
+    )
+
+
+def request(**fields: Any) -> AmendOrderInput:
+    return AmendOrderInput.model_validate({"order_id": "ORDER1", "amendment_id": "a1", **fields})
+
+
+def new(gross: int, product: str = "N", quantity: int = 1) -> dict[str, Any]:
+    return {
+        "id": product,
+        "quantity": quantity,
+        "gross_amount": gross,
+        "tax_lines": [{"amount": gross // 5, "percentage": 25}],
+        "description": "new",
+    }
+
+
+def rev(line_id: int, quantity: int | None = None) -> dict[str, Any]:
+    return {"line_id": line_id, "quantity": quantity, "reason": "Replace item"}
+
+
+def rejected(order: OrderSnapshot, req: AmendOrderInput) -> AmendmentRejected:
+    with pytest.raises(AmendmentRejected) as caught:
+        plan_amendment(order, req)
+    return caught.value
+
+
+# --- rejections against the order --------------------------------------------------------
+
+
+def test_unknown_line() -> None:
+    error = rejected(paid(line(1, 1000)), request(reverse=[rev(7)]))
+    assert (error.field, error.reason) == ("reverse.0.line_id", "line 7 is not on order ORDER1")
+
+
+def test_reversal_line_cannot_be_reversed() -> None:
+    order = paid(line(1, 1000), line(2, -1000, reverses=1, product_id="P1"), line(3, 1000))
+    error = rejected(order, request(reverse=[rev(2)]))
+    assert error.field == "reverse.0.line_id"
+    assert "is a reversal line (of line 1)" in error.reason
+
+
+def test_refund_line_cannot_be_reversed() -> None:
+    refund = OrderLine(
+        line_id=2, product_id=REFUND_PRODUCT_ID, quantity=1, gross_amount=500, description="Refund"
+    )
+    order = paid(line(1, 1000), refund)
+    order = order.model_copy(
+        update={
+            "records": (
+                *order.records,
+                PaymentRecord(
+                    kind="refund", id="r", items=(RecordItem(line_id=2, amount=500),), success=True
+                ),
+            )
+        }
+    )
+    error = rejected(order, request(reverse=[rev(2)]))
+    assert "refund line" in error.reason
+
+
+def test_reversing_more_than_remains() -> None:
+    order = paid(line(1, 1000, quantity=2))
+    error = rejected(order, request(reverse=[rev(1, quantity=3)]))
+    assert error.field == "reverse.0.quantity"
+    assert error.reason == "reversing 3 units of line 1, but only 2 of 2 remain"
+
+
+def test_reversing_a_fully_reversed_line() -> None:
+    order = paid(line(1, 1000), line(2, -1000, reverses=1, product_id="P1"))
+    error = rejected(order, request(reverse=[rev(1)]))
+    assert error.reason == "line 1 is already fully reversed"
+
+
+def test_currency_mismatch() -> None:
+    error = rejected(paid(line(1, 1000)), request(reverse=[rev(1)], currency="SEK"))
+    assert (error.field, error.reason) == (
+        "currency",
+        "SEK does not match the order's currency NOK",
+    )
+
+
+@pytest.mark.parametrize("status", ["cancelled", "closed"])
+def test_closed_or_cancelled_order(status: str) -> None:
+    error = rejected(paid(line(1, 1000), status=status), request(reverse=[rev(1)]))
+    assert (error.field, error.reason) == ("order_id", f"order ORDER1 is {status}")
+
+
+def test_never_captured_order() -> None:
+    order = OrderSnapshot(order_id="ORDER1", currency="NOK", status="open", lines=(line(1, 1000),))
+    error = rejected(order, request(reverse=[rev(1)]))
+    assert error.reason == "order ORDER1 has no payment records: it was never captured"
+
+
+def test_a_line_never_captured() -> None:
+    order = paid(line(1, 1000))
+    order = order.model_copy(update={"lines": (*order.lines, line(2, 500))})
+    error = rejected(order, request(reverse=[rev(2)]))
+    assert error.field == "order_id"
+    assert "not settled (line 2 of 500 is authorized 0 and captured 0)" in error.reason
+
+
+def test_an_unfinished_earlier_amendment() -> None:
+    order = paid(line(1, 1000))
+    order = order.model_copy(
+        update={"lines": (*order.lines, line(2, -1000, reverses=1, product_id="P1"))}
+    )
+    error = rejected(order, request(add=[new(100)]))
+    assert "replay it" in error.reason
+
+
+def test_reversed_lines_paid_by_two_payments() -> None:
+    a, b = paid(line(1, 1000), payment="PID_A"), paid(line(2, 2000), payment="PID_B")
+    order = a.model_copy(
+        update={"lines": (*a.lines, *b.lines), "records": (*a.records, *b.records)}
+    )
+    error = rejected(order, request(reverse=[rev(1), rev(2)]))
+    assert error.field == "reverse"
+    assert "more than one payment" in error.reason
+
+
+def test_less_than_one_minor_unit() -> None:
+    error = rejected(paid(line(1, 2, quantity=3)), request(reverse=[rev(1, quantity=1)]))
+    assert error.field == "reverse.0.quantity"
+    assert "less than one minor unit" in error.reason
+
+
+# --- rejections of the input itself ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "reason"),
+    [
+        ({}, "input", "an amendment must reverse or add at least one line"),
+        ({"reverse": [rev(1), rev(1)]}, "input", "reverse: line 1 is listed more than once"),
+        ({"add": [new(0)]}, "add.0.gross_amount", "Input should be greater than 0"),
+        ({"add": [new(-5)]}, "add.0.gross_amount", "Input should be greater than 0"),
+        (
+            {"add": [{**new(100), "gross_amount": "100"}]},
+            "add.0.gross_amount",
+            "Input should be a valid integer",
+        ),
+        (
+            {"add": [{**new(100), "gross_amount": 100.5}]},
+            "add.0.gross_amount",
+            "Input should be a valid integer",
+        ),
+        (
+            {"add": [{**new(100), "tax_lines": [{"amount": 101, "percentage": 25}]}]},
+            "add.0",
+            "tax_lines: the tax amounts add up to more than gross_amount",
+        ),
+        (
+            {"add": [{**new(100), "tax_lines": [{"amount": -1, "percentage": 25}]}]},
+            "add.0.tax_lines.0.amount",
+            "Input should be greater than or equal to 0",
+        ),
+        (
+            {"add": [{**new(100), "tax_lines": [{"amount": 1, "percentage": 125}]}]},
+            "add.0.tax_lines.0.percentage",
+            "Input should be less than or equal to 100",
+        ),
+        (
+            {
+                "add": [
+                    {
+                        **new(100),
+                        "tax_lines": [
+                            {"amount": 1, "percentage": 25},
+                            {"amount": 1, "percentage": 25},
+                        ],
+                    }
+                ]
+            },
+            "add.0",
+            "tax_lines: each percentage may appear once",
+        ),
+        (
+            {"add": [{**new(100), "quantity": 0}]},
+            "add.0.quantity",
+            "Input should be greater than or equal to 1",
+        ),
+        (
+            {"add": [{**new(100), "description": ""}]},
+            "add.0.description",
+            "String should have at least 1 character",
+        ),
+        (
+            {"add": [{**new(100), "id": "x" * 201}]},
+            "add.0.id",
+            "String should have at most 200 characters",
+        ),
+        (
+            {"add": [{**new(100), "colour": "red"}]},
+            "add.0.colour",
+            "Extra inputs are not permitted",
+        ),
+        ({"reverse": [{"line_id": 1, "quantity": None}]}, "reverse.0.reason", "Field required"),
+        (
+            {"reverse": [{**rev(1), "quantity": -1}]},
+            "reverse.0.quantity",
+            "Input should be greater than or equal to 1",
+        ),
+        (
+            {"reverse": [rev(1)], "top_up_timeout_seconds": 0},
+            "top_up_timeout_seconds",
+            "Input should be greater than or equal to 1",
+        ),
+        (
+            {"reverse": [rev(1)], "amendment_id": "has space"},
+            "amendment_id",
+            "String should match pattern '^[A-Za-z0-9._:\\-]+$'",
+        ),
+        (
+            {"reverse": [rev(1)], "currency": "nok"},
+            "currency",
+            "String should match pattern '^[A-Z]{3}$'",
+        ),
+    ],
+)
+def test_input_rejections_name_the_field(fields: dict[str, Any], field: str, reason: str) -> None:
+    with pytest.raises(AmendmentRejected) as caught:
+        parse_amendment({"order_id": "ORDER1", "amendment_id": "a1", **fields})
+    assert caught.value.field == field
+    assert caught.value.reason.startswith(reason)
+
+
+def test_wrong_types_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        request(reverse="line 1")
+
+
+# --- the plan --------------------------------------------------------------------------
+
+
+def test_guide_swap_plan() -> None:
+    plan = plan_amendment(
+        paid(line(1, 39800, quantity=2, product_id="175938")),
+        request(reverse=[rev(1)], add=[new(39800, "003929")]),
+    )
+    assert plan.line_ids == (2, 3)
+    assert (plan.reversed_total, plan.new_total, plan.refund_amount, plan.top_up_amount) == (
+        39800,
+        39800,
+        0,
+        0,
+    )
+    reversal = plan.lines[0]
+    assert (reversal.product_id, reversal.quantity, reversal.gross_amount, reversal.reverses) == (
+        "175938",
+        2,
+        -39800,
+        1,
+    )
+    assert reversal.tax_lines == (TaxLine(amount=-7960, percentage=25),)
+    assert [(op.step, op.payment_id, op.authorization_id) for op in plan.operations] == [
+        ("reversal-authorization", "PID_1", None),
+        ("reversal-capture", "PID_1", None),
+        ("covered-authorization", "PID_1", None),
+        ("covered-capture", "PID_1", None),
+    ]
+    assert plan.branch == "even"
+
+
+def test_refund_plan() -> None:
+    plan = plan_amendment(paid(line(1, 39800)), request(reverse=[rev(1)], add=[new(30000)]))
+    assert plan.line_ids == (2, 3, 4)
+    assert plan.lines[2].role == "refund"
+    assert plan.lines[2].gross_amount == 9800
+    assert plan.operations[-1].step == "refund"
+    assert plan.branch == "refund"
+
+
+def test_top_up_plan_uses_authorization_ids() -> None:
+    plan = plan_amendment(paid(line(1, 39800)), request(reverse=[rev(1)], add=[new(49800)]))
+    assert plan.multiple_authorizations
+    assert plan.top_up_amount == 10000
+    assert {op.authorization_id for op in plan.operations} == {
+        f"{plan.marker}-rev",
+        f"{plan.marker}-cov",
+    }
+    assert all(len(op.authorization_id or "") <= 40 for op in plan.operations)
+    assert plan.branch == "top-up"
+
+
+def test_markers_derive_from_the_workflow_and_amendment_not_the_run() -> None:
+    assert request(add=[new(1)]).marker == request(add=[new(1)]).marker
+    assert request(add=[new(1)]).marker != request(add=[new(1)], amendment_id="a2").marker
