@@ -143,6 +143,17 @@ async def test_latency_over_the_client_timeout_is_a_timeout(
     await client.aclose()
 
 
+async def test_after_lets_the_first_matches_through(pair: tuple[Simulator, DinteroClient]) -> None:
+    sim, client = pair
+    order_id = await authorized_order(client)
+    sim.add_faults([FaultRule(method="GET", path="*/captures", status=503, after=2, times=1)])
+    assert await client.list_captures(order_id) == []
+    assert await client.list_captures(order_id) == []
+    with pytest.raises(ServerError):
+        await client.list_captures(order_id)
+    assert await client.list_captures(order_id) == []
+
+
 async def test_latency_alone_only_delays(pair: tuple[Simulator, DinteroClient]) -> None:
     sim, client = pair
     sim.add_faults([FaultRule(method="GET", path="*/draft_orders", latency_ms=50, times=1)])
@@ -187,6 +198,7 @@ async def test_sim_controls_over_http(sim: Simulator, client: DinteroClient) -> 
                 "path": "*/captures",
                 "status": 503,
                 "times": 2,
+                "after": 0,
                 "latency_ms": 0,
                 "mode": "respond",
                 "apply": True,

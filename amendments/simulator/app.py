@@ -85,6 +85,7 @@ class FaultRule(BaseModel):
     path: str = "*"
     status: int | None = Field(default=None, ge=400, le=599)
     times: int | None = Field(default=None, ge=1)
+    after: int = Field(default=0, ge=0)  # let this many matching requests through first
     probability: float | None = Field(default=None, gt=0, le=1)
     latency_ms: int = Field(default=0, ge=0, le=600_000)
     retry_after: int | None = Field(default=None, ge=0)
@@ -302,6 +303,9 @@ class Simulator:
     def _fire(self, method: str, path: str) -> _Fired | None:
         for rule in list(self.faults):
             if not rule.matches(method, path):
+                continue
+            if rule.after > 0:
+                rule.after -= 1
                 continue
             if rule.probability is not None and self._random.random() >= rule.probability:
                 continue

