@@ -1,26 +1,56 @@
-"""The `amend` command line: run the simulator, the worker, the demo, and drive amendments.
+"""The `amend` command line: run the demo, the embedded stack, a worker or the simulator, and
+drive amendments (place, plan, start, status, authorize, replay).
 
-Every command prints readable output, or one JSON document with `--json`; errors are one line on
-stderr and a non-zero exit, never a traceback. Settings come from the environment and `.env`,
-read here and never at import.
+Every command prints readable tables, or exactly one JSON document on stdout with `--json`.
+Errors are one line (with `--json`, a `{"error": ...}` document) and a non-zero exit, never a
+traceback. Settings come from the environment and `.env`, then the global flags; when no Dintero
+credentials are set at all, the embedded defaults apply (the simulator on 127.0.0.1:8700, account
+T12345678), as `amend dev` serves them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
-from typing import Annotated, Any, NoReturn
+from collections.abc import Callable, Coroutine, Iterable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr, ValidationError
 from rich.console import Console
 from rich.table import Table
+from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
+import worker as worker_module
+from amendments.config import Settings, SettingsError
+from amendments.demo import play
 from amendments.dintero.errors import DinteroError
-from amendments.guide import play_guide
+from amendments.domain.errors import AmendmentRejected
+from amendments.domain.models import AmendmentState, AmendOrderInput, LineResult, Plan
+from amendments.domain.planner import plan_amendment
+from amendments.embedded import EmbeddedStack, Ports
+from amendments.process import exit_now
+from amendments.replay import NotReplayable, replay_amendment
+from amendments.simulator import DEMO_ACCOUNT_ID
 from amendments.simulator.app import Simulator, SimulatorConfig
 from amendments.simulator.server import serve
+from amendments.starter import (
+    AmendmentInProgress,
+    AmendmentNeedsReplay,
+    OutcomeRefused,
+    get_state,
+    parse_amendment,
+    place_order,
+    send_authorization_outcome,
+    start_amendment,
+)
+from amendments.temporal import connect
 
 app = typer.Typer(
     name="amend",
@@ -28,23 +58,319 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
-console = Console()
-err = Console(stderr=True)
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document, nothing else.")]
+EMBEDDED_SIMULATOR = "http://127.0.0.1:8700"
+_overrides: dict[str, Any] = {}
+_json_mode = {"on": False}
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+# --- plumbing -----------------------------------------------------------------------------
+
+
+class CliError(Exception):
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
+
+
+def fail(message: str, code: int = 1, **details: Any) -> NoReturn:
+    if _json_mode["on"]:
+        emit_json({"error": {"message": message, **details}})
+    else:
+        err.print(f"error: {message}", soft_wrap=True)
     raise typer.Exit(code)
 
 
 def emit_json(document: Any) -> None:
+    if isinstance(document, BaseModel):
+        document = document.model_dump(mode="json")
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def handled(function: Callable[P, T]) -> Callable[P, T]:
+    """Turn every expected failure into one clear line and a non-zero exit."""
+
+    @wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        _json_mode["on"] = bool(kwargs.get("as_json"))
+        try:
+            return function(*args, **kwargs)
+        except AmendmentRejected as exc:
+            fail(f"{exc.field}: {exc.reason}", field=exc.field, reason=exc.reason)
+        except (AmendmentInProgress, AmendmentNeedsReplay, OutcomeRefused, NotReplayable) as exc:
+            fail(str(exc), kind=type(exc).__name__)
+        except DinteroError as exc:
+            fail(exc.message, kind=exc.type_name)
+        except WorkflowFailureError as exc:
+            cause = exc.cause
+            kind = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
+            fail(str(cause), kind=kind)
+        except (SettingsError, ValidationError) as exc:
+            fail(f"settings: {exc}".replace("\n", " "))
+        except CliError as exc:
+            fail(str(exc), **exc.details)
+        except RPCError as exc:
+            fail(f"Temporal: {exc.message}", kind="RPCError")
+        except RuntimeError as exc:
+            if "Failed client connect" in str(exc) or "connect" in str(exc).lower():
+                fail(f"cannot reach Temporal: {str(exc).splitlines()[0]}", kind="ConnectError")
+            raise
+
+    return wrapper
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def settings() -> Settings:
+    """Environment and `.env`, then global flags, then the embedded defaults if nothing is set."""
+    base = Settings(**_overrides)
+    if base.dintero_account_id or base.dintero_client_id or base.dintero_client_secret:
+        return base
+    embedded: dict[str, Any] = {
+        "dintero_account_id": DEMO_ACCOUNT_ID,
+        "dintero_client_id": "demo",
+        "dintero_client_secret": SecretStr("demo-secret"),
+    }
+    if "dintero_base_url" not in base.model_fields_set:
+        embedded["dintero_base_url"] = EMBEDDED_SIMULATOR
+    return base.model_copy(update=embedded)
+
+
+def read_json(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise CliError(f"{path} is not JSON: {exc}") from None
+
+
+async def _plan(config: Settings, request: AmendOrderInput) -> Plan:
+    dintero = worker_module.dintero_client(config)
+    try:
+        return plan_amendment(await dintero.read_order(request.order_id), request)
+    finally:
+        await dintero.aclose()
+
+
+# --- tables -------------------------------------------------------------------------------
+
+
+def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in (
+        "line",
+        "product",
+        "reverses",
+        "qty",
+        "gross",
+        "authorized",
+        "captured",
+        "refunded",
+    ):
+        table.add_column(column, justify="left" if column == "product" else "right")
+    for x in lines:
+        table.add_row(
+            str(x.line_id),
+            x.product_id,
+            str(x.reverses or ""),
+            str(x.quantity),
+            str(x.gross_amount),
+            str(x.authorized),
+            str(x.captured),
+            str(x.refunded),
+        )
+    return table
+
+
+def plan_tables(plan: Plan) -> list[Table]:
+    draft = Table(
+        title=f"draft for order {plan.order_id}"
+        + (" (multiple_authorizations)" if plan.multiple_authorizations else ""),
+        title_justify="left",
+    )
+    for column in ("line", "role", "product", "qty", "gross", "tax", "description"):
+        draft.add_column(column)
+    for x in plan.lines:
+        draft.add_row(
+            str(x.line_id),
+            x.role + (f" of {x.reverses}" if x.reverses else ""),
+            x.product_id,
+            str(x.quantity),
+            str(x.gross_amount),
+            ", ".join(f"{t.amount}@{t.percentage:g}%" for t in x.tax_lines),
+            x.description,
+        )
+    operations = Table(title="payment records, in order", title_justify="left")
+    for column in ("step", "kind", "payment", "lines", "amount", "authorization_id"):
+        operations.add_column(column)
+    for op in plan.operations:
+        operations.add_row(
+            op.step,
+            op.kind,
+            op.payment_id,
+            ", ".join(f"{i.line_id}:{i.amount}" for i in op.items),
+            str(op.amount),
+            op.authorization_id or "",
+        )
+    return [draft, operations]
+
+
+def state_table(state: AmendmentState) -> Table:
+    table = Table(
+        title=f"amendment {state.amendment_id} of order {state.order_id}: "
+        f"{state.status} (step {state.step})",
+        title_justify="left",
+    )
+    for column in ("step", "kind", "amount", "payment", "record", "note"):
+        table.add_column(column)
+    for op in state.operations:
+        note = ("declined " if not op.success else "") + ("reconciled" if op.reconciled else "")
+        table.add_row(op.step, op.kind, str(op.amount), op.payment_id or "", op.record_id, note)
+    return table
+
+
+# --- commands -----------------------------------------------------------------------------
+
+
+@app.callback()
+def main_options(
+    temporal_address: Annotated[
+        str | None, typer.Option(help="Temporal frontend host:port.")
+    ] = None,
+    namespace: Annotated[str | None, typer.Option(help="Temporal namespace.")] = None,
+    task_queue: Annotated[str | None, typer.Option(help="Task queue of the workers.")] = None,
+    dintero_url: Annotated[str | None, typer.Option(help="Dintero API base URL.")] = None,
+) -> None:
+    """Settings come from the environment and .env; these flags override them."""
+    for key, value in (
+        ("temporal_address", temporal_address),
+        ("temporal_namespace", namespace),
+        ("task_queue", task_queue),
+        ("dintero_base_url", dintero_url),
+    ):
+        if value is not None:
+            _overrides[key] = value
+
+
 @app.command()
+@handled
+def demo(
+    keep: Annotated[
+        bool, typer.Option("--keep", help="Leave everything running afterwards.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Start the embedded stack and play the guide's story: an order, then three amendments."""
+
+    async def main() -> bool:
+        async with EmbeddedStack() as stack:
+            if as_json:
+                report = await play(stack, lambda _: None)
+                emit_json(report)
+            else:
+                console.print(f"Temporal UI   {stack.ui_url}\nDintero sim.  {stack.simulator_url}")
+                with console.status("starting ...") as status:
+                    report = await play(stack, status.update)
+                for number, amendment in enumerate(report.amendments, start=1):
+                    console.print()
+                    console.print(f"[bold]{number}. {amendment.title}[/bold]")
+                    console.print(
+                        f"   status {amendment.status} · branch {amendment.branch} · "
+                        f"{amendment.dintero_calls} Dintero calls"
+                    )
+                    console.print(f"   {amendment.ui_url}", soft_wrap=True)
+                    console.print(ledger_table(amendment.lines, f"order {report.order_id}"))
+                console.print(f"ledger checks on the re-read order: {report.ledger_checks}")
+                console.print(
+                    "[green]all amendments completed[/green]"
+                    if report.ok
+                    else "[red]the demo did not complete[/red]"
+                )
+            if keep:
+                if not as_json:
+                    console.print(
+                        f"\nEverything keeps running; the UI is at {stack.ui_url}. Ctrl-C stops it."
+                    )
+                await _until_signalled()
+            return report.ok
+
+    if not run(main()):
+        raise typer.Exit(1)
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+@app.command()
+@handled
+def dev(
+    temporal_port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
+    simulator_port: Annotated[int, typer.Option(help="Dintero simulator port.")] = 8700,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the dev server (state in .amend/temporal.db), the simulator and a worker until Ctrl-C."""
+
+    async def main() -> None:
+        ports = Ports(temporal=temporal_port, ui=ui_port, simulator=simulator_port)
+        async with EmbeddedStack(ports=ports) as stack:
+            endpoints = {
+                "temporal": stack.temporal_address,
+                "ui": stack.ui_url,
+                "simulator": stack.simulator_url,
+                "task_queue": stack.task_queue,
+                "account_id": DEMO_ACCOUNT_ID,
+            }
+            if as_json:
+                emit_json(endpoints)
+            else:
+                for name, value in endpoints.items():
+                    console.print(f"{name:<11} {value}")
+                console.print(
+                    "Ctrl-C stops everything; Temporal's state stays in .amend/temporal.db"
+                )
+            await _until_signalled()
+
+    run(main())
+
+
+@app.command()
+@handled
+def worker(as_json: JsonFlag = False) -> None:
+    """Run a worker from the settings until SIGINT or SIGTERM."""
+    config = settings()
+    if as_json:
+        emit_json(
+            {
+                "task_queue": config.task_queue,
+                "temporal": config.temporal_address,
+                "dintero": config.dintero_base_url,
+            }
+        )
+    worker_module.configure_logging()
+    run(worker_module.serve_until_signalled(config))
+
+
+@app.command()
+@handled
 def simulator(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8700,
@@ -61,7 +387,7 @@ def simulator(
 ) -> None:
     """Serve the Dintero simulator (Dintero's paths under /v1/accounts/{aid}/...)."""
     if (client_id is None) != (client_secret is None):
-        fail("--client-id and --client-secret go together")
+        raise CliError("--client-id and --client-secret go together")
     config = SimulatorConfig(
         token_ttl=token_ttl,
         client_id=client_id,
@@ -71,37 +397,194 @@ def simulator(
     if as_json:
         emit_json({"simulator": f"http://{host}:{port}", "token_ttl": token_ttl})
     else:
-        console.print(f"Dintero simulator on [bold]http://{host}:{port}[/] (Ctrl-C stops it)")
+        console.print(f"Dintero simulator on http://{host}:{port} (Ctrl-C stops it)")
     serve(Simulator(config), host, port, log_level="warning")
 
 
 @app.command()
-def demo(as_json: JsonFlag = False) -> None:
-    """Play the Dintero guide against the simulator over HTTP and print the per-line ledger."""
-    try:
-        result = asyncio.run(play_guide())
-    except DinteroError as exc:
-        fail(exc.message)
+@handled
+def place(
+    file: Annotated[str, typer.Argument(help="PlaceOrder input as JSON (a path, or - for stdin).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Place an order (authorized and captured in full) and print its order id."""
+    data = read_json(file)
+
+    async def main() -> Any:
+        config = settings()
+        client = await connect(config)
+        return await place_order(client, data, task_queue=config.task_queue)
+
+    placed = run(main())
+    if as_json:
+        emit_json(placed)
+    else:
+        console.print(f"order {placed.order_id} placed, {placed.total} captured")
+
+
+@app.command()
+@handled
+def plan(
+    file: Annotated[str, typer.Argument(help="AmendOrder input as JSON (a path, or - for stdin).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Dry run against the live order: print the plan; nothing is written anywhere."""
+    request = parse_amendment(read_json(file))
+    result = run(_plan(settings(), request))
     if as_json:
         emit_json(result)
         return
-    table = Table(title=f"order {result['order_id']}: per-line ledger")
-    for column in ("line", "gross", "authorized", "captured", "refunded"):
-        table.add_column(column, justify="right")
-    for line in result["lines"]:
-        table.add_row(
-            *(
-                str(line[k])
-                for k in ("line_id", "gross_amount", "authorized", "captured", "refunded")
-            )
+    for table in plan_tables(result):
+        console.print(table)
+    console.print(
+        f"R reversed {result.reversed_total}, N new {result.new_total}: {result.branch}"
+        + (f", refund {result.refund_amount}" if result.refund_amount else "")
+        + (f", top-up {result.top_up_amount}" if result.top_up_amount else "")
+    )
+
+
+@app.command()
+@handled
+def start(
+    file: Annotated[str, typer.Argument(help="AmendOrder input as JSON (a path, or - for stdin).")],
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the result.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Start an amendment (checked against the live order first); --wait for its result."""
+    request = parse_amendment(read_json(file))
+
+    async def main() -> tuple[str, str | None, Any]:
+        config = settings()
+        preview = await _plan(config, request)
+        client = await connect(config)
+        handle = await start_amendment(client, request, task_queue=config.task_queue, plan=preview)
+        result = await handle.result() if wait else None
+        return handle.id, handle.result_run_id or handle.run_id, result
+
+    workflow_id, run_id, result = run(main())
+    if as_json:
+        emit_json(
+            {
+                "workflow_id": workflow_id,
+                "run_id": run_id,
+                "result": result.model_dump(mode="json") if result else None,
+            }
         )
-    console.print(table)
-    console.print(f"{result['calls']} Dintero calls")
+        return
+    console.print(f"started {workflow_id} (run {run_id})")
+    if result is not None:
+        console.print(ledger_table(result.lines, f"order {result.order_id}"))
+
+
+@app.command()
+@handled
+def status(
+    order_id: Annotated[str, typer.Argument(help="The order whose latest amendment to show.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the latest amendment of an order: status, step, records, outstanding top-up."""
+
+    async def main() -> AmendmentState:
+        client = await connect(settings())
+        try:
+            return await get_state(client, order_id)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise CliError(f"no amendment of order {order_id} was found") from None
+            raise
+
+    state = run(main())
+    if as_json:
+        emit_json(state)
+        return
+    console.print(state_table(state))
+    if state.top_up_outstanding:
+        console.print(f"top-up outstanding: {state.top_up_outstanding}")
+    if state.error:
+        console.print(f"error: {state.error}", soft_wrap=True)
+
+
+@app.command()
+@handled
+def authorize(
+    order_id: Annotated[str, typer.Argument(help="The order awaiting a top-up.")],
+    payment_id: Annotated[str, typer.Option(help="The payment that was authorized.")],
+    amount: Annotated[int, typer.Option(help="Authorized amount, minor units.")],
+    declined: Annotated[bool, typer.Option("--declined", help="The authorization failed.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Send as an update; wait until recorded.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send an authorization_outcome (a top-up authorization's result) to an amendment."""
+    outcome = {"payment_id": payment_id, "amount": amount, "success": not declined}
+
+    async def main() -> Any:
+        client = await connect(settings())
+        return await send_authorization_outcome(client, order_id, outcome, wait=wait)
+
+    seen = run(main())
+    if as_json:
+        emit_json({"sent": outcome, "taken": seen.model_dump(mode="json") if seen else None})
+    elif seen is None:
+        console.print(f"sent {'declined' if declined else 'approved'} {amount} ({payment_id})")
+    else:
+        console.print(f"{seen.disposition}: {amount} ({payment_id}) {seen.note}".rstrip())
+
+
+@app.command()
+@handled
+def replay(
+    workflow_id: Annotated[str, typer.Argument(help="The failed amendment, e.g. amend-K3X9QZ1AB.")],
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for the replayed run's result.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Resume a failed, timed-out or terminated amendment (a reset; nothing is written twice)."""
+
+    async def main() -> tuple[Any, Any]:
+        client = await connect(settings())
+        replayed = await replay_amendment(client, workflow_id)
+        result = None
+        if wait:
+            result = await client.get_workflow_handle(
+                workflow_id, run_id=replayed.new_run_id
+            ).result()
+        return replayed, result
+
+    replayed, result = run(main())
+    if as_json:
+        emit_json(
+            {
+                "workflow_id": replayed.workflow_id,
+                "failed_run_id": replayed.failed_run_id,
+                "new_run_id": replayed.new_run_id,
+                "reset_event_id": replayed.reset_event_id,
+                "rerun_from": replayed.rerun_from,
+                "result": result,
+            }
+        )
+        return
+    console.print(
+        f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
+        f"{replayed.rerun_from}"
+    )
+    if result is not None:
+        console.print("completed")
 
 
 def main() -> None:
-    app()
+    code = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    exit_now(code)
 
 
 if __name__ == "__main__":
     main()
+
+
+__all__ = ["app", "main"]

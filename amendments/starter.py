@@ -41,6 +41,7 @@ from amendments.domain.models import (
     OutcomeSeen,
     PlacedOrder,
     PlaceOrderInput,
+    Plan,
     amendment_workflow_id,
 )
 from amendments.temporal import AMENDMENT_ID, AMENDMENT_STATUS, ORDER_ID
@@ -93,19 +94,50 @@ def parse_outcome(data: AuthorizationOutcome | Mapping[str, Any]) -> Authorizati
     return outcome
 
 
-def summary_of(request: AmendOrderInput) -> str:
+def summary_of(request: AmendOrderInput, plan: Plan | None = None) -> str:
+    """One line for the Temporal UI: order, lines reversed and added, difference, branch."""
     reversed_ = ", ".join(
-        f"line {r.line_id}" + (f" x{r.quantity}" if r.quantity else "") for r in request.reverse
+        f"{r.line_id}" + (f" x{r.quantity}" if r.quantity else "") for r in request.reverse
     )
-    added = ", ".join(f"{a.id} x{a.quantity} ({a.gross_amount})" for a in request.add)
-    parts = [f"Amend order {request.order_id} ({request.amendment_id})"]
+    added = ", ".join(f"{a.id} x{a.quantity}" for a in request.add)
+    parts = [f"Order {request.order_id}"]
     if reversed_:
-        parts.append(f"reverse {reversed_}")
+        parts.append(f"reverse line {reversed_}")
     if added:
         parts.append(f"add {added}")
-    difference = sum(a.gross_amount for a in request.add)
-    parts.append(f"new items {difference}")
-    return "; ".join(parts)
+    if plan is not None:
+        difference = plan.new_total - plan.reversed_total
+        parts.append(f"difference {difference:+d} {plan.currency}")
+        parts.append(
+            {
+                "even": "even swap",
+                "refund": f"refund {plan.refund_amount}",
+                "top-up": f"top-up {plan.top_up_amount}",
+            }[plan.branch]
+        )
+    return " · ".join(parts)
+
+
+def details_of(request: AmendOrderInput, plan: Plan | None = None) -> str:
+    """Markdown for the UI's static details: what the amendment asks, and its plan if known."""
+    lines = [f"**Amendment** `{request.amendment_id}` of order `{request.order_id}`", ""]
+    if plan is None:
+        lines.append("Reverse: " + (", ".join(str(r.line_id) for r in request.reverse) or "none"))
+        lines.append("Add: " + (", ".join(a.id for a in request.add) or "none"))
+        return "\n".join(lines)
+    lines += [
+        f"R reversed **{plan.reversed_total}**, N new **{plan.new_total}** {plan.currency}: "
+        f"**{plan.branch}**",
+        "",
+        "| line | role | product | qty | gross |",
+        "|---:|---|---|---:|---:|",
+    ]
+    lines += [
+        f"| {x.line_id} | {x.role}{f' of {x.reverses}' if x.reverses else ''} | {x.product_id} "
+        f"| {x.quantity} | {x.gross_amount} |"
+        for x in plan.lines
+    ]
+    return "\n".join(lines)
 
 
 async def start_amendment(
@@ -113,7 +145,9 @@ async def start_amendment(
     request: AmendOrderInput | Mapping[str, Any],
     *,
     task_queue: str = DEFAULT_TASK_QUEUE,
+    plan: Plan | None = None,
 ) -> WorkflowHandle[AmendOrder, AmendmentResult]:
+    """Start an amendment. `plan` (a dry run of the same request) only enriches the summary."""
     amendment = parse_amendment(request)
     workflow_id = amendment.workflow_id
     earlier = await _earlier_run(client, amendment)
@@ -140,7 +174,8 @@ async def start_amendment(
                     SearchAttributePair(AMENDMENT_STATUS, "Planning"),
                 ]
             ),
-            static_summary=summary_of(amendment),
+            static_summary=summary_of(amendment, plan),
+            static_details=details_of(amendment, plan),
         )
     except WorkflowAlreadyStartedError:
         running = await _running_amendment(client, workflow_id)

@@ -280,6 +280,7 @@ class AmendOrder:
         return self.tickets
 
     def _publish(self) -> None:
+        workflow.set_current_details(self._details())
         workflow.upsert_search_attributes(
             [
                 ORDER_ID.value_set(self.request.order_id),
@@ -288,6 +289,23 @@ class AmendOrder:
                 TOP_UP_OUTSTANDING.value_set(self.top_up_outstanding),
             ]
         )
+
+    def _details(self) -> str:
+        """The UI's current details: a short Markdown step ledger."""
+        currency = self.plan.currency if self.plan else ""
+        rows = [f"**{self.status}** · step `{self.step}`"]
+        if self.error:
+            rows.append(f"\n> {self.error}")
+        if self.operations:
+            rows += ["", "| step | amount | record |", "|---|---:|---|"]
+            rows += [
+                f"| {op.step}{'' if op.success else ' (declined)'} | {op.amount} | "
+                f"`{op.record_id[:8]}`{' reconciled' if op.reconciled else ''} |"
+                for op in self.operations
+            ]
+        if self.plan is not None and self.plan.top_up_amount:
+            rows.append(f"\nTop-up outstanding: **{self.top_up_outstanding} {currency}**")
+        return "\n".join(rows)
 
     def _log(self, what: str) -> None:
         workflow.logger.info(
@@ -314,6 +332,8 @@ def _message(exc: BaseException) -> str:
     cause: BaseException = exc
     while isinstance(cause, ActivityError) and cause.cause is not None:
         cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
     return str(cause) or type(cause).__name__
 
 

@@ -1,0 +1,157 @@
+"""The demo's story: the Dintero guide's order, then three amendments of it, through the public
+starter API on the embedded stack (dev server, simulator, worker).
+
+1. an even swap (the guide's chair for the Lux chair);
+2. a cheaper replacement (a refund line and a refund);
+3. a dearer replacement paid by two partial top-up authorizations, sent as signals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from amendments.domain.errors import LedgerViolation
+from amendments.domain.ledger import check_ledger
+from amendments.domain.models import AmendmentResult, AmendOrderInput, LineResult, Plan
+from amendments.domain.planner import plan_amendment
+from amendments.embedded import EmbeddedStack
+from amendments.starter import (
+    get_state,
+    place_order,
+    send_authorization_outcome,
+    start_amendment,
+)
+
+
+def _item(
+    product: str, gross: int, description: str, alias: str, quantity: int = 1
+) -> dict[str, Any]:
+    return {
+        "id": product,
+        "quantity": quantity,
+        "gross_amount": gross,
+        "tax_lines": [{"amount": gross // 5, "percentage": 25}],
+        "description": description,
+        "description_alias": alias,
+    }
+
+
+GUIDE_ORDER = _item("175938", 39800, "Stablestol for utendørsbruk", "Stablestol", quantity=2)
+LUX = _item("003929", 39800, "Stablestol for innendørsbruk", "Stablestol Lux")
+BASIC = _item("003930", 29900, "Stablestol, enkel", "Stablestol Basic")
+PREMIUM = _item("003931", 59900, "Stablestol i eik", "Stablestol Premium")
+TOP_UPS = (("PID_TOPUP_1", 18000), ("PID_TOPUP_2", 12000))
+
+
+class AmendmentReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    workflow_id: str
+    run_id: str
+    status: str
+    branch: str
+    dintero_calls: int
+    lines: tuple[LineResult, ...]
+    ui_url: str
+
+
+class DemoReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    ui_url: str
+    simulator_url: str
+    amendments: tuple[AmendmentReport, ...]
+    ledger_checks: str
+    ok: bool
+
+
+Progress = Callable[[str], None]
+
+
+async def play(stack: EmbeddedStack, progress: Progress) -> DemoReport:
+    assert stack.client is not None
+    assert stack.dintero is not None
+    client, dintero, queue = stack.client, stack.dintero, stack.task_queue
+    progress("placing the guide's order (2 chairs, 39800 NOK) ...")
+    placed = await place_order(
+        client,
+        {"currency": "NOK", "items": [GUIDE_ORDER], "payment_id": "PID_123"},
+        task_queue=queue,
+    )
+    order_id = placed.order_id
+    story = [
+        ("Even swap: the chairs for the Lux chair", 1, LUX, ()),
+        ("Cheaper replacement: the Lux chair for the Basic chair", 3, BASIC, ()),
+        ("Dearer replacement: the Basic chair for the Premium chair", 5, PREMIUM, TOP_UPS),
+    ]
+    reports = []
+    for number, (title, line_id, new_item, top_ups) in enumerate(story, start=1):
+        progress(f"amendment {number}/3: {title} ...")
+        request = AmendOrderInput.model_validate(
+            {
+                "order_id": order_id,
+                "amendment_id": f"demo-{order_id}-{number}",
+                "reverse": [{"line_id": line_id, "quantity": None, "reason": "Replace item"}],
+                "add": [new_item],
+            }
+        )
+        plan: Plan = plan_amendment(await dintero.read_order(order_id), request)
+        mark = len(stack.simulator.requests)
+        handle = await start_amendment(client, request, task_queue=queue, plan=plan)
+        for payment_id, amount in top_ups:
+            await _until_awaiting(stack, order_id)
+            progress(f"amendment {number}/3: top-up authorization {payment_id} of {amount} NOK")
+            await send_authorization_outcome(
+                client,
+                order_id,
+                {"payment_id": payment_id, "amount": amount, "success": True},
+                wait=True,
+            )
+        result: AmendmentResult = await handle.result()
+        state = await get_state(client, order_id)
+        calls = [
+            r for r in stack.simulator.requests[mark:] if not str(r["path"]).endswith("/auth/token")
+        ]
+        reports.append(
+            AmendmentReport(
+                title=title,
+                workflow_id=handle.id,
+                run_id=handle.result_run_id or "",
+                status=state.status,
+                branch=plan.branch,
+                dintero_calls=len(calls),
+                lines=result.lines,
+                ui_url=stack.workflow_url(handle.id, handle.result_run_id),
+            )
+        )
+    progress("re-reading the order and checking the ledger ...")
+    try:
+        check_ledger(await dintero.read_order(order_id))
+        checks = "held"
+    except LedgerViolation as exc:
+        checks = f"broken: {'; '.join(exc.problems)}"
+    ok = checks == "held" and all(r.status == "Completed" for r in reports)
+    return DemoReport(
+        order_id=order_id,
+        ui_url=stack.ui_url,
+        simulator_url=stack.simulator_url,
+        amendments=tuple(reports),
+        ledger_checks=checks,
+        ok=ok,
+    )
+
+
+async def _until_awaiting(stack: EmbeddedStack, order_id: str) -> None:
+    """Poll the `state` query until the amendment waits for its top-up (at most 30 s)."""
+    assert stack.client is not None
+    for _ in range(600):
+        if (await get_state(stack.client, order_id)).status == "AwaitingTopUp":
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"the amendment of {order_id} did not reach AwaitingTopUp")
