@@ -129,12 +129,10 @@ def details_of(request: AmendOrderInput, plan: Plan | None = None) -> str:
         f"R reversed **{plan.reversed_total}**, N new **{plan.new_total}** {plan.currency}: "
         f"**{plan.branch}**",
         "",
-        "| line | role | product | qty | gross |",
-        "|---:|---|---|---:|---:|",
     ]
     lines += [
-        f"| {x.line_id} | {x.role}{f' of {x.reverses}' if x.reverses else ''} | {x.product_id} "
-        f"| {x.quantity} | {x.gross_amount} |"
+        f"- line {x.line_id}: {x.role}{f' of line {x.reverses}' if x.reverses else ''}, "
+        f"{x.product_id} x{x.quantity}, **{x.gross_amount}**"
         for x in plan.lines
     ]
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from amendments.config import Settings
 from amendments.devserver import temporal_binary
 from amendments.dintero import DinteroClient, build_http
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
+from amendments.simulator.server import free_port
 from amendments.temporal import DATA_CONVERTER, ensure_search_attributes
 from tests.harness import Harness
 from worker import build_worker, dintero_client
@@ -76,12 +77,23 @@ async def socket_client(
 # --- Temporal: one real dev server per session --------------------------------------------
 
 
+UI_PORT = free_port()
+
+
+@pytest.fixture(scope="session")
+def ui_url() -> str:
+    """The session dev server's web UI."""
+    return f"http://127.0.0.1:{UI_PORT}"
+
+
 @pytest.fixture(scope="session")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_local(
         data_converter=DATA_CONVERTER,
         dev_server_existing_path=temporal_binary(),
         dev_server_log_level="error",
+        ui=True,
+        ui_port=UI_PORT,
     )
     await ensure_search_attributes(environment.client, "default")
     yield environment

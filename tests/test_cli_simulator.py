@@ -1,8 +1,7 @@
-"""`amend simulator` serves the simulator as a real process; `amend demo --json` is one document."""
+"""`amend simulator` serves the simulator as a real process."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -60,16 +59,3 @@ def test_simulator_flags_are_checked() -> None:
     assert result.returncode == 1
     assert "go together" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-def test_demo_json_is_one_document() -> None:
-    result = subprocess.run(
-        [AMEND, "demo", "--json"], capture_output=True, text=True, timeout=60, check=True
-    )
-    document = json.loads(result.stdout)
-    assert {line["line_id"]: line["refunded"] for line in document["lines"]} == {
-        1: 0,
-        2: 0,
-        3: 0,
-        4: 1000,
-    }

@@ -68,6 +68,7 @@ class AmendOrder:
         self.tickets = 0
         self.error: str | None = None
         self.reconcile = False
+        self.published: tuple[str, int] | None = None
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -280,7 +281,13 @@ class AmendOrder:
         return self.tickets
 
     def _publish(self) -> None:
+        """Refresh the UI's current details; upsert search attributes only when they change
+        (each upsert is a history event)."""
         workflow.set_current_details(self._details())
+        published = (self.status, self.top_up_outstanding)
+        if published == self.published:
+            return
+        self.published = published
         workflow.upsert_search_attributes(
             [
                 ORDER_ID.value_set(self.request.order_id),
@@ -293,18 +300,16 @@ class AmendOrder:
     def _details(self) -> str:
         """The UI's current details: a short Markdown step ledger."""
         currency = self.plan.currency if self.plan else ""
-        rows = [f"**{self.status}** · step `{self.step}`"]
+        rows = [f"**{self.status}** · step `{self.step}`", ""]
         if self.error:
-            rows.append(f"\n> {self.error}")
-        if self.operations:
-            rows += ["", "| step | amount | record |", "|---|---:|---|"]
-            rows += [
-                f"| {op.step}{'' if op.success else ' (declined)'} | {op.amount} | "
-                f"`{op.record_id[:8]}`{' reconciled' if op.reconciled else ''} |"
-                for op in self.operations
-            ]
+            rows += [f"> {self.error}", ""]
+        rows += [
+            f"- {op.step}{'' if op.success else ' (declined)'}: **{op.amount}** "
+            f"`{op.record_id[:8]}`{' (found, not rewritten)' if op.reconciled else ''}"
+            for op in self.operations
+        ]
         if self.plan is not None and self.plan.top_up_amount:
-            rows.append(f"\nTop-up outstanding: **{self.top_up_outstanding} {currency}**")
+            rows += ["", f"Top-up outstanding: **{self.top_up_outstanding} {currency}**"]
         return "\n".join(rows)
 
     def _log(self, what: str) -> None:

@@ -1,0 +1,98 @@
+"""`amend demo` (the README's main job) and `amend dev`, as a newcomer runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+
+from temporalio.client import Client
+
+from amendments.embedded import Ports
+from amendments.simulator.server import free_port
+from amendments.starter import place_order
+from amendments.temporal import DATA_CONVERTER
+from tests.cli import amend_async
+from tests.harness import CHAIR
+
+AMEND = str(Path(sys.executable).with_name("amend"))
+
+
+async def test_demo_completes_three_amendments_with_the_minimum_calls(tmp_path: Path) -> None:
+    run = await amend_async("demo", "--json", cwd=tmp_path, timeout=300)
+    assert run.code == 0, run.stderr
+    report = run.json()
+    assert report["ok"] is True
+    assert report["ledger_checks"] == "held"
+    amendments = report["amendments"]
+    assert [a["status"] for a in amendments] == ["Completed"] * 3
+    assert [a["branch"] for a in amendments] == ["even", "refund", "top-up"]
+    # Reads 3 + draft 2 + records, + reads 3: the minimum for each branch, nothing repeated.
+    assert [a["dintero_calls"] for a in amendments] == [12, 13, 16]
+    assert all(
+        a["ui_url"].startswith(report["ui_url"] + "/namespaces/default/workflows/amend-")
+        for a in amendments
+    )
+    last = {
+        x["line_id"]: (x["authorized"], x["captured"], x["refunded"])
+        for x in amendments[-1]["lines"]
+    }
+    assert last[6] == (9900, 9900, 9900)
+    assert last[8] == (59900, 59900, 0)
+    assert (tmp_path / ".amend" / "temporal.db").is_file()
+
+
+async def start_dev(
+    tmp_path: Path, ports: Ports
+) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
+    proc = await asyncio.create_subprocess_exec(
+        AMEND,
+        "dev",
+        "--json",
+        "--temporal-port",
+        str(ports.temporal),
+        "--ui-port",
+        str(ports.ui),
+        "--simulator-port",
+        str(ports.simulator),
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    text = ""
+    while not text.endswith("}\n"):
+        line = await asyncio.wait_for(proc.stdout.readline(), timeout=120)
+        assert line, (await proc.stderr.read()).decode() if proc.stderr else "no output"
+        text += line.decode()
+    return proc, json.loads(text)
+
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    proc.send_signal(signal.SIGINT)
+    await asyncio.wait_for(proc.wait(), timeout=60)
+    assert proc.returncode == 0
+
+
+async def test_dev_keeps_temporal_state_across_a_restart(tmp_path: Path) -> None:
+    ports = Ports(temporal=free_port(), ui=free_port(), simulator=free_port())
+    proc, endpoints = await start_dev(tmp_path, ports)
+    try:
+        assert endpoints["ui"] == f"http://127.0.0.1:{ports.ui}"
+        client = await Client.connect(endpoints["temporal"], data_converter=DATA_CONVERTER)
+        placed = await place_order(
+            client,
+            {"currency": "NOK", "items": [CHAIR], "payment_id": "PID_123"},
+            workflow_id="place-survives-restart",
+        )
+    finally:
+        await stop(proc)
+    proc, endpoints = await start_dev(tmp_path, ports)
+    try:
+        client = await Client.connect(endpoints["temporal"], data_converter=DATA_CONVERTER)
+        handle = client.get_workflow_handle("place-survives-restart")
+        assert (await handle.result())["order_id"] == placed.order_id
+    finally:
+        await stop(proc)

@@ -1,0 +1,101 @@
+"""The Temporal UI, in Debian's chromium driven by Playwright: an operator finds a finished
+amendment by `OrderId` and sees its status, summary, step ledger and search attributes.
+A screenshot is saved under artifacts/."""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+
+from playwright.async_api import Page, async_playwright, expect
+
+from amendments.domain.models import AmendOrderInput
+from amendments.domain.planner import plan_amendment
+from amendments.starter import start_amendment
+from tests.conftest import make_client
+from tests.harness import CHAIR, Harness, item
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+async def find_by_order_id(page: Page, ui_url: str, order_id: str) -> None:
+    query = urllib.parse.quote(f'OrderId="{order_id}"')
+    link = page.get_by_role("link", name=f"amend-{order_id}").first
+    for _ in range(30):  # visibility is eventually consistent: reload until the run is listed
+        await page.goto(f"{ui_url}/namespaces/default/workflows?query={query}")
+        try:
+            await expect(link).to_be_visible(timeout=2000)
+            return
+        except AssertionError:
+            continue
+    await expect(link).to_be_visible(timeout=1)
+
+
+async def test_operator_finds_an_amendment_by_order_id(
+    harness: Harness, served: tuple[object, str], ui_url: str
+) -> None:
+    _, url = served
+    order_id = await harness.place(CHAIR)
+    request = AmendOrderInput.model_validate(
+        {
+            "order_id": order_id,
+            "amendment_id": "ui-check",
+            "reverse": [{"line_id": 1, "quantity": None, "reason": "Replace item"}],
+            "add": [item("X", 30000)],
+        }
+    )
+    client = make_client(url)
+    plan = plan_amendment(await client.read_order(order_id), request)
+    await client.aclose()
+    handle = await start_amendment(
+        harness.client, request, task_queue=harness.task_queue, plan=plan
+    )
+    await handle.result()
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = await browser.new_page(viewport={"width": 1500, "height": 1000})
+        await find_by_order_id(page, ui_url, order_id)
+        await page.get_by_role("link", name=f"amend-{order_id}").first.click()
+        await expect(page.get_by_text("COMPLETED").first).to_be_visible()
+        await expect(page.get_by_text("AmendOrder").first).to_be_visible()
+
+        await page.get_by_role("tab", name="User Metadata").click()
+        # The UI renders each Markdown block in its own sandboxed iframe.
+        summary, details, current = (page.frame_locator("iframe").nth(i) for i in range(3))
+        await expect(
+            summary.get_by_text(
+                f"Order {order_id} · reverse line 1 · add X x1 · difference -9800 NOK · refund 9800"
+            )
+        ).to_be_visible()
+        await expect(
+            details.get_by_text("line 4: refund, amendment-refund x1, 9800")
+        ).to_be_visible()
+        await expect(current.get_by_text("Completed · step done")).to_be_visible()
+        await expect(current.get_by_text("refund: 9800")).to_be_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "ui-amendment-metadata.png"), full_page=True)
+
+        await page.get_by_role("tab", name="Search Attributes").click()
+        attributes = page.locator("main")
+        for text in (
+            f'"OrderId": "{order_id}"',
+            '"AmendmentId": "ui-check"',
+            '"AmendmentStatus": "Completed"',
+            '"TopUpOutstanding": 0',
+        ):
+            await expect(attributes).to_contain_text(text)
+        await page.screenshot(path=str(ARTIFACTS / "ui-amendment-search-attributes.png"))
+        await browser.close()
+    assert (ARTIFACTS / "ui-amendment-metadata.png").stat().st_size > 10_000
