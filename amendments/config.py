@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amendments.dintero.auth import validate_account_id
@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     dintero_client_id: str | None = None
     dintero_client_secret: SecretStr | None = None
     dintero_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (mTLS)")
+        return self
 
     @field_validator("dintero_account_id")
     @classmethod

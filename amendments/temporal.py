@@ -8,6 +8,8 @@ Cloud (API key) differ only in settings.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -30,8 +32,17 @@ TOP_UP_OUTSTANDING = SearchAttributeKey.for_int("TopUpOutstanding")
 SEARCH_ATTRIBUTES = (ORDER_ID, AMENDMENT_ID, AMENDMENT_STATUS, TOP_UP_OUTSTANDING)
 
 
-async def connect(settings: Settings) -> Client:
-    """A client for the configured Temporal: plain, TLS (mTLS with cert and key) or API key."""
+@dataclass(frozen=True)
+class ConnectOptions:
+    target_host: str
+    namespace: str
+    tls: bool | TLSConfig
+    api_key: str | None
+
+
+def connect_options(settings: Settings) -> ConnectOptions:
+    """Where and how to connect: the local dev server, a cluster with (m)TLS, or Temporal Cloud
+    with an API key (which implies TLS). Configuration only; no code differs between them."""
     tls: bool | TLSConfig = False
     if settings.temporal_tls_cert is not None and settings.temporal_tls_key is not None:
         tls = TLSConfig(
@@ -41,12 +52,18 @@ async def connect(settings: Settings) -> Client:
     elif settings.temporal_tls or settings.temporal_api_key is not None:
         tls = True
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
+    return ConnectOptions(settings.temporal_address, settings.temporal_namespace, tls, api_key)
+
+
+async def connect(settings: Settings) -> Client:
+    """A client for the configured Temporal, with the product's one data converter."""
+    options = connect_options(settings)
     return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
+        options.target_host,
+        namespace=options.namespace,
         data_converter=DATA_CONVERTER,
-        tls=tls,
-        api_key=api_key,
+        tls=options.tls,
+        api_key=options.api_key,
     )
 
 

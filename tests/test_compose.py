@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from amendments.config import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
+SETTING_NAMES = {name.upper() for name in Settings.model_fields}
 
 
 def compose() -> dict[str, Any]:
@@ -16,11 +20,27 @@ def compose() -> dict[str, Any]:
     return document
 
 
-def test_every_service_has_an_image_or_a_buildable_context() -> None:
-    services = compose()["services"]
-    assert services
-    for name, service in services.items():
-        assert "image" in service or "build" in service, name
+def services() -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = compose()["services"]
+    return found
+
+
+def env_file(name: str) -> dict[str, str]:
+    pairs = {}
+    for line in (ROOT / name).read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def test_the_stack_has_every_part() -> None:
+    assert set(services()) == {"postgresql", "temporal", "temporal-ui", "simulator", "worker"}
+
+
+def test_images_are_pinned_or_built_here() -> None:
+    built = {s["image"] for s in services().values() if "build" in s and "image" in s}
+    for name, service in services().items():
         if "build" in service:
             context = (
                 service["build"]
@@ -28,6 +48,9 @@ def test_every_service_has_an_image_or_a_buildable_context() -> None:
                 else service["build"]["context"]
             )
             assert (ROOT / context / "Dockerfile").is_file(), name
+            continue
+        image = service["image"]
+        assert image in built or re.fullmatch(r"[\w./-]+:\d+(\.\d+)+", image), (name, image)
 
 
 def test_dockerfile_copies_what_exists() -> None:
@@ -37,6 +60,39 @@ def test_dockerfile_copies_what_exists() -> None:
                 assert (ROOT / source).exists(), source
 
 
-def test_services_have_healthchecks() -> None:
-    for name, service in compose()["services"].items():
-        assert "healthcheck" in service, name
+def test_every_service_has_a_healthcheck_and_waits_for_healthy_dependencies() -> None:
+    for name, service in services().items():
+        assert service["healthcheck"]["test"], name
+        for dependency, condition in service.get("depends_on", {}).items():
+            assert dependency in services(), (name, dependency)
+            assert condition == {"condition": "service_healthy"}, (name, dependency)
+
+
+def test_workers_scale_out() -> None:
+    worker = services()["worker"]
+    assert "container_name" not in worker
+    assert "ports" not in worker  # --scale worker=3 needs no port per worker
+
+
+def test_worker_settings_are_the_ones_the_code_reads() -> None:
+    worker = services()["worker"]
+    names = set(env_file(worker["env_file"])) | set(worker["environment"])
+    assert names <= SETTING_NAMES, names - SETTING_NAMES
+    assert {
+        "TEMPORAL_ADDRESS",
+        "TEMPORAL_NAMESPACE",
+        "TASK_QUEUE",
+        "DINTERO_BASE_URL",
+        "DINTERO_ACCOUNT_ID",
+        "DINTERO_CLIENT_ID",
+        "DINTERO_CLIENT_SECRET",
+    } <= names
+    assert worker["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert worker["environment"]["DINTERO_BASE_URL"].startswith("http://simulator:")
+
+
+def test_env_example_loads_as_settings(monkeypatch: Any) -> None:
+    for key, value in env_file(".env.example").items():
+        monkeypatch.setenv(key, value)
+    settings = Settings(_env_file=None)
+    assert settings.dintero_credentials()[0] == "T12345678"
