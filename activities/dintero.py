@@ -25,7 +25,7 @@ from activities.models import (
     VerifyInput,
 )
 from amendments.dintero import DinteroClient
-from amendments.dintero.errors import DinteroError
+from amendments.dintero.errors import DinteroError, NotFound
 from amendments.dintero.models import (
     DraftOptions,
     DraftOrder,
@@ -101,7 +101,18 @@ class DinteroActivities:
     @activity.defn(name="plan_amendment")
     async def plan_amendment(self, request: PlanRequest) -> PlanOutcome:
         """Read the order and plan the amendment, or find it already applied."""
-        order = await self._read(request.amendment.order_id)
+        try:
+            order = await self.client.read_order(request.amendment.order_id)
+        except NotFound:
+            _reject(
+                AmendmentRejected(
+                    "order_id",
+                    f"order {request.amendment.order_id} was not found on Dintero account "
+                    f"{self.client.account_id}",
+                )
+            )
+        except DinteroError as exc:
+            _fail(exc)
         run_id = activity.info().workflow_run_id
         amendment = request.amendment
         if records_of(order, amendment.amendment_id):

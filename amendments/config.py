@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     dintero_account_id: str | None = None
     dintero_client_id: str | None = None
     dintero_client_secret: SecretStr | None = None
-    dintero_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Below the activities' 15 s start-to-close, so a slow Dintero surfaces as a typed timeout.
+    dintero_timeout_seconds: float = Field(default=10.0, gt=0, le=14)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> Settings:

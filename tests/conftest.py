@@ -119,3 +119,13 @@ async def harness(
     async with build_worker(env.client, dintero, task_queue):
         yield Harness(env.client, socket_sim, task_queue)
     await dintero.aclose()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("reliability")
+    group.addoption(
+        "--storm-size", type=int, default=200, help="amendments in the fault storm (default 200)"
+    )
+    group.addoption(
+        "--storm-seed", type=int, default=2026, help="seed of the storm's fault odds (default 2026)"
+    )

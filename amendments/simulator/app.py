@@ -160,6 +160,10 @@ class Simulator:
     def add_faults(self, rules: list[FaultRule]) -> None:
         self.faults.extend(rules)
 
+    def reseed(self, seed: int) -> None:
+        """Make fault odds reproducible from here on."""
+        self._random = random.Random(seed)
+
     def expire_tokens(self) -> None:
         for token in self._tokens.values():
             token.expires_at = 0.0
@@ -268,6 +272,7 @@ class Simulator:
         entry["body"] = body
         fired = self._fire(request.method, request.url.path)
         if fired is not None and fired.latency:
+            entry["fault"] = "latency"
             await asyncio.sleep(fired.latency)
         rule = fired.rule if fired is not None else None
         if rule is not None and rule.status is not None and rule.mode == "respond":
