@@ -40,7 +40,13 @@ from amendments.dintero.models import OperationItem as WireItem
 from amendments.dintero.models import TaxLine as WireTax
 from amendments.domain.errors import AmendmentRejected, LedgerViolation
 from amendments.domain.ledger import check_ledger, ledger_problems, result_of
-from amendments.domain.models import AmendmentResult, PlannedLine, RecordedOperation
+from amendments.domain.models import (
+    AmendmentResult,
+    AmendOrderInput,
+    Plan,
+    PlannedLine,
+    RecordedOperation,
+)
 from amendments.domain.order import OrderSnapshot
 from amendments.domain.planner import plan_amendment, records_of
 
@@ -86,6 +92,21 @@ def _same_lines(draft: DraftOrder, lines: tuple[PlannedLine, ...]) -> bool:
     return have == wanted
 
 
+async def read_for_planning(client: DinteroClient, order_id: str) -> OrderSnapshot:
+    """The order to plan against; an unknown order is a refusal naming `order_id`."""
+    try:
+        return await client.read_order(order_id)
+    except NotFound:
+        raise AmendmentRejected(
+            "order_id", f"order {order_id} was not found on Dintero account {client.account_id}"
+        ) from None
+
+
+async def plan_against(client: DinteroClient, request: AmendOrderInput) -> Plan:
+    """A dry run: read the live order and plan; writes nothing (the CLI's `plan`, the demo)."""
+    return plan_amendment(await read_for_planning(client, request.order_id), request)
+
+
 class DinteroActivities:
     """All activities, sharing one `DinteroClient` (one `httpx.AsyncClient` per worker)."""
 
@@ -102,15 +123,9 @@ class DinteroActivities:
     async def plan_amendment(self, request: PlanRequest) -> PlanOutcome:
         """Read the order and plan the amendment, or find it already applied."""
         try:
-            order = await self.client.read_order(request.amendment.order_id)
-        except NotFound:
-            _reject(
-                AmendmentRejected(
-                    "order_id",
-                    f"order {request.amendment.order_id} was not found on Dintero account "
-                    f"{self.client.account_id}",
-                )
-            )
+            order = await read_for_planning(self.client, request.amendment.order_id)
+        except AmendmentRejected as exc:
+            _reject(exc)
         except DinteroError as exc:
             _fail(exc)
         run_id = activity.info().workflow_run_id

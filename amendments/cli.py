@@ -28,12 +28,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 import worker as worker_module
+from activities.dintero import plan_against
 from amendments.config import Settings, SettingsError
 from amendments.demo import play
 from amendments.dintero.errors import DinteroError
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.models import AmendmentState, AmendOrderInput, LineResult, Plan
-from amendments.domain.planner import plan_amendment
 from amendments.embedded import EmbeddedStack, Ports
 from amendments.process import exit_now
 from amendments.replay import NotReplayable, replay_amendment
@@ -160,7 +160,7 @@ def read_json(path: str) -> Any:
 async def _plan(config: Settings, request: AmendOrderInput) -> Plan:
     dintero = worker_module.dintero_client(config)
     try:
-        return plan_amendment(await dintero.read_order(request.order_id), request)
+        return await plan_against(dintero, request)
     finally:
         await dintero.aclose()
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from activities.dintero import plan_against
 from amendments.domain.errors import LedgerViolation
 from amendments.domain.ledger import check_ledger
 from amendments.domain.models import AmendmentResult, AmendOrderInput, LineResult, Plan
-from amendments.domain.planner import plan_amendment
 from amendments.embedded import EmbeddedStack
 from amendments.starter import (
     get_state,
@@ -101,7 +101,7 @@ async def play(stack: EmbeddedStack, progress: Progress) -> DemoReport:
                 "add": [new_item],
             }
         )
-        plan: Plan = plan_amendment(await dintero.read_order(order_id), request)
+        plan: Plan = await plan_against(dintero, request)
         mark = len(stack.simulator.requests)
         handle = await start_amendment(client, request, task_queue=queue, plan=plan)
         for payment_id, amount in top_ups:

@@ -169,8 +169,8 @@ def test_less_than_one_minor_unit() -> None:
 @pytest.mark.parametrize(
     ("fields", "field", "reason"),
     [
-        ({}, "input", "an amendment must reverse or add at least one line"),
-        ({"reverse": [rev(1), rev(1)]}, "input", "reverse: line 1 is listed more than once"),
+        ({}, "reverse", "an amendment must reverse or add at least one line"),
+        ({"reverse": [rev(1), rev(1)]}, "reverse", "line 1 is listed more than once"),
         ({"add": [new(0)]}, "add.0.gross_amount", "Input should be greater than 0"),
         ({"add": [new(-5)]}, "add.0.gross_amount", "Input should be greater than 0"),
         (
@@ -185,8 +185,8 @@ def test_less_than_one_minor_unit() -> None:
         ),
         (
             {"add": [{**new(100), "tax_lines": [{"amount": 101, "percentage": 25}]}]},
-            "add.0",
-            "tax_lines: the tax amounts add up to more than gross_amount",
+            "add.0.tax_lines",
+            "the tax amounts add up to more than gross_amount",
         ),
         (
             {"add": [{**new(100), "tax_lines": [{"amount": -1, "percentage": 25}]}]},
@@ -210,8 +210,8 @@ def test_less_than_one_minor_unit() -> None:
                     }
                 ]
             },
-            "add.0",
-            "tax_lines: each percentage may appear once",
+            "add.0.tax_lines",
+            "each percentage may appear once",
         ),
         (
             {"add": [{**new(100), "quantity": 0}]},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,24 +20,25 @@ class AmendmentRejected(ValueError):
     @classmethod
     def from_validation_error(cls, exc: ValidationError) -> AmendmentRejected:
         """The first problem pydantic found, with its field path; the rest in the reason."""
-        errors = exc.errors(include_url=False)
-        first = errors[0]
-        field = ".".join(str(part) for part in first["loc"]) or "input"
-        reason = _clean(first["msg"])
-        if len(errors) > 1:
-            others = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'input'}: {_clean(e['msg'])}"
-                for e in errors[1:4]
-            )
-            reason += f" (also: {others})"
+        problems = [_located(error) for error in exc.errors(include_url=False)]
+        field, reason = problems[0]
+        if len(problems) > 1:
+            reason += " (also: " + "; ".join(f"{f}: {r}" for f, r in problems[1:4]) + ")"
         return cls(field, reason)
 
     def details(self) -> dict[str, Any]:
         return {"field": self.field, "reason": self.reason}
 
 
-def _clean(message: str) -> str:
-    return message.removeprefix("Value error, ")
+def _located(error: Any) -> tuple[str, str]:
+    """Field path and reason; a model-level check phrased "<field>: <reason>" names its field."""
+    path = [str(part) for part in error["loc"]]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    head, sep, rest = message.partition(": ")
+    if error["type"] == "value_error" and sep and re.fullmatch(r"[a-z_]+(\.[a-z_0-9]+)*", head):
+        path.append(head)
+        message = rest
+    return ".".join(path) or "input", message
 
 
 class LedgerViolation(AssertionError):

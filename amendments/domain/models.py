@@ -73,7 +73,7 @@ class AmendOrderInput(Model):
     @model_validator(mode="after")
     def _not_empty(self) -> AmendOrderInput:
         if not self.reverse and not self.add:
-            raise ValueError("an amendment must reverse or add at least one line")
+            raise ValueError("reverse: an amendment must reverse or add at least one line")
         seen: set[int] = set()
         for r in self.reverse:
             if r.line_id in seen:
