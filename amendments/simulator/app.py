@@ -160,6 +160,10 @@ class Simulator:
     def add_faults(self, rules: list[FaultRule]) -> None:
         self.faults.extend(rules)
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued since the last reset."""
+        return list(self._tokens)
+
     def reseed(self, seed: int) -> None:
         """Make fault odds reproducible from here on."""
         self._random = random.Random(seed)

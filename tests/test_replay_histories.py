@@ -1,0 +1,69 @@
+"""Replay determinism: stored histories of every branch replay against today's workflows with
+the product's data converter; a change in the order of activities is caught by the replayer.
+Refresh the histories with `python -m tests.record_histories` (see that module)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from activities.dintero import DinteroActivities
+from activities.models import PlanRequest, VerifyInput
+from amendments.domain.models import AmendmentResult, AmendOrderInput
+from amendments.temporal import DATA_CONVERTER
+from tests.record_histories import BRANCHES
+from workflows.amend import AmendOrder
+from workflows.place import PlaceOrder
+from workflows.policies import READ
+
+DIRECTORY = Path(__file__).resolve().parent / "histories"
+FILES = sorted(DIRECTORY.glob("*.json"))
+
+
+def history(path: Path) -> WorkflowHistory:
+    document = json.loads(path.read_text())
+    return WorkflowHistory.from_json(document["workflow_id"], document["history"])
+
+
+def test_every_branch_is_recorded() -> None:
+    names = {path.stem for path in FILES}
+    assert set(BRANCHES) | {f"place_{b}" for b in BRANCHES} == names
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+async def test_history_replays(path: Path) -> None:
+    replayer = Replayer(workflows=[AmendOrder, PlaceOrder], data_converter=DATA_CONVERTER)
+    await replayer.replay_workflow(history(path))
+
+
+@workflow.defn(name="AmendOrder", sandboxed=False)  # a test double defined beside pytest imports
+class ReorderedAmendOrder(AmendOrder):
+    """AmendOrder with one change: it verifies the ledger before creating the draft."""
+
+    @workflow.run
+    async def run(self, request: AmendOrderInput) -> AmendmentResult:
+        return await super().run(request)
+
+    async def _amend(self, request: AmendOrderInput) -> AmendmentResult:
+        plan = PlanRequest(amendment=request)
+        await self._call(DinteroActivities.plan_amendment, plan, READ, "plan")
+        self.status = "Applying"
+        self._publish()  # as the real workflow does; only the next activity differs
+        return await self._call(
+            DinteroActivities.verify_ledger,
+            VerifyInput(order_id=request.order_id, amendment_id=request.amendment_id),
+            READ,
+            "verify first",
+        )
+
+
+async def test_a_reordered_workflow_is_caught() -> None:
+    replayer = Replayer(workflows=[ReorderedAmendOrder], data_converter=DATA_CONVERTER)
+    with pytest.raises(NondeterminismError, match=r"Nondeterminism.*verify_ledger"):
+        await replayer.replay_workflow(history(DIRECTORY / "even.json"))
