@@ -56,11 +56,10 @@ async def test_secrets_never_reach_history_logs_or_errors(
     original = socket_sim.config
     socket_sim.config = replace(original, client_id="someone-else", client_secret=SecretStr("x"))
     socket_sim.expire_tokens()
-    refused = await harness.place(CHAIR) if False else order_id
     try:
         runs.append(
             await harness.start(
-                {"order_id": refused, "amendment_id": "refused", "add": [item("Y", 100)]}
+                {"order_id": order_id, "amendment_id": "refused", "add": [item("Y", 100)]}
             )
         )
         with pytest.raises(WorkflowFailureError) as caught:
