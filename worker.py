@@ -12,7 +12,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from typing import Any
 
 import httpx
 from temporalio.client import Client
@@ -23,6 +23,7 @@ from amendments.config import Settings, SettingsError
 from amendments.dintero import DinteroClient, build_http
 from amendments.process import exit_now
 from amendments.temporal import connect, ensure_search_attributes
+from amendments.tuning import WORKER_TUNING
 from workflows.amend import AmendOrder
 from workflows.place import PlaceOrder
 
@@ -45,14 +46,7 @@ def dintero_client(
     return DinteroClient(http, account_id)
 
 
-def build_worker(
-    client: Client,
-    dintero: DinteroClient,
-    task_queue: str,
-    *,
-    max_concurrent_activities: int = 200,
-    max_cached_workflows: int = 10_000,
-) -> Worker:
+def build_worker(client: Client, dintero: DinteroClient, task_queue: str, **tuning: Any) -> Worker:
     activities = DinteroActivities(dintero)
     return Worker(
         client,
@@ -65,9 +59,7 @@ def build_worker(
             activities.record_operation,
             activities.verify_ledger,
         ],
-        max_concurrent_activities=max_concurrent_activities,
-        max_cached_workflows=max_cached_workflows,
-        graceful_shutdown_timeout=timedelta(seconds=10),
+        **{**WORKER_TUNING, **tuning},
     )
 
 

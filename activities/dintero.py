@@ -72,7 +72,7 @@ def _retrying(reconcile: bool) -> bool:
     return reconcile or activity.info().attempt > 1
 
 
-def _wire_line(line: PlannedLine) -> OrderItem:
+def wire_line(line: PlannedLine) -> OrderItem:
     return OrderItem(
         id=line.product_id,
         line_id=line.line_id,
@@ -87,7 +87,7 @@ def _wire_line(line: PlannedLine) -> OrderItem:
 
 
 def _same_lines(draft: DraftOrder, lines: tuple[PlannedLine, ...]) -> bool:
-    wanted = [_wire_line(line).model_dump(exclude_none=True) for line in lines]
+    wanted = [wire_line(line).model_dump(exclude_none=True) for line in lines]
     have = [item.model_dump(exclude_none=True) for item in draft.order.items]
     return have == wanted
 
@@ -163,7 +163,7 @@ class DinteroActivities:
                     multiple_authorizations=request.multiple_authorizations or None,
                 ),
                 order=DraftOrderBody(
-                    currency=request.currency, items=[_wire_line(line) for line in request.lines]
+                    currency=request.currency, items=[wire_line(line) for line in request.lines]
                 ),
             )
             draft = await self.client.create_draft(body)

@@ -186,16 +186,23 @@ async def start_amendment(
 async def _earlier_run(
     client: Client, amendment: AmendOrderInput
 ) -> tuple[WorkflowExecutionStatus, str] | None:
-    """The latest run of this very amendment, from visibility (ids are [A-Za-z0-9._:-]+)."""
-    query = f"WorkflowId = '{amendment.workflow_id}' AND AmendmentId = '{amendment.amendment_id}'"
-    latest: tuple[WorkflowExecutionStatus, str] | None = None
-    latest_time = None
-    async for execution in client.list_workflows(query):
-        if execution.status is None:
-            continue
-        if latest_time is None or execution.start_time > latest_time:
-            latest, latest_time = (execution.status, execution.run_id), execution.start_time
-    return latest
+    """The latest run of `amend-{order_id}`, if it is this very amendment.
+
+    One describe call, not a visibility query: visibility is eventually consistent and rate
+    limited, and this sits on every start. An older run of the same amendment is still safe:
+    the new run finds its records on the order (`already_applied`) or refuses to continue a
+    partly applied one, naming `amend replay`."""
+    try:
+        description = await client.get_workflow_handle(amendment.workflow_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    if description.typed_search_attributes.get(AMENDMENT_ID) != amendment.amendment_id:
+        return None
+    if description.status is None:
+        return None
+    return description.status, description.run_id
 
 
 async def _running_amendment(client: Client, workflow_id: str) -> str:

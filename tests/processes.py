@@ -63,6 +63,11 @@ class WorkerProcess:
         self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
 
+    def ensure_dead(self) -> None:
+        """Teardown: never leave a worker behind, whatever the test did."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+
     async def stop(self) -> int:
         assert self.process is not None
         if self.process.returncode is None:

@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from activities.dintero import _wire_line
+from activities.dintero import wire_line
 from amendments.dintero.convert import to_snapshot
 from amendments.dintero.models import CaptureList, Order, RefundList
 from amendments.domain.errors import AmendmentRejected
@@ -71,7 +71,7 @@ class Ledger:
                 "order": {
                     "currency": "NOK",
                     "items": [
-                        _wire_line(x).model_dump(mode="json", exclude_none=True) for x in plan.lines
+                        wire_line(x).model_dump(mode="json", exclude_none=True) for x in plan.lines
                     ],
                 },
             },

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from amendments.simulator import FaultRule, Simulator
@@ -14,6 +16,15 @@ from amendments.starter import send_authorization_outcome, start_amendment
 from tests.harness import Harness, eventually
 from tests.processes import WorkerProcess
 from tests.reliability import Case, bounded, cases, problems_with
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    """Worker processes started by a test; killed at teardown if still running."""
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.ensure_dead()
 
 
 async def run_all(
@@ -69,6 +80,7 @@ async def test_worker_killed_twice_mid_flight(
     socket_sim: Simulator,
     harness: Harness,
     tmp_path: Path,
+    workers: list[WorkerProcess],
 ) -> None:
     _, url = served
     batch = cases(50)
@@ -77,6 +89,7 @@ async def test_worker_killed_twice_mid_flight(
     socket_sim.add_faults([FaultRule(path="*", latency_ms=150)])
     task_queue = f"crash-{uuid.uuid4()}"
     worker = WorkerProcess(env, url, task_queue, tmp_path / "worker.log")
+    workers.append(worker)
     await worker.start()
     done = await run_all(env.client, task_queue, socket_sim, batch, order_ids, "crash")
     for _ in range(2):
@@ -97,6 +110,7 @@ async def test_two_workers_share_the_queue_and_either_may_die(
     socket_sim: Simulator,
     harness: Harness,
     tmp_path: Path,
+    workers: list[WorkerProcess],
 ) -> None:
     _, url = served
     batch = cases(40)
@@ -105,6 +119,7 @@ async def test_two_workers_share_the_queue_and_either_may_die(
     task_queue = f"pair-{uuid.uuid4()}"
     first = WorkerProcess(env, url, task_queue, tmp_path / "first.log")
     second = WorkerProcess(env, url, task_queue, tmp_path / "second.log")
+    workers += [first, second]
     await asyncio.gather(first.start(), second.start())
     mark = len(socket_sim.requests)
     done = await run_all(env.client, task_queue, socket_sim, batch, order_ids, "pair")

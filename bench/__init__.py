@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench` (see bench/__main__.py). Figures are ratios measured in one run."""

@@ -1,0 +1,424 @@
+"""`python -m bench`: throughput, latency, Dintero calls and memory of amendments, each as a ratio
+to the Temporal floor measured in the same run, beside a plain httpx script.
+
+    python -m bench                       # throughput mode, 500 amendments per figure
+    python -m bench --mode waiting --waiting 10000
+    python -m bench --json                # one JSON document
+
+Nothing here is a test: no figure is asserted, the numbers are printed for a person to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.table import Table
+
+from activities.dintero import wire_line
+from amendments.dintero import DinteroClient
+from amendments.dintero.models import (
+    DraftOptions,
+    DraftOrderBody,
+    DraftOrderCreate,
+    PaymentDetails,
+    PaymentOperationCreate,
+)
+from amendments.dintero.models import OperationItem as WireItem
+from amendments.domain.models import AmendOrderInput
+from amendments.domain.planner import plan_amendment
+from amendments.process import exit_now
+from amendments.starter import send_authorization_outcome, start_amendment
+from bench.floor import Floor
+from bench.infra import FLOOR_QUEUE, PRODUCT_QUEUE, Infra, memory_kib, tree_rss_kib
+
+T = TypeVar("T")
+
+# branch: (new item gross, activities per amendment, minimum Dintero calls per amendment)
+BRANCHES = {"even": (39800, 8, 12), "refund": (30000, 9, 13)}
+
+
+def item(product: str, gross: int, line_id: int | None = None) -> dict[str, Any]:
+    document = {
+        "id": product,
+        "quantity": 1,
+        "gross_amount": gross,
+        "tax_lines": [{"amount": gross // 5, "percentage": 25}],
+        "description": product,
+    }
+    if line_id is not None:
+        document["line_id"] = line_id
+    return document
+
+
+async def bounded(jobs: Iterable[Awaitable[T]], limit: int) -> list[T]:
+    gate = asyncio.Semaphore(limit)
+
+    async def one(job: Awaitable[T]) -> T:
+        async with gate:
+            return await job
+
+    return await asyncio.gather(*(one(job) for job in jobs))
+
+
+async def seed_orders(dintero: DinteroClient, count: int) -> list[str]:
+    """Orders authorized and captured in full, made straight through the API (not measured)."""
+    pay = PaymentOperationCreate.model_validate(
+        {
+            "items": [{"line_id": 1, "amount": 39800}],
+            "payment_details": {"payment_id": "PID_1"},
+            "success": True,
+        }
+    )
+
+    async def one() -> str:
+        draft = await dintero.create_draft(
+            DraftOrderCreate.model_validate(
+                {
+                    "options": {"generate_order_id": "ALPHANUMERIC_9"},
+                    "order": {"currency": "NOK", "items": [item("A", 39800, line_id=1)]},
+                }
+            )
+        )
+        [order] = await dintero.complete_draft(draft.id)
+        await dintero.record_authorization(order.order_id, pay)
+        await dintero.record_capture(order.order_id, pay)
+        return order.order_id
+
+    return await bounded((one() for _ in range(count)), 50)
+
+
+def request(order_id: str, branch: str) -> AmendOrderInput:
+    gross = BRANCHES[branch][0]
+    return AmendOrderInput.model_validate(
+        {
+            "order_id": order_id,
+            "amendment_id": f"bench-{uuid.uuid4().hex[:12]}",
+            "reverse": [{"line_id": 1, "quantity": None, "reason": "Replace item"}],
+            "add": [item("B", gross)],
+        }
+    )
+
+
+async def product_amendment(infra: Infra, order_id: str, branch: str) -> None:
+    assert infra.client is not None
+    handle = await start_amendment(
+        infra.client, request(order_id, branch), task_queue=PRODUCT_QUEUE
+    )
+    await handle.result()
+
+
+async def floor_run(infra: Infra, activities: int) -> None:
+    assert infra.client is not None
+    await infra.client.execute_workflow(
+        Floor.run, activities, id=f"floor-{uuid.uuid4()}", task_queue=FLOOR_QUEUE
+    )
+
+
+async def plain_amendment(dintero: DinteroClient, order_id: str, branch: str) -> None:
+    """The same Dintero calls, in sequence, with httpx and no Temporal."""
+    amendment = request(order_id, branch)
+    plan = plan_amendment(await dintero.read_order(order_id), amendment)
+    draft = await dintero.create_draft(
+        DraftOrderCreate(
+            options=DraftOptions(order_id=order_id),
+            order=DraftOrderBody(currency=plan.currency, items=[wire_line(x) for x in plan.lines]),
+        )
+    )
+    await dintero.complete_draft(draft.id)
+    recorders = {
+        "authorization": dintero.record_authorization,
+        "capture": dintero.record_capture,
+        "refund": dintero.record_refund,
+    }
+    for op in plan.operations:
+        await recorders[op.kind](
+            order_id,
+            PaymentOperationCreate(
+                items=[WireItem(line_id=i.line_id, amount=i.amount) for i in op.items],
+                payment_details=PaymentDetails(payment_id=op.payment_id),
+                success=True,
+                metadata={"amendment_id": amendment.amendment_id, "step": op.step},
+            ),
+        )
+    await dintero.read_order(order_id)
+
+
+async def timed(jobs: list[Callable[[], Awaitable[None]]], concurrency: int) -> float:
+    began = time.perf_counter()
+    await bounded((job() for job in jobs), concurrency)
+    return time.perf_counter() - began
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return cuts[49], cuts[94], cuts[98]
+
+
+async def throughput(
+    infra: Infra,
+    count: int,
+    concurrencies: list[int],
+    latency_runs: int,
+    progress: Callable[[str], None],
+) -> dict[str, Any]:
+    dintero = infra.dintero()
+    figures: dict[str, Any] = {}
+    try:
+        for branch, (_, activities, minimum) in BRANCHES.items():
+            rows: dict[str, Any] = {}
+            progress(f"{branch}: latency of single amendments ...")
+            orders = await seed_orders(dintero, latency_runs * 2)
+            product_ms, floor_ms, plain_ms = [], [], []
+            for order_id in orders[:latency_runs]:
+                began = time.perf_counter()
+                await product_amendment(infra, order_id, branch)
+                product_ms.append((time.perf_counter() - began) * 1000)
+                began = time.perf_counter()
+                await floor_run(infra, activities)
+                floor_ms.append((time.perf_counter() - began) * 1000)
+            for order_id in orders[latency_runs:]:
+                began = time.perf_counter()
+                await plain_amendment(dintero, order_id, branch)
+                plain_ms.append((time.perf_counter() - began) * 1000)
+            rows["latency_ms"] = {
+                "product": percentiles(product_ms),
+                "floor": percentiles(floor_ms),
+                "plain": percentiles(plain_ms),
+            }
+            for concurrency in concurrencies:
+                progress(f"{branch}: {count} amendments at concurrency {concurrency} ...")
+                orders = await seed_orders(dintero, count * 2)
+                _, mark = await infra.calls_since(0)
+                product_s = await timed(
+                    [partial(product_amendment, infra, o, branch) for o in orders[:count]],
+                    concurrency,
+                )
+                calls, _ = await infra.calls_since(mark)
+                floor_s = await timed([partial(floor_run, infra, activities)] * count, concurrency)
+                plain_s = await timed(
+                    [partial(plain_amendment, dintero, o, branch) for o in orders[count:]],
+                    concurrency,
+                )
+                rows[f"per_second_at_{concurrency}"] = {
+                    "product": count / product_s,
+                    "floor": count / floor_s,
+                    "plain": count / plain_s,
+                }
+                rows[f"calls_per_amendment_at_{concurrency}"] = calls / count
+            rows["minimum_calls"] = minimum
+            figures[branch] = rows
+    finally:
+        await dintero.aclose()
+    figures["worker_peak_rss_mib"] = memory_kib(infra.pid("worker"), "VmHWM") / 1024
+    figures["floor_worker_peak_rss_mib"] = memory_kib(infra.pid("floor"), "VmHWM") / 1024
+    return figures
+
+
+async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> dict[str, Any]:
+    """`count` amendments that wait for a top-up; then their signals; memory while they wait."""
+    assert infra.client is not None
+    client = infra.client
+    dintero = infra.dintero()
+    try:
+        progress(f"seeding {count} orders ...")
+        orders = await seed_orders(dintero, count)
+    finally:
+        await dintero.aclose()
+    progress(f"starting {count} dearer amendments ...")
+    began = time.perf_counter()
+    handles = await bounded(
+        (start_amendment(client, request_top_up(o), task_queue=PRODUCT_QUEUE) for o in orders), 200
+    )
+    started = time.perf_counter() - began
+    progress("waiting until every amendment awaits its top-up ...")
+    while True:
+        waiting_now = (
+            await client.count_workflows(
+                'WorkflowType="AmendOrder" AND AmendmentStatus="AwaitingTopUp"'
+            )
+        ).count
+        progress(f"{waiting_now}/{count} awaiting their top-up ...")
+        if waiting_now >= count:
+            break
+        await asyncio.sleep(2)
+    reached = time.perf_counter() - began
+    worker_mib = memory_kib(infra.pid("worker"), "VmRSS") / 1024
+    server_mib = tree_rss_kib(infra.pid("temporal")) / 1024
+    progress(f"sending {count} top-up signals ...")
+    began = time.perf_counter()
+    await bounded(
+        (
+            send_authorization_outcome(
+                client, o, {"payment_id": "PID_T", "amount": 10000, "success": True}
+            )
+            for o in orders
+        ),
+        200,
+    )
+    await bounded((h.result() for h in handles), 500)
+    completed = time.perf_counter() - began
+    return {
+        "amendments": count,
+        "seconds_to_start": started,
+        "seconds_until_all_waiting": reached,
+        "worker_rss_mib_while_waiting": worker_mib,
+        "worker_peak_rss_mib": memory_kib(infra.pid("worker"), "VmHWM") / 1024,
+        "server_rss_mib_while_waiting": server_mib,
+        "seconds_to_complete_after_signals": completed,
+    }
+
+
+def request_top_up(order_id: str) -> AmendOrderInput:
+    return AmendOrderInput.model_validate(
+        {
+            "order_id": order_id,
+            "amendment_id": f"wait-{order_id}",
+            "reverse": [{"line_id": 1, "quantity": None, "reason": "Replace item"}],
+            "add": [item("B", 49800)],
+        }
+    )
+
+
+def machine() -> dict[str, Any]:
+    memory = next(
+        line
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(int(memory.split()[1]) / 1024**2, 1),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+
+
+def report(console: Console, result: dict[str, Any]) -> None:
+    console.print(f"machine: {result['machine']}")
+    if "throughput" in result:
+        table = Table(
+            title="amendments vs the Temporal floor and a plain httpx script", title_justify="left"
+        )
+        for column in (
+            "branch",
+            "figure",
+            "product",
+            "floor",
+            "plain script",
+            "product/floor",
+            "plain/floor",
+        ):
+            table.add_column(column, justify="left" if column in ("branch", "figure") else "right")
+        figures = result["throughput"]
+        for branch in BRANCHES:
+            rows = figures[branch]
+            for key, value in rows.items():
+                if key.startswith("per_second"):
+                    table.add_row(
+                        branch,
+                        f"amendments/s at {key.rsplit('_', 1)[1]}",
+                        *_ratio_row(value["product"], value["floor"], value["plain"]),
+                    )
+                elif key == "latency_ms":
+                    for index, name in enumerate(("p50", "p95", "p99")):
+                        table.add_row(
+                            branch,
+                            f"latency {name} ms",
+                            *_ratio_row(
+                                value["product"][index],
+                                value["floor"][index],
+                                value["plain"][index],
+                            ),
+                        )
+                elif key.startswith("calls_per"):
+                    table.add_row(
+                        branch,
+                        f"Dintero calls/amendment at {key.rsplit('_', 1)[1]}",
+                        f"{value:.2f}",
+                        "-",
+                        f"{rows['minimum_calls']} (minimum)",
+                        "",
+                        "",
+                    )
+        table.add_row(
+            "",
+            "worker peak RSS MiB",
+            f"{figures['worker_peak_rss_mib']:.0f}",
+            f"{figures['floor_worker_peak_rss_mib']:.0f}",
+            "-",
+            f"{figures['worker_peak_rss_mib'] / figures['floor_worker_peak_rss_mib']:.2f}",
+            "",
+        )
+        console.print(table)
+    if "waiting" in result:
+        table = Table(title="amendments waiting for a top-up", title_justify="left")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for key, value in result["waiting"].items():
+            table.add_row(
+                key.replace("_", " "), f"{value:.1f}" if isinstance(value, float) else str(value)
+            )
+        console.print(table)
+
+
+def _ratio_row(product: float, floor: float, plain: float) -> tuple[str, ...]:
+    return (
+        f"{product:.1f}",
+        f"{floor:.1f}",
+        f"{plain:.1f}",
+        f"{product / floor:.2f}",
+        f"{plain / floor:.2f}",
+    )
+
+
+async def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, Any]:
+    result: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv)}
+    async with Infra(Path(args.logs)) as infra:
+        if args.mode in ("throughput", "all"):
+            result["throughput"] = await throughput(
+                infra, args.amendments, args.concurrency, args.latency_runs, progress
+            )
+        if args.mode in ("waiting", "all"):
+            result["waiting"] = await waiting(infra, args.waiting, progress)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--mode", choices=["throughput", "waiting", "all"], default="throughput")
+    parser.add_argument("--amendments", type=int, default=500, help="per throughput figure")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--latency-runs", type=int, default=50)
+    parser.add_argument("--waiting", type=int, default=10_000, help="amendments in waiting mode")
+    parser.add_argument("--logs", default="artifacts/bench", help="where the processes log")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    args = parser.parse_args()
+    console = Console(stderr=args.json)
+    with console.status("starting ...") as status:
+        result = asyncio.run(run(args, status.update))
+    if args.json:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    else:
+        report(console, result)
+    exit_now(0)
+
+
+if __name__ == "__main__":
+    main()

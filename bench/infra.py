@@ -1,0 +1,172 @@
+"""The benchmark's processes: the Temporal dev server, the simulator, the product's worker and
+the floor worker, each its own process (so their memory can be read), all on this machine."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+from pydantic import SecretStr
+from temporalio.client import Client
+
+from amendments.devserver import temporal_binary
+from amendments.dintero import DinteroClient, build_http
+from amendments.simulator import DEMO_ACCOUNT_ID
+from amendments.simulator.server import free_port
+from amendments.temporal import DATA_CONVERTER, ensure_search_attributes
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCT_QUEUE = "bench-amendments"
+FLOOR_QUEUE = "bench-floor"
+
+
+def memory_kib(pid: int, field_name: str) -> int:
+    """VmRSS (resident now) or VmHWM (peak resident) of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    raise KeyError(field_name)
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and its children (the dev server runs as one process)."""
+    total = memory_kib(pid, "VmRSS")
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        for child in children.read_text().split():
+            total += tree_rss_kib(int(child))
+    return total
+
+
+@dataclass
+class Infra:
+    logs: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.temporal_port = free_port()
+        self.simulator_port = free_port()
+        self.simulator_url = f"http://127.0.0.1:{self.simulator_port}"
+        self.client: Client | None = None
+
+    def environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{self.temporal_port}",
+            "TASK_QUEUE": PRODUCT_QUEUE,
+            "DINTERO_BASE_URL": self.simulator_url,
+            "DINTERO_ACCOUNT_ID": DEMO_ACCOUNT_ID,
+            "DINTERO_CLIENT_ID": "bench",
+            "DINTERO_CLIENT_SECRET": "bench-secret",
+        }
+
+    def spawn(self, name: str, *command: str) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = (self.logs / f"{name}.log").open("wb")
+        self.processes[name] = subprocess.Popen(  # noqa: S603 - our own programs, fixed arguments
+            list(command), stdout=log, stderr=log, env=self.environment(), cwd=self.logs
+        )
+
+    def pid(self, name: str) -> int:
+        return self.processes[name].pid
+
+    async def __aenter__(self) -> Infra:
+        self.spawn(
+            "temporal",
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.temporal_port),
+            "--log-level",
+            "error",
+        )
+        self.spawn(
+            "simulator",
+            str(Path(sys.executable).with_name("amend")),
+            "simulator",
+            "--port",
+            str(self.simulator_port),
+        )
+        self.client = await self._connect()
+        await ensure_search_attributes(self.client, "default")
+        await self._wait_http(f"{self.simulator_url}/healthz")
+        self.spawn("worker", sys.executable, str(ROOT / "worker.py"))
+        self.spawn("floor", sys.executable, "-m", "bench.floor", FLOOR_QUEUE)
+        await self._wait_log("worker", "worker polling")
+        await self._wait_log("floor", "floor worker polling")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for process in reversed(list(self.processes.values())):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+    async def _connect(self) -> Client:
+        for _ in range(300):
+            try:
+                return await Client.connect(
+                    f"127.0.0.1:{self.temporal_port}", data_converter=DATA_CONVERTER
+                )
+            except RuntimeError:
+                await asyncio.sleep(0.2)
+        raise RuntimeError("the Temporal dev server did not start")
+
+    async def _wait_http(self, url: str) -> None:
+        async with httpx.AsyncClient() as http:
+            for _ in range(300):
+                try:
+                    if (await http.get(url)).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"{url} did not answer")
+
+    async def _wait_log(self, name: str, text: str) -> None:
+        for _ in range(600):
+            if text in (self.logs / f"{name}.log").read_text(errors="replace"):
+                return
+            if self.processes[name].poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited: {(self.logs / f'{name}.log').read_text()[-2000:]}"
+                )
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"{name} did not start")
+
+    def dintero(self, max_connections: int = 200) -> DinteroClient:
+        http = build_http(
+            base_url=self.simulator_url,
+            account_id=DEMO_ACCOUNT_ID,
+            client_id="bench-driver",
+            client_secret=SecretStr("bench"),
+            max_connections=max_connections,
+        )
+        return DinteroClient(http, DEMO_ACCOUNT_ID)
+
+    async def calls_since(self, since: int) -> tuple[int, int]:
+        """(API calls without token requests, log length) since a mark in the simulator's log."""
+        async with httpx.AsyncClient(base_url=self.simulator_url, timeout=60) as http:
+            log = (await http.get("/_sim/requests", params={"since": since})).json()
+        calls = sum(1 for r in log if not r["path"].endswith("/auth/token"))
+        return calls, since + len(log)
