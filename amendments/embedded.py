@@ -5,7 +5,6 @@ over HTTP, and a worker, all on this machine. Nothing here is used by a deployed
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import subprocess
@@ -18,10 +17,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from amendments.config import Settings
-from amendments.devserver import temporal_binary
+from amendments.devserver import temporal_binary, wait_for_temporal
 from amendments.dintero import DinteroClient
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
-from amendments.temporal import DATA_CONVERTER, ensure_search_attributes
+from amendments.temporal import ensure_search_attributes
 from worker import build_worker, dintero_client
 
 STATE_DIR = Path(".amend")
@@ -136,19 +135,14 @@ class EmbeddedStack:
         )
 
     async def _connect(self) -> Client:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while True:
-            assert self._temporal is not None
-            if self._temporal.poll() is not None:
-                error = (self._temporal.stderr.read() if self._temporal.stderr else b"").decode()
-                raise RuntimeError(f"the Temporal dev server exited: {error.strip()[-500:]}")
-            try:
-                return await Client.connect(self.temporal_address, data_converter=DATA_CONVERTER)
-            except RuntimeError:
-                if loop.time() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
+        assert self._temporal is not None
+        try:
+            return await wait_for_temporal(self.temporal_address)
+        except RuntimeError:
+            if self._temporal.poll() is not None and self._temporal.stderr is not None:
+                error = self._temporal.stderr.read().decode().strip()[-500:]
+                raise RuntimeError(f"the Temporal dev server exited: {error}") from None
+            raise
 
     async def _stop(self) -> None:
         if self._worker is not None:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -49,6 +49,7 @@ from workflows.amend import OUTCOME, AmendOrder
 from workflows.place import PlaceOrder
 
 DEFAULT_TASK_QUEUE = "order-amendments"
+M = TypeVar("M", bound=BaseModel)
 
 
 class AmendmentInProgress(RuntimeError):
@@ -63,32 +64,26 @@ class OutcomeRefused(ValueError):
     """The workflow's update validator refused a top-up outcome; the message says why."""
 
 
-def parse_amendment(data: AmendOrderInput | Mapping[str, Any]) -> AmendOrderInput:
-    """A validated `AmendOrderInput`, or `AmendmentRejected` naming the field and the reason."""
-    if isinstance(data, AmendOrderInput):
+def _parse(model: type[M], data: M | Mapping[str, Any]) -> M:
+    """A validated model, or `AmendmentRejected` naming the field and the reason."""
+    if isinstance(data, model):
         return data
     try:
-        return AmendOrderInput.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise AmendmentRejected.from_validation_error(exc) from None
+
+
+def parse_amendment(data: AmendOrderInput | Mapping[str, Any]) -> AmendOrderInput:
+    return _parse(AmendOrderInput, data)
 
 
 def parse_order(data: PlaceOrderInput | Mapping[str, Any]) -> PlaceOrderInput:
-    if isinstance(data, PlaceOrderInput):
-        return data
-    try:
-        return PlaceOrderInput.model_validate(data)
-    except ValidationError as exc:
-        raise AmendmentRejected.from_validation_error(exc) from None
+    return _parse(PlaceOrderInput, data)
 
 
 def parse_outcome(data: AuthorizationOutcome | Mapping[str, Any]) -> AuthorizationOutcome:
-    if isinstance(data, AuthorizationOutcome):
-        return data
-    try:
-        outcome = AuthorizationOutcome.model_validate(data)
-    except ValidationError as exc:
-        raise AmendmentRejected.from_validation_error(exc) from None
+    outcome = _parse(AuthorizationOutcome, data)
     if outcome.amount <= 0:
         raise AmendmentRejected("amount", f"must be positive, got {outcome.amount}")
     return outcome

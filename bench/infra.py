@@ -16,11 +16,11 @@ import httpx
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from amendments.devserver import temporal_binary
+from amendments.devserver import temporal_binary, wait_for_temporal
 from amendments.dintero import DinteroClient, build_http
 from amendments.simulator import DEMO_ACCOUNT_ID
 from amendments.simulator.server import free_port
-from amendments.temporal import DATA_CONVERTER, ensure_search_attributes
+from amendments.temporal import ensure_search_attributes
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT_QUEUE = "bench-amendments"
@@ -98,7 +98,7 @@ class Infra:
             "--port",
             str(self.simulator_port),
         )
-        self.client = await self._connect()
+        self.client = await wait_for_temporal(f"127.0.0.1:{self.temporal_port}")
         await ensure_search_attributes(self.client, "default")
         await self._wait_http(f"{self.simulator_url}/healthz")
         self.spawn("worker", sys.executable, str(ROOT / "worker.py"))
@@ -121,16 +121,6 @@ class Infra:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-    async def _connect(self) -> Client:
-        for _ in range(300):
-            try:
-                return await Client.connect(
-                    f"127.0.0.1:{self.temporal_port}", data_converter=DATA_CONVERTER
-                )
-            except RuntimeError:
-                await asyncio.sleep(0.2)
-        raise RuntimeError("the Temporal dev server did not start")
 
     async def _wait_http(self, url: str) -> None:
         async with httpx.AsyncClient() as http:

@@ -21,18 +21,9 @@ from temporalio.client import WorkflowFailureError
 
 from amendments.embedded import EmbeddedStack, Ports
 from amendments.starter import place_order, send_authorization_outcome, start_amendment
+from tests.harness import item
 
 DIRECTORY = Path(__file__).resolve().parent / "histories"
-
-
-def item(product: str, gross: int, quantity: int = 1) -> dict[str, Any]:
-    return {
-        "id": product,
-        "quantity": quantity,
-        "gross_amount": gross,
-        "tax_lines": [{"amount": gross // 5, "percentage": 25}],
-        "description": product,
-    }
 
 
 def rev(line_id: int, quantity: int | None = None) -> dict[str, Any]:

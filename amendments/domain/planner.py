@@ -53,18 +53,7 @@ def plan_amendment(order: OrderSnapshot, request: AmendOrderInput) -> Plan:
     shares: list[Share] = []
     covered_left = reversed_total
     for offset, item in enumerate(request.add):
-        line = PlannedLine(
-            line_id=next_id + len(reversals) + offset,
-            product_id=item.id,
-            quantity=item.quantity,
-            gross_amount=item.gross_amount,
-            tax_lines=tuple(
-                TaxLine(amount=t.amount, percentage=t.percentage) for t in item.tax_lines
-            ),
-            description=item.description,
-            description_alias=item.description_alias,
-            role="new",
-        )
+        line = new_line(item, next_id + len(reversals) + offset)
         new_lines.append(line)
         part = min(item.gross_amount, covered_left)
         covered_left -= part
@@ -298,23 +287,22 @@ def _reversal_line(
     )
 
 
+def new_line(item: NewItem, line_id: int) -> PlannedLine:
+    return PlannedLine(
+        line_id=line_id,
+        product_id=item.id,
+        quantity=item.quantity,
+        gross_amount=item.gross_amount,
+        tax_lines=tuple(TaxLine(amount=t.amount, percentage=t.percentage) for t in item.tax_lines),
+        description=item.description,
+        description_alias=item.description_alias,
+        role="new",
+    )
+
+
 def order_lines(items: tuple[NewItem, ...]) -> tuple[PlannedLine, ...]:
     """The lines of a new order: line ids 1..n in the order given."""
-    return tuple(
-        PlannedLine(
-            line_id=number,
-            product_id=item.id,
-            quantity=item.quantity,
-            gross_amount=item.gross_amount,
-            tax_lines=tuple(
-                TaxLine(amount=t.amount, percentage=t.percentage) for t in item.tax_lines
-            ),
-            description=item.description,
-            description_alias=item.description_alias,
-            role="new",
-        )
-        for number, item in enumerate(items, start=1)
-    )
+    return tuple(new_line(item, number) for number, item in enumerate(items, start=1))
 
 
 # --- top-ups -----------------------------------------------------------------------------
