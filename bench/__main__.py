@@ -41,7 +41,7 @@ from amendments.domain.models import AmendOrderInput
 from amendments.domain.planner import plan_amendment
 from amendments.process import exit_now
 from amendments.starter import send_authorization_outcome, start_amendment
-from bench.floor import Floor
+from bench.floor_workflow import Floor
 from bench.infra import FLOOR_QUEUE, PRODUCT_QUEUE, Infra, memory_kib, tree_rss_kib
 
 T = TypeVar("T")

@@ -1,5 +1,5 @@
-"""The Temporal floor: a workflow running the same number of no-op activities as an amendment,
-on a worker process with the product's worker settings. `python -m bench.floor TASK_QUEUE`."""
+"""The Temporal floor's worker process, with the product's worker settings:
+`python -m bench.floor TASK_QUEUE`."""
 
 from __future__ import annotations
 
@@ -9,33 +9,13 @@ import signal
 import sys
 from datetime import timedelta
 
-from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from amendments.process import exit_now
 from amendments.temporal import DATA_CONVERTER
 from amendments.tuning import WORKER_TUNING
-from workflows.policies import WRITE
-
-
-@activity.defn(name="noop")
-async def noop(step: int) -> int:
-    return step
-
-
-@workflow.defn(name="Floor")
-class Floor:
-    @workflow.run
-    async def run(self, activities: int) -> int:
-        for step in range(activities):
-            await workflow.execute_activity(
-                noop,
-                step,
-                start_to_close_timeout=WRITE.start_to_close,
-                retry_policy=WRITE.retry,
-            )
-        return activities
+from bench.floor_workflow import Floor, noop
 
 
 async def serve(task_queue: str) -> None:

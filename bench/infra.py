@@ -65,6 +65,7 @@ class Infra:
             "DINTERO_ACCOUNT_ID": DEMO_ACCOUNT_ID,
             "DINTERO_CLIENT_ID": "bench",
             "DINTERO_CLIENT_SECRET": "bench-secret",
+            "PYTHONPATH": str(ROOT),  # bench/ is not an installed package
         }
 
     def spawn(self, name: str, *command: str) -> None:
@@ -78,6 +79,14 @@ class Infra:
         return self.processes[name].pid
 
     async def __aenter__(self) -> Infra:
+        try:
+            await self._start()
+        except BaseException:
+            await self.__aexit__(None, None, None)  # never leave processes behind
+            raise
+        return self
+
+    async def _start(self) -> None:
         self.spawn(
             "temporal",
             temporal_binary(),
@@ -105,7 +114,6 @@ class Infra:
         self.spawn("floor", sys.executable, "-m", "bench.floor", FLOOR_QUEUE)
         await self._wait_log("worker", "worker polling")
         await self._wait_log("floor", "floor worker polling")
-        return self
 
     async def __aexit__(
         self,

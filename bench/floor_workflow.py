@@ -1,0 +1,25 @@
+"""The Temporal floor's workflow and activity: as many no-op activities as an amendment has.
+Kept apart from the worker runner so the workflow sandbox imports nothing but Temporal."""
+
+from __future__ import annotations
+
+from temporalio import activity, workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.policies import WRITE
+
+
+@activity.defn(name="noop")
+async def noop(step: int) -> int:
+    return step
+
+
+@workflow.defn(name="Floor")
+class Floor:
+    @workflow.run
+    async def run(self, activities: int) -> int:
+        for step in range(activities):
+            await workflow.execute_activity(
+                noop, step, start_to_close_timeout=WRITE.start_to_close, retry_policy=WRITE.retry
+            )
+        return activities
