@@ -257,6 +257,14 @@ async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> 
     reached = time.perf_counter() - began
     worker_mib = memory_kib(infra.pid("worker"), "VmRSS") / 1024
     server_mib = tree_rss_kib(infra.pid("temporal")) / 1024
+    partial = {
+        "amendments": count,
+        "seconds_to_start": started,
+        "seconds_until_all_waiting": reached,
+        "worker_rss_mib_while_waiting": worker_mib,
+        "server_rss_mib_while_waiting": server_mib,
+    }
+    (infra.logs / "waiting-partial.json").write_text(json.dumps(partial, indent=2))
     progress(f"sending {count} top-up signals ...")
     began = time.perf_counter()
     await bounded(

@@ -52,7 +52,7 @@ def build_http(
     client_secret: SecretStr,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     transport: httpx.AsyncBaseTransport | None = None,
-    max_connections: int = 100,
+    max_connections: int = 50,
 ) -> httpx.AsyncClient:
     """The process's one `httpx.AsyncClient` for Dintero: token auth, timeouts, User-Agent."""
     validate_account_id(account_id)
@@ -68,8 +68,13 @@ def build_http(
         timeout=timeout,
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         transport=transport,
+        # One connection per activity in flight (the worker runs 50); idle connections are
+        # dropped after 4 s, before a server's usual 5 s keep-alive, so a request never races
+        # the server closing its connection.
         limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
+            max_connections=max_connections,
+            max_keepalive_connections=max_connections,
+            keepalive_expiry=4.0,
         ),
     )
 

@@ -23,7 +23,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def serve(app: ASGIApp, host: str, port: int, log_level: str = "info") -> None:
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level, access_log=False, timeout_keep_alive=30
+    )
 
 
 class BackgroundServer:
@@ -46,6 +48,7 @@ class BackgroundServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=1,
+            timeout_keep_alive=30,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="simulator", daemon=True)
