@@ -211,12 +211,7 @@ class DinteroActivities:
         metadata = {"amendment_id": request.amendment_id, "step": op.step}
         try:
             if _retrying(request.reconcile):
-                lister = {
-                    "authorization": self.client.list_authorizations,
-                    "capture": self.client.list_captures,
-                    "refund": self.client.list_refunds,
-                }[op.kind]
-                for existing in await lister(request.order_id):
+                for existing in await self.client.list_records(op.kind, request.order_id):
                     if existing.metadata == metadata:
                         return RecordedOperation(
                             step=op.step,
@@ -234,12 +229,7 @@ class DinteroActivities:
                 authorization_id=op.authorization_id,
                 metadata=metadata,
             )
-            recorder = {
-                "authorization": self.client.record_authorization,
-                "capture": self.client.record_capture,
-                "refund": self.client.record_refund,
-            }[op.kind]
-            record = await recorder(request.order_id, body)
+            record = await self.client.record(op.kind, request.order_id, body)
         except DinteroError as exc:
             _fail(exc)
         return RecordedOperation(

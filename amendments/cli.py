@@ -120,7 +120,7 @@ def handled(function: Callable[P, T]) -> Callable[P, T]:
         except RPCError as exc:
             fail(f"Temporal: {exc.message}", kind="RPCError")
         except RuntimeError as exc:
-            if "Failed client connect" in str(exc) or "connect" in str(exc).lower():
+            if "connect" in str(exc).lower():  # the SDK's "Failed client connect: ..."
                 fail(f"cannot reach Temporal: {str(exc).splitlines()[0]}", kind="ConnectError")
             raise
 

@@ -138,13 +138,9 @@ async def plain_amendment(dintero: DinteroClient, order_id: str, branch: str) ->
         )
     )
     await dintero.complete_draft(draft.id)
-    recorders = {
-        "authorization": dintero.record_authorization,
-        "capture": dintero.record_capture,
-        "refund": dintero.record_refund,
-    }
     for op in plan.operations:
-        await recorders[op.kind](
+        await dintero.record(
+            op.kind,
             order_id,
             PaymentOperationCreate(
                 items=[WireItem(line_id=i.line_id, amount=i.amount) for i in op.items],

@@ -333,10 +333,15 @@ def _seen(outcome: AuthorizationOutcome, disposition: str, note: str = "") -> Ou
     )
 
 
+def _root(exc: BaseException) -> BaseException:
+    """The error under the ActivityError wrappers."""
+    while isinstance(exc, ActivityError) and exc.cause is not None:
+        exc = exc.cause
+    return exc
+
+
 def _message(exc: BaseException) -> str:
-    cause: BaseException = exc
-    while isinstance(cause, ActivityError) and cause.cause is not None:
-        cause = cause.cause
+    cause = _root(exc)
     if isinstance(cause, ApplicationError):
         return cause.message
     return str(cause) or type(cause).__name__
@@ -344,9 +349,7 @@ def _message(exc: BaseException) -> str:
 
 def _failure(step: str, exc: BaseException) -> ApplicationError:
     """The workflow's failure: the root cause's type and message, with the step that failed."""
-    cause: BaseException = exc
-    while isinstance(cause, ActivityError) and cause.cause is not None:
-        cause = cause.cause
+    cause = _root(exc)
     kind = (
         cause.type if isinstance(cause, ApplicationError) and cause.type else type(cause).__name__
     )

@@ -34,7 +34,7 @@ from amendments.dintero.models import (
     PaymentOperationCreate,
     RefundList,
 )
-from amendments.domain.order import OrderSnapshot
+from amendments.domain.order import OrderSnapshot, RecordKind
 
 DEFAULT_BASE_URL = "https://api.dintero.com"
 USER_AGENT = f"order-amendments/{__version__} (+httpx)"
@@ -172,6 +172,26 @@ class DinteroClient:
         return await self._call(
             "POST", f"/orders/{order_id}/refunds", PaymentOperation, json=body.wire()
         )
+
+    async def list_records(self, kind: RecordKind, order_id: str) -> list[PaymentOperation]:
+        """Authorizations, captures or refunds of an order, by the domain's record kind."""
+        lister = {
+            "authorization": self.list_authorizations,
+            "capture": self.list_captures,
+            "refund": self.list_refunds,
+        }[kind]
+        return await lister(order_id)
+
+    async def record(
+        self, kind: RecordKind, order_id: str, body: PaymentOperationCreate
+    ) -> PaymentOperation:
+        """Record an authorization, capture or refund, by the domain's record kind."""
+        recorder = {
+            "authorization": self.record_authorization,
+            "capture": self.record_capture,
+            "refund": self.record_refund,
+        }[kind]
+        return await recorder(order_id, body)
 
     async def read_order(self, order_id: str) -> OrderSnapshot:
         """The order with all its payment records: GET order, captures and refunds at once."""

@@ -258,7 +258,7 @@ class Store:
     def create_draft(self, aid: str, body: Any) -> dict[str, Any]:
         draft_in = parse(DraftIn, body)
         account = self.accounts[aid]
-        self._check_items(account, draft_in, completing=False)
+        self._check_items(account, draft_in)
         draft = Draft(id=str(uuid.uuid4()), options=draft_in.options, order=draft_in.order)
         if draft_in.options.generate_order_id == "ALPHANUMERIC_9_RESERVE":
             draft.reserved_order_id = self._new_order_id(account, "ALPHANUMERIC_9")
@@ -283,7 +283,7 @@ class Store:
                 "DRAFT_NOT_OPEN",
             )
         draft_in = DraftIn(options=draft.options, order=draft.order)
-        self._check_items(account, draft_in, completing=True)
+        self._check_items(account, draft_in)  # the rules hold again at completion
         multi = bool(draft.options.multiple_authorizations)
         if draft.options.order_id is not None:
             order = account.orders[draft.options.order_id]
@@ -320,7 +320,7 @@ class Store:
             if candidate not in account.orders and candidate not in account.reserved:
                 return candidate
 
-    def _check_items(self, account: Account, draft: DraftIn, *, completing: bool) -> None:
+    def _check_items(self, account: Account, draft: DraftIn) -> None:
         options, order_in = draft.options, draft.order
         existing: Order | None = None
         if options.order_id is not None:
@@ -404,7 +404,6 @@ class Store:
                         f"{where}.tax_lines",
                         "REVERSAL_EXCEEDS_LINE",
                     )
-        del completing  # the same rules hold at creation and at completion
 
     @staticmethod
     def _add_reversal(
