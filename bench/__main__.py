@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import platform
+import signal
 import statistics
 import sys
 import time
@@ -158,6 +159,19 @@ async def timed(jobs: list[Callable[[], Awaitable[None]]], concurrency: int) -> 
     return time.perf_counter() - began
 
 
+async def measured(
+    infra: Infra,
+    jobs: list[Callable[[], Awaitable[None]]],
+    concurrency: int,
+    processes: tuple[str, ...],
+) -> tuple[float, dict[str, float]]:
+    """Seconds for the jobs, and CPU milliseconds per job of each process taking part."""
+    before = infra.cpu()
+    seconds = await timed(jobs, concurrency)
+    after = infra.cpu()
+    return seconds, {name: (after[name] - before[name]) * 1000 / len(jobs) for name in processes}
+
+
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
     cuts = statistics.quantiles(samples, n=100, method="inclusive")
     return cuts[49], cuts[94], cuts[98]
@@ -168,12 +182,14 @@ async def throughput(
     count: int,
     concurrencies: list[int],
     latency_runs: int,
+    branches: list[str],
     progress: Callable[[str], None],
 ) -> dict[str, Any]:
     dintero = infra.dintero()
     figures: dict[str, Any] = {}
     try:
-        for branch, (_, activities, minimum) in BRANCHES.items():
+        for branch in branches:
+            _, activities, minimum = BRANCHES[branch]
             rows: dict[str, Any] = {}
             progress(f"{branch}: latency of single amendments ...")
             orders = await seed_orders(dintero, latency_runs * 2)
@@ -198,20 +214,34 @@ async def throughput(
                 progress(f"{branch}: {count} amendments at concurrency {concurrency} ...")
                 orders = await seed_orders(dintero, count * 2)
                 _, mark = await infra.calls_since(0)
-                product_s = await timed(
+                product_s, product_cpu = await measured(
+                    infra,
                     [partial(product_amendment, infra, o, branch) for o in orders[:count]],
                     concurrency,
+                    ("worker", "temporal", "simulator", "driver"),
                 )
                 calls, _ = await infra.calls_since(mark)
-                floor_s = await timed([partial(floor_run, infra, activities)] * count, concurrency)
-                plain_s = await timed(
+                floor_s, floor_cpu = await measured(
+                    infra,
+                    [partial(floor_run, infra, activities)] * count,
+                    concurrency,
+                    ("floor", "temporal", "driver"),
+                )
+                plain_s, plain_cpu = await measured(
+                    infra,
                     [partial(plain_amendment, dintero, o, branch) for o in orders[count:]],
                     concurrency,
+                    ("simulator", "driver"),
                 )
                 rows[f"per_second_at_{concurrency}"] = {
                     "product": count / product_s,
                     "floor": count / floor_s,
                     "plain": count / plain_s,
+                }
+                rows[f"cpu_ms_per_amendment_at_{concurrency}"] = {
+                    "product": product_cpu,
+                    "floor": floor_cpu,
+                    "plain": plain_cpu,
                 }
                 rows[f"calls_per_amendment_at_{concurrency}"] = calls / count
             rows["minimum_calls"] = minimum
@@ -327,7 +357,7 @@ def report(console: Console, result: dict[str, Any]) -> None:
         ):
             table.add_column(column, justify="left" if column in ("branch", "figure") else "right")
         figures = result["throughput"]
-        for branch in BRANCHES:
+        for branch in (b for b in BRANCHES if b in figures):
             rows = figures[branch]
             for key, value in rows.items():
                 if key.startswith("per_second"):
@@ -347,6 +377,20 @@ def report(console: Console, result: dict[str, Any]) -> None:
                                 value["plain"][index],
                             ),
                         )
+                elif key.startswith("cpu_ms"):
+                    totals = {name: sum(cpu.values()) for name, cpu in value.items()}
+                    table.add_row(
+                        branch,
+                        f"CPU ms/amendment at {key.rsplit('_', 1)[1]}",
+                        *_ratio_row(totals["product"], totals["floor"], totals["plain"]),
+                    )
+                    table.add_row(
+                        "",
+                        "  by process",
+                        *(_by_process(value[name]) for name in ("product", "floor", "plain")),
+                        "",
+                        "",
+                    )
                 elif key.startswith("calls_per"):
                     table.add_row(
                         branch,
@@ -378,6 +422,10 @@ def report(console: Console, result: dict[str, Any]) -> None:
         console.print(table)
 
 
+def _by_process(cpu: dict[str, float]) -> str:
+    return " ".join(f"{name} {ms:.0f}" for name, ms in cpu.items())
+
+
 def _ratio_row(product: float, floor: float, plain: float) -> tuple[str, ...]:
     return (
         f"{product:.1f}",
@@ -389,11 +437,15 @@ def _ratio_row(product: float, floor: float, plain: float) -> tuple[str, ...]:
 
 
 async def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict[str, Any]:
+    # SIGTERM cancels the run like Ctrl-C does, so the processes it started are stopped too.
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     result: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv)}
     async with Infra(Path(args.logs)) as infra:
         if args.mode in ("throughput", "all"):
             result["throughput"] = await throughput(
-                infra, args.amendments, args.concurrency, args.latency_runs, progress
+                infra, args.amendments, args.concurrency, args.latency_runs, args.branch, progress
             )
         if args.mode in ("waiting", "all"):
             result["waiting"] = await waiting(infra, args.waiting, progress)
@@ -410,13 +462,18 @@ def main() -> None:
     parser.add_argument("--amendments", type=int, default=500, help="per throughput figure")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--latency-runs", type=int, default=50)
+    parser.add_argument("--branch", choices=list(BRANCHES), nargs="+", default=list(BRANCHES))
     parser.add_argument("--waiting", type=int, default=10_000, help="amendments in waiting mode")
     parser.add_argument("--logs", default="artifacts/bench", help="where the processes log")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args()
     console = Console(stderr=args.json)
-    with console.status("starting ...") as status:
-        result = asyncio.run(run(args, status.update))
+    try:
+        with console.status("starting ...") as status:
+            result = asyncio.run(run(args, status.update))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        console.print("stopped; the processes it started are stopped too")
+        exit_now(130)
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:

@@ -35,14 +35,21 @@ def memory_kib(pid: int, field_name: str) -> int:
     raise KeyError(field_name)
 
 
+def children(pid: int) -> list[int]:
+    listing = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in listing.read_text().split()] if listing.exists() else []
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (all its threads) and its children, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(c) for c in children(pid))
+
+
 def tree_rss_kib(pid: int) -> int:
     """Resident memory of a process and its children (the dev server runs as one process)."""
-    total = memory_kib(pid, "VmRSS")
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        for child in children.read_text().split():
-            total += tree_rss_kib(int(child))
-    return total
+    return memory_kib(pid, "VmRSS") + sum(tree_rss_kib(c) for c in children(pid))
 
 
 @dataclass
@@ -77,6 +84,12 @@ class Infra:
 
     def pid(self, name: str) -> int:
         return self.processes[name].pid
+
+    def cpu(self) -> dict[str, float]:
+        """CPU seconds so far of each process, and of this one (the driver)."""
+        used = {name: cpu_seconds(process.pid) for name, process in self.processes.items()}
+        times = os.times()
+        return {**used, "driver": times.user + times.system}
 
     async def __aenter__(self) -> Infra:
         try:
