@@ -574,6 +574,17 @@ def replay(
         console.print("completed")
 
 
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def bench(context: typer.Context) -> None:
+    """Run the benchmark (`python -m bench`); `amend bench --help` lists its options."""
+    from bench.__main__ import main as bench_main  # noqa: PLC0415 - only this command needs it
+
+    bench_main(list(context.args), prog="amend bench")
+
+
 def main() -> None:
     code = 0
     try:

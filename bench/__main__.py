@@ -113,19 +113,34 @@ def request(order_id: str, branch: str) -> AmendOrderInput:
     )
 
 
-async def product_amendment(infra: Infra, order_id: str, branch: str) -> None:
+async def product_amendment(infra: Infra, order_id: str, branch: str) -> str:
+    """Run one amendment to its end; its workflow id."""
     assert infra.client is not None
     handle = await start_amendment(
         infra.client, request(order_id, branch), task_queue=PRODUCT_QUEUE
     )
     await handle.result()
+    return handle.id
 
 
-async def floor_run(infra: Infra, activities: int) -> None:
+async def floor_run(infra: Infra, activities: int) -> str:
+    """Run one floor workflow to its end; its workflow id."""
     assert infra.client is not None
+    workflow_id = f"floor-{uuid.uuid4()}"
     await infra.client.execute_workflow(
-        Floor.run, activities, id=f"floor-{uuid.uuid4()}", task_queue=FLOOR_QUEUE
+        Floor.run, activities, id=workflow_id, task_queue=FLOOR_QUEUE
     )
+    return workflow_id
+
+
+async def history_size(infra: Infra, workflow_id: str) -> dict[str, float]:
+    """Events and KiB of a workflow's history: what the server stores and sends per run."""
+    assert infra.client is not None
+    history = await infra.client.get_workflow_handle(workflow_id).fetch_history()
+    return {
+        "events": len(history.events),
+        "kib": sum(event.ByteSize() for event in history.events) / 1024,
+    }
 
 
 async def plain_amendment(dintero: DinteroClient, order_id: str, branch: str) -> None:
@@ -153,7 +168,7 @@ async def plain_amendment(dintero: DinteroClient, order_id: str, branch: str) ->
     await dintero.read_order(order_id)
 
 
-async def timed(jobs: list[Callable[[], Awaitable[None]]], concurrency: int) -> float:
+async def timed(jobs: list[Callable[[], Awaitable[object]]], concurrency: int) -> float:
     began = time.perf_counter()
     await bounded((job() for job in jobs), concurrency)
     return time.perf_counter() - began
@@ -161,7 +176,7 @@ async def timed(jobs: list[Callable[[], Awaitable[None]]], concurrency: int) -> 
 
 async def measured(
     infra: Infra,
-    jobs: list[Callable[[], Awaitable[None]]],
+    jobs: list[Callable[[], Awaitable[object]]],
     concurrency: int,
     processes: tuple[str, ...],
 ) -> tuple[float, dict[str, float]]:
@@ -194,13 +209,18 @@ async def throughput(
             progress(f"{branch}: latency of single amendments ...")
             orders = await seed_orders(dintero, latency_runs * 2)
             product_ms, floor_ms, plain_ms = [], [], []
+            product_id = floor_id = ""
             for order_id in orders[:latency_runs]:
                 began = time.perf_counter()
-                await product_amendment(infra, order_id, branch)
+                product_id = await product_amendment(infra, order_id, branch)
                 product_ms.append((time.perf_counter() - began) * 1000)
                 began = time.perf_counter()
-                await floor_run(infra, activities)
+                floor_id = await floor_run(infra, activities)
                 floor_ms.append((time.perf_counter() - began) * 1000)
+            rows["history"] = {
+                "product": await history_size(infra, product_id),
+                "floor": await history_size(infra, floor_id),
+            }
             for order_id in orders[latency_runs:]:
                 began = time.perf_counter()
                 await plain_amendment(dintero, order_id, branch)
@@ -377,6 +397,16 @@ def report(console: Console, result: dict[str, Any]) -> None:
                                 value["plain"][index],
                             ),
                         )
+                elif key == "history":
+                    table.add_row(
+                        branch,
+                        "history events / KiB",
+                        f"{value['product']['events']} / {value['product']['kib']:.1f}",
+                        f"{value['floor']['events']} / {value['floor']['kib']:.1f}",
+                        "-",
+                        f"{value['product']['kib'] / value['floor']['kib']:.2f} (KiB)",
+                        "",
+                    )
                 elif key.startswith("cpu_ms"):
                     totals = {name: sum(cpu.values()) for name, cpu in value.items()}
                     table.add_row(
@@ -452,9 +482,9 @@ async def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
     return result
 
 
-def main() -> None:
+def main(argv: list[str] | None = None, prog: str = "python -m bench") -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m bench",
+        prog=prog,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -466,11 +496,17 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, default=10_000, help="amendments in waiting mode")
     parser.add_argument("--logs", default="artifacts/bench", help="where the processes log")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     console = Console(stderr=args.json)
     try:
         with console.status("starting ...") as status:
-            result = asyncio.run(run(args, status.update))
+
+            def progress(text: str) -> None:
+                status.update(text)
+                if not console.is_terminal:  # a log file: one timestamped line per step
+                    console.print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False)
+
+            result = asyncio.run(run(args, progress))
     except (asyncio.CancelledError, KeyboardInterrupt):
         console.print("stopped; the processes it started are stopped too")
         exit_now(130)

@@ -4,8 +4,11 @@ When nothing fails, an amendment makes exactly the minimum number of Dintero cal
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,8 +50,47 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
         assert set(rows["per_second_at_3"]) == {"product", "floor", "plain"}
         assert all(value > 0 for value in rows["per_second_at_3"].values())
         assert len(rows["latency_ms"]["product"]) == 3
+        assert rows["history"]["product"]["events"] > rows["history"]["floor"]["events"] > 0
+        cpu = rows["cpu_ms_per_amendment_at_3"]
+        assert set(cpu["product"]) == {"worker", "temporal", "simulator", "driver"}
+        assert set(cpu["floor"]) == {"floor", "temporal", "driver"}
+        assert cpu["product"]["worker"] > 0
+        assert cpu["product"]["temporal"] > 0
     assert report["throughput"]["worker_peak_rss_mib"] > 0
     waiting = report["waiting"]
     assert waiting["amendments"] == 5
     assert waiting["worker_rss_mib_while_waiting"] > 0
     assert waiting["server_rss_mib_while_waiting"] > 0
+
+
+def test_sigterm_stops_the_benchmark_and_every_process_it_started(tmp_path: Path) -> None:
+    command = ["-m", "bench", "--mode", "waiting", "--waiting", "5", "--logs", str(tmp_path)]
+    bench = subprocess.Popen(
+        [sys.executable, *command, "--json"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: "worker polling" in _read(tmp_path / "worker.log"))
+        started = Path(f"/proc/{bench.pid}/task/{bench.pid}/children").read_text().split()
+        assert len(started) == 4  # dev server, simulator, worker, floor worker
+        bench.send_signal(signal.SIGTERM)
+        _, stderr = bench.communicate(timeout=60)
+    finally:
+        bench.kill()
+    assert bench.returncode == 130, stderr[-2000:]
+    assert "stopped" in stderr
+    assert [pid for pid in started if Path(f"/proc/{pid}").exists()] == []
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)

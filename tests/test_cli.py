@@ -189,3 +189,12 @@ def test_unreachable_temporal_is_one_line() -> None:
     assert run.code == 1
     assert run.stderr.startswith("error: cannot reach Temporal"), run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_bench_passes_its_options_to_the_benchmark() -> None:
+    run = amend("bench", "--help")
+    assert run.code == 0
+    assert "usage: amend bench" in run.stdout
+    for option in ("--mode", "--waiting", "--concurrency", "--json"):
+        assert option in run.stdout
+    assert "bench" in amend("--help").stdout
