@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import os
 import platform
@@ -68,8 +69,12 @@ async def bounded(jobs: Iterable[Awaitable[T]], limit: int) -> list[T]:
     gate = asyncio.Semaphore(limit)
 
     async def one(job: Awaitable[T]) -> T:
-        async with gate:
-            return await job
+        try:
+            async with gate:
+                return await job
+        finally:
+            if inspect.iscoroutine(job):
+                job.close()  # cancelled while waiting at the gate: it never ran
 
     return await asyncio.gather(*(one(job) for job in jobs))
 
@@ -471,7 +476,7 @@ async def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
     main_task = asyncio.current_task()
     assert main_task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-    result: dict[str, Any] = {"machine": machine(), "command": " ".join(sys.argv)}
+    result: dict[str, Any] = {"machine": machine(), "command": args.command}
     async with Infra(Path(args.logs)) as infra:
         if args.mode in ("throughput", "all"):
             result["throughput"] = await throughput(
@@ -497,6 +502,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench") -> None:
     parser.add_argument("--logs", default="artifacts/bench", help="where the processes log")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
+    args.command = " ".join([prog, *(sys.argv[1:] if argv is None else argv)])
     console = Console(stderr=args.json)
     try:
         with console.status("starting ...") as status:

@@ -55,6 +55,7 @@ def tree_rss_kib(pid: int) -> int:
 @dataclass
 class Infra:
     logs: Path
+    simulator_only: bool = False  # no Temporal, no workers: for measuring the HTTP client alone
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -101,6 +102,16 @@ class Infra:
 
     async def _start(self) -> None:
         self.spawn(
+            "simulator",
+            str(Path(sys.executable).with_name("amend")),
+            "simulator",
+            "--port",
+            str(self.simulator_port),
+        )
+        if self.simulator_only:
+            await self._wait_http(f"{self.simulator_url}/healthz")
+            return
+        self.spawn(
             "temporal",
             temporal_binary(),
             "server",
@@ -112,13 +123,6 @@ class Infra:
             str(self.temporal_port),
             "--log-level",
             "error",
-        )
-        self.spawn(
-            "simulator",
-            str(Path(sys.executable).with_name("amend")),
-            "simulator",
-            "--port",
-            str(self.simulator_port),
         )
         self.client = await wait_for_temporal(f"127.0.0.1:{self.temporal_port}")
         await ensure_search_attributes(self.client, "default")

@@ -4,6 +4,7 @@ When nothing fails, an amendment makes exactly the minimum number of Dintero cal
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -94,3 +95,19 @@ def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.2)
+
+
+def test_http_client_benchmark_reports_cpu_per_request(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.http_client", "--requests", "300", "--logs", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.fullmatch(
+        r"client CPU per request: \d+\.\d\d ms \(concurrency 50, sniffio installed\)\n",
+        result.stdout,
+    )
