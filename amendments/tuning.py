@@ -9,7 +9,7 @@ that both run under the same settings.
 - max_concurrent_workflow_tasks: workflow tasks taken at once. They run one at a time on the
   Python side, so a task taken beyond what the worker completes within a second or two only
   waits inside the worker while its 10 s timeout runs: measured with 10,000 amendments at once
-  and the default 100, 6,000 tasks took over 5 s and 657 timed out and ran again. At 20 the
+  and the default 100, 6,820 tasks took over 5 s and 657 timed out and ran again. At 20 the
   backlog waits in the server's task queue instead.
 - max_cached_workflows: workflows kept in memory between their tasks. A cached workflow costs
   about 0.17 MiB (each runs in its own sandbox; measured by the benchmark's waiting mode), so
