@@ -16,30 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_bench_reports_every_figure(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--mode",
-            "all",
-            "--amendments",
-            "6",
-            "--concurrency",
-            "3",
-            "--latency-runs",
-            "3",
-            "--waiting",
-            "5",
-            "--logs",
-            str(tmp_path),
-            "--json",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
+    result = run_module(
+        "bench",
+        *("--mode", "all", "--amendments", "6", "--concurrency", "3", "--latency-runs", "3"),
+        *("--waiting", "5", "--logs", str(tmp_path), "--json"),
         timeout=300,
-        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
@@ -98,16 +79,23 @@ def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
 
 
 def test_http_client_benchmark_reports_cpu_per_request(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.http_client", "--requests", "300", "--logs", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_module("bench.http_client", "--requests", "300", "--logs", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     assert re.fullmatch(
         r"client CPU per request: \d+\.\d\d ms \(concurrency 50, sniffio installed\)\n",
         result.stdout,
+    )
+
+
+def run_module(
+    module: str, *arguments: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`python -m module arguments...` from the repository root, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
