@@ -25,6 +25,9 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
     assert report["machine"]["cores"] >= 1
+    assert report["command"].startswith("python -m bench --mode all")
+    # stderr is not a terminal: one timestamped line per step
+    assert re.search(r"^\d\d:\d\d:\d\d even: 6 amendments at concurrency 3", result.stderr, re.M)
     for branch, minimum in (("even", 12), ("refund", 13)):
         rows = report["throughput"][branch]
         assert rows["minimum_calls"] == minimum
@@ -46,24 +49,28 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
 
 
 def test_sigterm_stops_the_benchmark_and_every_process_it_started(tmp_path: Path) -> None:
-    command = ["-m", "bench", "--mode", "waiting", "--waiting", "5", "--logs", str(tmp_path)]
-    bench = subprocess.Popen(
-        [sys.executable, *command, "--json"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        wait_for(lambda: "worker polling" in _read(tmp_path / "worker.log"))
-        started = Path(f"/proc/{bench.pid}/task/{bench.pid}/children").read_text().split()
-        assert len(started) == 4  # dev server, simulator, worker, floor worker
-        bench.send_signal(signal.SIGTERM)
-        _, stderr = bench.communicate(timeout=60)
-    finally:
-        bench.kill()
-    assert bench.returncode == 130, stderr[-2000:]
-    assert "stopped" in stderr
+    """SIGTERM while 2,000 orders are being seeded, most of them still waiting their turn."""
+    command = ["-m", "bench", "--mode", "waiting", "--waiting", "2000", "--logs", str(tmp_path)]
+    progress = tmp_path / "progress.log"
+    with progress.open("w") as stderr:
+        bench = subprocess.Popen(
+            [sys.executable, *command, "--json"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            wait_for(lambda: "seeding 2000 orders" in _read(progress))
+            started = Path(f"/proc/{bench.pid}/task/{bench.pid}/children").read_text().split()
+            assert len(started) == 4  # dev server, simulator, worker, floor worker
+            bench.send_signal(signal.SIGTERM)
+            bench.wait(timeout=60)
+        finally:
+            bench.kill()
+    output = _read(progress)
+    assert bench.returncode == 130, output[-2000:]
+    assert "stopped" in output
+    assert "never awaited" not in output  # seeding jobs still at the gate were closed
     assert [pid for pid in started if Path(f"/proc/{pid}").exists()] == []
 
 
