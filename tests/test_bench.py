@@ -3,7 +3,9 @@ When nothing fails, an amendment makes exactly the minimum number of Dintero cal
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -58,6 +60,7 @@ def test_sigterm_stops_the_benchmark_and_every_process_it_started(tmp_path: Path
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
+            start_new_session=True,  # its own process group, so a failed test leaves nothing
         )
         try:
             wait_for(lambda: "seeding 2000 orders" in _read(progress))
@@ -65,13 +68,15 @@ def test_sigterm_stops_the_benchmark_and_every_process_it_started(tmp_path: Path
             assert len(started) == 4  # dev server, simulator, worker, floor worker
             bench.send_signal(signal.SIGTERM)
             bench.wait(timeout=60)
+            alive = [pid for pid in started if Path(f"/proc/{pid}").exists()]
         finally:
-            bench.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(bench.pid, signal.SIGKILL)
     output = _read(progress)
     assert bench.returncode == 130, output[-2000:]
     assert "stopped" in output
     assert "never awaited" not in output  # seeding jobs still at the gate were closed
-    assert [pid for pid in started if Path(f"/proc/{pid}").exists()] == []
+    assert alive == []  # read before the `finally` clean-up could stop them
 
 
 def _read(path: Path) -> str:
