@@ -140,7 +140,17 @@ class DinteroActivities:
                     type="AmendmentPartlyApplied",
                     non_retryable=True,
                 )
-            result = result_of(order, amendment.amendment_id, already_applied=True)
+            reverted = any(
+                r.metadata.get("step", "").startswith("revert-")
+                for r in order.records
+                if r.metadata.get("amendment_id") == amendment.amendment_id
+            )
+            result = result_of(
+                order,
+                amendment.amendment_id,
+                already_applied=True,
+                outcome="reverted" if reverted else "applied",
+            )
             return PlanOutcome(planned_in_run=run_id, already_applied=result)
         try:
             plan = plan_amendment(order, amendment)
@@ -259,4 +269,6 @@ class DinteroActivities:
             request.amendment_id,
             refund_amount=request.refund_amount,
             top_up_amount=request.top_up_amount,
+            outcome=request.outcome,
+            revert_reason=request.revert_reason,
         )

@@ -7,6 +7,7 @@ from amendments.domain.models import (
     AmendmentResult,
     AmendOrderInput,
     Model,
+    Outcome,
     Plan,
     PlannedLine,
     PlannedOperation,
@@ -56,3 +57,5 @@ class VerifyInput(Model):
     amendment_id: str
     refund_amount: int = 0
     top_up_amount: int = 0
+    outcome: Outcome = "applied"
+    revert_reason: str | None = None

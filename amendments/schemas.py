@@ -18,11 +18,13 @@ from amendments.domain.models import (
     AmendOrderInput,
     AuthorizationOutcome,
     PlaceOrderInput,
+    RevertRequest,
 )
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "amend_order_input.json": AmendOrderInput,
     "authorization_outcome.json": AuthorizationOutcome,
+    "revert_request.json": RevertRequest,
     "place_order_input.json": PlaceOrderInput,
     "amendment_result.json": AmendmentResult,
     "amendment_state.json": AmendmentState,

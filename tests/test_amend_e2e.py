@@ -253,13 +253,19 @@ async def test_duplicated_signal_is_recorded_once(harness: Harness) -> None:
     assert ledger(result)[3] == (49800, 49800, 49800, 0)
 
 
-async def test_top_up_timeout_fails_with_the_outstanding_amount(harness: Harness) -> None:
+async def test_top_up_timeout_with_fail_fails_with_the_outstanding_amount(
+    harness: Harness,
+) -> None:
     from temporalio.client import WorkflowFailureError
     from temporalio.exceptions import ApplicationError
 
     order_id = await harness.place(CHAIR)
     mark = harness.mark()
-    request = {**swap(order_id, "late", item("Y", 49800)), "top_up_timeout_seconds": 1}
+    request = {
+        **swap(order_id, "late", item("Y", 49800)),
+        "top_up_timeout_seconds": 1,
+        "on_top_up_timeout": "fail",
+    }
     handle = await harness.start(request)
     try:
         await handle.result()

@@ -129,7 +129,7 @@ async def test_authorize_sends_outcomes(cli_env: dict[str, str], harness: Harnes
         env=cli_env,
     )
     assert declined.code == 0, declined.stderr
-    assert declined.json()["taken"]["disposition"] == "recorded"
+    assert declined.json()["taken"]["disposition"] == "declined"
     too_much = await amend_async(
         "authorize", order_id, "--payment-id", "P2", "--amount", "10001", "--wait", env=cli_env
     )

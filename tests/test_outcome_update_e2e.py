@@ -34,8 +34,8 @@ async def update(harness: Harness, order_id: str, amount: int, success: bool = T
 @pytest.mark.parametrize(
     ("amount", "reason"),
     [
-        (0, "amount must be positive, got 0"),
-        (-5, "amount must be positive, got -5"),
+        (0, "amount: must be positive, got 0"),
+        (-5, "amount: must be positive, got -5"),
         (10001, "amount 10001 exceeds the outstanding top-up 10000"),
     ],
 )

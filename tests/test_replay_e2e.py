@@ -109,6 +109,7 @@ async def test_replay_after_a_top_up_timeout_waits_again(
             "order_id": order_id,
             "amendment_id": "late",
             "top_up_timeout_seconds": 3,
+            "on_top_up_timeout": "fail",
             "reverse": [{"line_id": 1, "quantity": None, "reason": "Replace item"}],
             "add": [item("Y", 49800)],
         }

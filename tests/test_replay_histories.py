@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio import workflow
@@ -47,8 +48,8 @@ class ReorderedAmendOrder(AmendOrder):
     """AmendOrder with one change: it verifies the ledger before creating the draft."""
 
     @workflow.run
-    async def run(self, request: AmendOrderInput) -> AmendmentResult:
-        return await super().run(request)
+    async def run(self, *payload: Any) -> AmendmentResult:
+        return await super().run(*payload)
 
     async def _amend(self, request: AmendOrderInput) -> AmendmentResult:
         plan = PlanRequest(amendment=request)

@@ -1,18 +1,22 @@
 """`AmendOrder`: the guide's steps 3-6 for one amendment, as a deterministic Temporal workflow.
 
-It plans through an activity (the planner is pure, but planning needs the order), then follows
-the plan: draft, complete, reversal authorization and capture, covered authorization and
-capture, refund; for a top-up it waits for `authorization_outcome` signals or updates until the
-outstanding amount is covered or `top_up_timeout_seconds` pass; finally it re-reads the order
-and runs the ledger checks. It decides no amounts itself. In a reset run (how failed amendments
-are replayed) every write reconciles first, so nothing is written twice.
+It validates its raw input itself (any SDK, the Temporal CLI or the plain JSON converter may
+start it: an invalid input fails the run at once as `AmendmentRejected`, before any Dintero
+call), plans through an activity, then follows the plan: draft, complete, reversal
+authorization and capture, covered authorization and capture, refund. For a top-up the
+`TopUpCollector` owns every `authorization_outcome` signal and update until the outstanding
+amount is covered, the operator reverts (update `revert`) or `top_up_timeout_seconds` pass
+(`on_top_up_timeout`: revert the amendment, or fail it for `amend replay`). Finally it re-reads
+the order and runs the ledger checks. It decides no amounts itself. In a reset run (how failed
+amendments are replayed) every write reconciles first, so nothing is written twice. On every
+exit path the collector is closed, so every message is answered and no handler waits forever.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -26,28 +30,35 @@ with workflow.unsafe.imports_passed_through():
         RecordInput,
         VerifyInput,
     )
+    from amendments.domain.errors import AmendmentRejected
     from amendments.domain.models import (
+        ENDED,
         AmendmentResult,
         AmendmentState,
         AmendmentStatus,
         AmendOrderInput,
-        AuthorizationOutcome,
         OutcomeSeen,
         Plan,
+        PlannedLine,
         PlannedOperation,
         RecordedOperation,
-        Share,
+        RevertRequest,
     )
-    from amendments.domain.planner import after, outcome_problem, top_up_records
+    from amendments.domain.revert import plan_revert
+    from amendments.domain.top_up import TopUpCollector, single
     from amendments.temporal import (
         AMENDMENT_ID,
         AMENDMENT_STATUS,
         ORDER_ID,
         TOP_UP_OUTSTANDING,
     )
+    from workflows.inputs import parse_input, rejection
     from workflows.policies import PLAN, VERIFY, WRITE, CallPolicy
 
 OUTCOME = "authorization_outcome"
+REVERT = "revert"
+# Runs that started before timeouts could revert keep failing on a timeout when replayed.
+REVERT_ON_TIMEOUT = "revert-on-top-up-timeout"
 A = TypeVar("A")
 R = TypeVar("R")
 
@@ -55,39 +66,58 @@ R = TypeVar("R")
 @workflow.defn(name="AmendOrder")
 class AmendOrder:
     @workflow.init
-    def __init__(self, request: AmendOrderInput) -> None:
-        self.request = request
+    def __init__(self, *payload: Any) -> None:
+        # The payload is decoded as plain JSON and validated here, never by the SDK's converter:
+        # a bad input must fail the run, not the workflow task (which would retry forever).
+        self.request: AmendOrderInput | None = None
+        self.rejected: AmendmentRejected | None = None
+        try:
+            self.request = parse_input(payload, AmendOrderInput, "AmendOrder")
+        except AmendmentRejected as exc:
+            self.rejected = exc
         self.status: AmendmentStatus = "Planning"
         self.step = "planning"
         self.plan: Plan | None = None
         self.operations: list[RecordedOperation] = []
-        self.outstanding: tuple[Share, ...] = ()
-        self.queue: list[tuple[int, AuthorizationOutcome]] = []
-        self.seen: dict[int, OutcomeSeen] = {}
-        self.succeeded: set[str] = set()
-        self.tickets = 0
+        self.top_up = TopUpCollector()
         self.error: str | None = None
+        self.result: AmendmentResult | None = None
         self.reconcile = False
         self.published: tuple[str, int] | None = None
 
     # --- the run ---------------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, request: AmendOrderInput) -> AmendmentResult:
+    async def run(self, *payload: Any) -> AmendmentResult:
+        if self.request is None:
+            assert self.rejected is not None
+            self._end("Failed", f"input refused: {self.rejected}")
+            raise rejection(self.rejected, "AmendmentRejected")
         self._publish()
         try:
-            result = await self._amend(request)
-        except (TimeoutError, ActivityError, ApplicationError) as exc:
-            self.status = "Failed"
-            self.error = _message(exc)
-            self._publish()
+            result = await self._amend(self.request)
+        except (ActivityError, ApplicationError) as exc:
+            self._end("Failed", _message(exc))
             await workflow.wait_condition(workflow.all_handlers_finished)
             raise _failure(self.step, exc) from exc
-        self.status = "Completed"
-        self.step = "done"
-        self._publish()
+        except BaseException:  # cancelled: still answer every message and handler
+            self._end("Failed", "the amendment was cancelled")
+            raise
+        self.result = result
+        self._end("Reverted" if result.outcome == "reverted" else "Completed")
         await workflow.wait_condition(workflow.all_handlers_finished)
         return result
+
+    def _end(self, status: AmendmentStatus, error: str | None = None) -> None:
+        """Every exit path: the status, and the collector closed (every ticket answered)."""
+        self.status = status
+        self.error = error
+        self.step = "done" if error is None else self.step
+        self.top_up.close(
+            f"the amendment is {status.lower()}" + (f" ({error})" if error else ""),
+            failed=error,
+        )
+        self._publish()
 
     async def _amend(self, request: AmendOrderInput) -> AmendmentResult:
         outcome = await self._call(
@@ -102,41 +132,22 @@ class AmendOrder:
         self.reconcile = info.run_id != info.original_execution_run_id
         if outcome.already_applied is not None:
             self._log("already applied; nothing written")
+            self.top_up.close("the amendment was already applied")
             return outcome.already_applied
         assert outcome.plan is not None
         plan = self.plan = outcome.plan
-        self.outstanding = plan.top_up_shares
+        self.top_up.open(plan)
         self.status = "Applying"
         self._publish()
 
-        self.step = "draft"
-        draft = await self._call(
-            DinteroActivities.create_draft,
-            NewDraftInput(
-                order_id=plan.order_id,
-                currency=plan.currency,
-                lines=plan.lines,
-                multiple_authorizations=plan.multiple_authorizations,
-                reconcile=self.reconcile,
-            ),
-            WRITE,
-            f"Draft lines {_ids(plan)} on order {plan.order_id}",
-        )
-        if not draft.completed:
-            assert draft.draft_id is not None
-            self.step = "complete"
-            await self._call(
-                DinteroActivities.complete_draft,
-                CompleteDraftInput(
-                    draft_id=draft.draft_id, order_id=plan.order_id, reconcile=self.reconcile
-                ),
-                WRITE,
-                f"Complete draft {draft.draft_id}",
-            )
+        await self._draft(plan, plan.lines, plan.multiple_authorizations)
         for operation in plan.operations:
             await self._record(plan, operation)
+        revert_reason = None
         if plan.top_up_amount:
-            await self._collect_top_up(request, plan)
+            revert_reason = await self._collect_top_up(request, plan)
+        if revert_reason is not None:
+            await self._revert(plan, revert_reason)
 
         self.step = "verify"
         return await self._call(
@@ -146,50 +157,101 @@ class AmendOrder:
                 amendment_id=plan.amendment_id,
                 refund_amount=plan.refund_amount,
                 top_up_amount=plan.top_up_amount,
+                outcome="applied" if revert_reason is None else "reverted",
+                revert_reason=revert_reason,
             ),
             VERIFY,
             f"Re-read order {plan.order_id} and check the ledger",
         )
 
-    async def _collect_top_up(self, request: AmendOrderInput, plan: Plan) -> None:
+    async def _draft(
+        self,
+        plan: Plan,
+        lines: tuple[PlannedLine, ...],
+        multiple_authorizations: bool,
+        prefix: str = "",
+    ) -> None:
+        self.step = f"{prefix}draft"
+        draft = await self._call(
+            DinteroActivities.create_draft,
+            NewDraftInput(
+                order_id=plan.order_id,
+                currency=plan.currency,
+                lines=lines,
+                multiple_authorizations=multiple_authorizations,
+                reconcile=self.reconcile,
+            ),
+            WRITE,
+            f"Draft lines {_ids(lines)} on order {plan.order_id}",
+        )
+        if not draft.completed:
+            assert draft.draft_id is not None
+            self.step = f"{prefix}complete"
+            await self._call(
+                DinteroActivities.complete_draft,
+                CompleteDraftInput(
+                    draft_id=draft.draft_id, order_id=plan.order_id, reconcile=self.reconcile
+                ),
+                WRITE,
+                f"Complete draft {draft.draft_id}",
+            )
+
+    async def _collect_top_up(self, request: AmendOrderInput, plan: Plan) -> str | None:
+        """Take outcomes until covered (None) or until the amendment is to be reverted (the
+        reason). A timeout with `on_top_up_timeout: "fail"` raises `TopUpTimeout`."""
         self.status = "AwaitingTopUp"
         self.step = "top-up"
         self._publish()
         deadline = workflow.now() + timedelta(seconds=request.top_up_timeout_seconds)
-        number = 0
-        while self.top_up_outstanding > 0:
-            left = (deadline - workflow.now()).total_seconds()
-            try:
-                if left <= 0:
-                    raise TimeoutError
-                await workflow.wait_condition(lambda: bool(self.queue), timeout=left)
-            except TimeoutError:
-                raise ApplicationError(
-                    f"top-up not covered: {self.top_up_outstanding} {plan.currency} still "
-                    f"outstanding on order {plan.order_id} after "
-                    f"{request.top_up_timeout_seconds} s",
-                    {"outstanding": self.top_up_outstanding},
-                    type="TopUpTimeout",
-                    non_retryable=True,
-                ) from None
-            ticket, outcome = self.queue.pop(0)
-            if outcome.success and outcome.payment_id in self.succeeded:
-                self.seen[ticket] = _seen(outcome, "duplicate", "already recorded as a success")
+        while True:
+            if self.top_up.revert_reason is not None:
+                self.top_up.close(f"the amendment is being reverted ({self.top_up.revert_reason})")
+                return self.top_up.revert_reason
+            if self.top_up.outstanding == 0:
+                self.top_up.close("the top-up is covered")
+                return None
+            part = self.top_up.next()
+            if part is None:
+                left = (deadline - workflow.now()).total_seconds()
+                try:
+                    if left <= 0:
+                        raise TimeoutError
+                    await workflow.wait_condition(self.top_up.has_work, timeout=left)
+                except TimeoutError:
+                    message = (
+                        f"top-up not covered: {self.top_up.outstanding} {plan.currency} still "
+                        f"outstanding on order {plan.order_id} after "
+                        f"{request.top_up_timeout_seconds} s"
+                    )
+                    if request.on_top_up_timeout == "revert" and workflow.patched(
+                        REVERT_ON_TIMEOUT
+                    ):
+                        self.top_up.request_revert(message)
+                        continue
+                    raise ApplicationError(
+                        message,
+                        {"outstanding": self.top_up.outstanding},
+                        type="TopUpTimeout",
+                        non_retryable=True,
+                    ) from None
                 continue
-            problem = outcome_problem(outcome, self.top_up_outstanding)
-            if problem is not None:
-                self.seen[ticket] = _seen(outcome, "ignored", problem)
-                workflow.logger.warning("ignored %s: %s", OUTCOME, problem)
-                continue
-            number += 1
-            authorization, capture = top_up_records(plan, self.outstanding, outcome, number)
-            await self._record(plan, authorization)
-            if capture is not None:
-                await self._record(plan, capture)
-                self.outstanding = after(self.outstanding, capture.items)
-                self.succeeded.add(outcome.payment_id)
-            self.seen[ticket] = _seen(outcome, "recorded")
+            await self._record(plan, part.authorization)
+            if part.capture is not None:
+                await self._record(plan, part.capture)
+            self.top_up.written(part)
             self._publish()
+
+    async def _revert(self, plan: Plan, reason: str) -> None:
+        """Undo the amendment (design.md section 4, step 7): one compensating draft, then the
+        money, each write reconciled like every other."""
+        self.status = "Reverting"
+        self.step = "revert-draft"
+        self._publish()
+        revert = plan_revert(plan, self.top_up.captured, reason)
+        self._log(f"reverting: {reason}")
+        await self._draft(plan, revert.lines, multiple_authorizations=True, prefix="revert-")
+        for operation in revert.operations:
+            await self._record(plan, operation)
 
     async def _record(self, plan: Plan, operation: PlannedOperation) -> None:
         self.step = operation.step
@@ -224,61 +286,90 @@ class AmendOrder:
             summary=summary,
         )
 
-    # --- signal, update, query -------------------------------------------------------------
+    # --- signals, updates, query -----------------------------------------------------------
 
     @workflow.signal(name=OUTCOME)
-    def on_outcome(self, outcome: AuthorizationOutcome) -> None:
-        """At-least-once delivery: queued; checked and de-duplicated when taken."""
-        if self.status in ("Completed", "Failed"):
-            workflow.logger.warning("%s after the amendment ended: ignored", OUTCOME)
-            return
-        self._enqueue(outcome)
+    def on_outcome(self, *payload: Any) -> None:
+        """At-least-once delivery: every signal is kept in `state`, malformed or late ones as
+        `ignored` with the reason."""
+        ticket = self.top_up.offer(single(payload), "signal")
+        seen = self.top_up.answer(ticket)
+        if seen is not None and seen.disposition == "ignored":
+            workflow.logger.warning("%s signal ignored: %s", OUTCOME, seen.note)
+        workflow.set_current_details(self._details())
 
     @workflow.update(name=OUTCOME)
-    async def outcome_update(self, outcome: AuthorizationOutcome) -> OutcomeSeen:
-        ticket = self._enqueue(outcome)
-        await workflow.wait_condition(lambda: ticket in self.seen)
-        return self.seen[ticket]
+    async def outcome_update(self, *payload: Any) -> OutcomeSeen:
+        ticket = self.top_up.offer(single(payload), "update")
+        await workflow.wait_condition(lambda: self.top_up.answer(ticket) is not None)
+        seen = self.top_up.answer(ticket)
+        assert seen is not None
+        if seen.disposition == "failed":
+            raise ApplicationError(seen.note, type="OutcomeNotRecorded", non_retryable=True)
+        return seen
 
     @outcome_update.validator
-    def _validate_outcome(self, outcome: AuthorizationOutcome) -> None:
-        if self.status in ("Completed", "Failed"):
+    def _validate_outcome(self, *payload: Any) -> None:
+        if self.status in ENDED:
             raise ValueError(f"the amendment is {self.status.lower()}; no top-up is outstanding")
-        if self.plan is None:
-            raise ValueError("the amendment is still being planned; send the outcome again shortly")
-        if not self.plan.top_up_amount:
-            raise ValueError("this amendment has no top-up")
-        if outcome.success and outcome.payment_id in self.succeeded:
-            return  # a duplicate: accepted, and answered as such
-        pending = sum(o.amount for _, o in self.queue if o.success)
-        problem = outcome_problem(outcome, self.top_up_outstanding - pending)
+        problem = self.top_up.refusal(single(payload))
         if problem is not None:
             raise ValueError(problem)
 
+    @workflow.update(name=REVERT)
+    async def revert(self, *payload: Any) -> AmendmentResult:
+        """Undo a waiting amendment now; answers with the reverted result once it is done."""
+        try:
+            request = parse_input(payload, RevertRequest, "revert")
+        except AmendmentRejected as exc:  # the validator refuses it first; kept for replays
+            raise rejection(exc, "RevertRefused") from None
+        taken = self.top_up.request_revert(f"reverted by an operator: {request.reason}")
+        await workflow.wait_condition(lambda: self.status in ENDED)
+        if self.result is not None and self.result.outcome == "reverted":
+            return self.result
+        why = "the top-up was covered first" if not taken else "the revert did not finish"
+        raise ApplicationError(
+            f"not reverted: {why}; the amendment is {self.status.lower()}"
+            + (f" ({self.error})" if self.error else ""),
+            type="RevertFailed",
+            non_retryable=True,
+        )
+
+    @revert.validator
+    def _validate_revert(self, *payload: Any) -> None:
+        try:
+            parse_input(payload, RevertRequest, "revert")
+        except AmendmentRejected as exc:
+            raise ValueError(str(exc)) from None
+        if self.status in ENDED:
+            raise ValueError(f"the amendment is {self.status.lower()}; there is nothing to revert")
+        if self.top_up.revert_reason is not None:
+            return  # a repeated revert joins the one under way
+        if not self.top_up.collecting or self.status != "AwaitingTopUp":
+            why = self.top_up.closed or f"it is {self.status.lower()}, step {self.step}"
+            raise ValueError(f"only an amendment awaiting its top-up can be reverted: {why}")
+
     @workflow.query(name="state")
     def state(self) -> AmendmentState:
+        request = self.request
         return AmendmentState(
-            order_id=self.request.order_id,
-            amendment_id=self.request.amendment_id,
+            order_id=request.order_id if request else _order_of(workflow.info().workflow_id),
+            amendment_id=request.amendment_id if request else "",
             status=self.status,
             step=self.step,
             plan=self.plan,
             operations=tuple(self.operations),
             top_up_outstanding=self.top_up_outstanding,
-            outcomes=tuple(self.seen[t] for t in sorted(self.seen)),
+            outcomes=self.top_up.seen,
             error=self.error,
+            revert_reason=self.top_up.revert_reason,
         )
 
     # --- helpers ---------------------------------------------------------------------------
 
     @property
     def top_up_outstanding(self) -> int:
-        return sum(share.amount for share in self.outstanding)
-
-    def _enqueue(self, outcome: AuthorizationOutcome) -> int:
-        self.tickets += 1
-        self.queue.append((self.tickets, outcome))
-        return self.tickets
+        return self.top_up.outstanding if self.plan is not None else 0
 
     def _publish(self) -> None:
         """Refresh the UI's current details; upsert search attributes only when they change
@@ -288,6 +379,9 @@ class AmendOrder:
         if published == self.published:
             return
         self.published = published
+        if self.request is None:  # a refused raw start: searchable as Failed all the same
+            workflow.upsert_search_attributes([AMENDMENT_STATUS.value_set(self.status)])
+            return
         workflow.upsert_search_attributes(
             [
                 ORDER_ID.value_set(self.request.order_id),
@@ -303,6 +397,8 @@ class AmendOrder:
         rows = [f"**{self.status}** · step `{self.step}`", ""]
         if self.error:
             rows += [f"> {self.error}", ""]
+        if self.top_up.revert_reason:
+            rows += [f"Revert: {self.top_up.revert_reason}", ""]
         rows += [
             f"- {op.step}{'' if op.success else ' (declined)'}: **{op.amount}** "
             f"`{op.record_id[:8]}`{' (found, not rewritten)' if op.reconciled else ''}"
@@ -310,27 +406,29 @@ class AmendOrder:
         ]
         if self.plan is not None and self.plan.top_up_amount:
             rows += ["", f"Top-up outstanding: **{self.top_up_outstanding} {currency}**"]
+        ignored = [o for o in self.top_up.seen if o.disposition in ("ignored", "failed")]
+        if ignored:
+            rows += ["", "Outcomes not taken:"]
+            rows += [f"- {o.via} {o.payment_id or '?'} {o.amount}: {o.note}" for o in ignored]
         return "\n".join(rows)
 
     def _log(self, what: str) -> None:
         workflow.logger.info(
             "order=%s amendment=%s step=%s: %s",
-            self.request.order_id,
-            self.request.amendment_id,
+            self.request.order_id if self.request else "?",
+            self.request.amendment_id if self.request else "?",
             self.step,
             what,
         )
 
 
-def _ids(plan: Plan) -> str:
-    ids = plan.line_ids
+def _order_of(workflow_id: str) -> str:
+    return workflow_id.removeprefix("amend-")
+
+
+def _ids(lines: tuple[PlannedLine, ...]) -> str:
+    ids = [line.line_id for line in lines]
     return f"{ids[0]}-{ids[-1]}" if len(ids) > 1 else str(ids[0])
-
-
-def _seen(outcome: AuthorizationOutcome, disposition: str, note: str = "") -> OutcomeSeen:
-    return OutcomeSeen.model_validate(
-        {**outcome.model_dump(), "disposition": disposition, "note": note}
-    )
 
 
 def _root(exc: BaseException) -> BaseException:

@@ -2,25 +2,35 @@
 
 Used to seed orders for amendments (the demo, tests, and backends that place orders this way).
 The draft asks for a reserved generated order id, so a retried completion can find its order.
+An invalid input (from any client) fails the run at once as `OrderRejected`, naming the field.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.dintero import DinteroActivities
     from activities.models import CompleteDraftInput, NewDraftInput, RecordInput
+    from amendments.domain.errors import AmendmentRejected
     from amendments.domain.models import PlacedOrder, PlaceOrderInput, PlannedOperation
     from amendments.domain.order import RecordItem
     from amendments.domain.planner import order_lines
+    from workflows.inputs import parse_input, rejection
     from workflows.policies import WRITE
 
 
 @workflow.defn(name="PlaceOrder")
 class PlaceOrder:
     @workflow.run
-    async def run(self, request: PlaceOrderInput) -> PlacedOrder:
+    async def run(self, *payload: Any) -> PlacedOrder:
+        # Validated here, not by the SDK's converter: a bad input fails the run at once.
+        try:
+            request = parse_input(payload, PlaceOrderInput, "PlaceOrder")
+        except AmendmentRejected as exc:
+            raise rejection(exc, "OrderRejected") from None
         lines = order_lines(request.items)
         reconcile = workflow.info().run_id != workflow.info().original_execution_run_id
         draft = await workflow.execute_activity_method(

@@ -3,15 +3,17 @@
 They hold on every order this product leaves behind, and must hold before it plans an amendment
 (an order whose earlier amendment did not finish is refused, and replayed instead):
 - captured never exceeds authorized, and refunded never exceeds captured, on any line;
-- each reversed line nets to zero once fully reversed (gross and captured, with its reversals);
-- every line is authorized and captured in full; refund lines are also refunded in full;
+- each fully reversed line nets to zero with its reversals (gross, authorized and captured);
+- every other line is authorized and captured in full; refund lines are also refunded in full.
+  A fully reversed line may have been paid in part (a reverted amendment's new line, undone
+  before its top-up was covered): what matters is that the money on it was taken back;
 - the order's captured minus refunded equals its total (the gross of all non-refund lines).
 """
 
 from __future__ import annotations
 
 from amendments.domain.errors import LedgerViolation
-from amendments.domain.models import REFUND_PRODUCT_ID, AmendmentResult, LineResult
+from amendments.domain.models import REFUND_PRODUCT_ID, AmendmentResult, LineResult, Outcome
 from amendments.domain.order import OrderSnapshot, line_totals
 
 
@@ -23,6 +25,7 @@ def order_total(order: OrderSnapshot) -> int:
 def ledger_problems(order: OrderSnapshot) -> list[str]:
     problems: list[str] = []
     totals = line_totals(order)
+    netted = _fully_reversed(order)
     for line in order.lines:
         t = totals[line.line_id]
         if abs(t.captured) > abs(t.authorized):
@@ -31,7 +34,9 @@ def ledger_problems(order: OrderSnapshot) -> list[str]:
             )
         if abs(t.refunded) > abs(t.captured):
             problems.append(f"line {line.line_id} refunded {t.refunded} > captured {t.captured}")
-        if t.authorized != line.gross_amount or t.captured != line.gross_amount:
+        if line.line_id not in netted and (
+            t.authorized != line.gross_amount or t.captured != line.gross_amount
+        ):
             problems.append(
                 f"line {line.line_id} of {line.gross_amount} is authorized {t.authorized} "
                 f"and captured {t.captured}"
@@ -49,14 +54,14 @@ def ledger_problems(order: OrderSnapshot) -> list[str]:
         reversals = [r for r in order.lines if r.reverses == line.line_id]
         if sum(r.quantity for r in reversals) != line.quantity:
             continue
-        gross = line.gross_amount + sum(r.gross_amount for r in reversals)
-        captured = totals[line.line_id].captured + sum(
-            totals[r.line_id].captured for r in reversals
-        )
-        if gross or captured:
+        group = [line, *reversals]
+        gross = sum(x.gross_amount for x in group)
+        authorized = sum(totals[x.line_id].authorized for x in group)
+        captured = sum(totals[x.line_id].captured for x in group)
+        if gross or authorized or captured:
             problems.append(
                 f"line {line.line_id} is fully reversed but nets to gross {gross}, "
-                f"captured {captured}"
+                f"authorized {authorized}, captured {captured}"
             )
     captured = sum(t.captured for t in totals.values())
     refunded = sum(t.refunded for t in totals.values())
@@ -66,6 +71,16 @@ def ledger_problems(order: OrderSnapshot) -> list[str]:
             f"{order_total(order)}"
         )
     return problems
+
+
+def _fully_reversed(order: OrderSnapshot) -> set[int]:
+    """Ids of the lines reversed in full, and of their reversal lines."""
+    ids: set[int] = set()
+    for line in order.lines:
+        reversals = [r for r in order.lines if r.reverses == line.line_id]
+        if reversals and sum(r.quantity for r in reversals) == line.quantity:
+            ids |= {line.line_id, *(r.line_id for r in reversals)}
+    return ids
 
 
 def check_ledger(order: OrderSnapshot) -> None:
@@ -81,6 +96,8 @@ def result_of(
     refund_amount: int = 0,
     top_up_amount: int = 0,
     already_applied: bool = False,
+    outcome: Outcome = "applied",
+    revert_reason: str | None = None,
 ) -> AmendmentResult:
     totals = line_totals(order)
     return AmendmentResult(
@@ -104,4 +121,6 @@ def result_of(
         refund_amount=refund_amount,
         top_up_amount=top_up_amount,
         already_applied=already_applied,
+        outcome=outcome,
+        revert_reason=revert_reason,
     )

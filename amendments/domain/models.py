@@ -67,6 +67,9 @@ class AmendOrderInput(Model):
     reverse: tuple[Reversal, ...] = Field(default=(), max_length=MAX_LINES)
     add: tuple[NewItem, ...] = Field(default=(), max_length=MAX_LINES)
     top_up_timeout_seconds: Annotated[StrictInt, Field(ge=1, le=366 * 24 * 3600)] = SEVEN_DAYS
+    # What a top-up not covered in time does: undo the amendment (the default), or fail and stay
+    # applied for `amend replay` to wait again.
+    on_top_up_timeout: Literal["revert", "fail"] = "revert"
     # Optional: the currency the new prices are in; when given it must be the order's.
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
 
@@ -119,6 +122,12 @@ class AuthorizationOutcome(Model):
     success: StrictBool
 
 
+class RevertRequest(Model):
+    """Update `revert`: undo a waiting amendment now, for this reason."""
+
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
 # --- the plan ----------------------------------------------------------------------------
 
 
@@ -134,7 +143,7 @@ class PlannedLine(Model):
     description_alias: str | None = None
     reversed_reason: str | None = None
     reverses: int | None = None
-    role: Literal["reversal", "new", "refund"]
+    role: Literal["reversal", "new", "refund", "restore"]
 
 
 class PlannedOperation(Model):
@@ -187,7 +196,11 @@ class Plan(Model):
 
 # --- state, results ----------------------------------------------------------------------
 
-AmendmentStatus = Literal["Planning", "Applying", "AwaitingTopUp", "Completed", "Failed"]
+AmendmentStatus = Literal[
+    "Planning", "Applying", "AwaitingTopUp", "Reverting", "Completed", "Reverted", "Failed"
+]
+ENDED: frozenset[str] = frozenset({"Completed", "Reverted", "Failed"})
+Outcome = Literal["applied", "reverted"]
 
 
 class RecordedOperation(Model):
@@ -220,14 +233,26 @@ class AmendmentResult(Model):
     refund_amount: int = 0
     top_up_amount: int = 0
     already_applied: bool = False
+    outcome: Outcome = "applied"
+    revert_reason: str | None = None
+
+
+Disposition = Literal["recorded", "declined", "duplicate", "ignored", "failed"]
 
 
 class OutcomeSeen(Model):
-    payment_id: str
-    amount: int
-    success: bool
-    disposition: Literal["recorded", "duplicate", "ignored"]
+    """How one `authorization_outcome` was taken. `recorded`: a success, authorized and captured;
+    `declined`: recorded as a declined authorization; `duplicate`: that payment already
+    succeeded; `ignored`: not taken, `note` says why (a malformed payload names its field);
+    `failed`: its write failed and the amendment failed with it. A malformed payload keeps what
+    could be read of it (`None` where a field was missing or of the wrong type)."""
+
+    payment_id: str | None
+    amount: int | None
+    success: bool | None
+    disposition: Disposition
     note: str = ""
+    via: Literal["signal", "update"] = "signal"
 
 
 class AmendmentState(Model):
@@ -242,3 +267,4 @@ class AmendmentState(Model):
     top_up_outstanding: int = 0
     outcomes: tuple[OutcomeSeen, ...] = ()
     error: str | None = None
+    revert_reason: str | None = None

@@ -4,7 +4,7 @@ A pure function. It refuses (with `AmendmentRejected` naming the field and the r
 cannot be applied, assigns new line ids after the order's highest, splits partial reversals so
 that the parts of a line always sum exactly to the line, and decides the money: R reversed,
 N new, then an even swap, a refund line of R - N, or a top-up of N - R. The workflow only
-follows the plan; `top_up_records` decides how each top-up authorization is recorded.
+follows the plan; `top_up.TopUpCollector` owns the top-up's outcomes and records.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from amendments.domain.ledger import ledger_problems
 from amendments.domain.models import (
     REFUND_PRODUCT_ID,
     AmendOrderInput,
-    AuthorizationOutcome,
     NewItem,
     Plan,
     PlannedLine,
@@ -303,66 +302,3 @@ def new_line(item: NewItem, line_id: int) -> PlannedLine:
 def order_lines(items: tuple[NewItem, ...]) -> tuple[PlannedLine, ...]:
     """The lines of a new order: line ids 1..n in the order given."""
     return tuple(new_line(item, number) for number, item in enumerate(items, start=1))
-
-
-# --- top-ups -----------------------------------------------------------------------------
-
-
-def spread(outstanding: tuple[Share, ...], amount: int) -> tuple[RecordItem, ...]:
-    """`amount` spread over the lines still owed, in line order."""
-    items: list[RecordItem] = []
-    left = amount
-    for share in outstanding:
-        if left == 0:
-            break
-        part = min(share.amount, left)
-        if part:
-            items.append(RecordItem(line_id=share.line_id, amount=part))
-            left -= part
-    if left:
-        raise ValueError(f"{amount} exceeds what is outstanding")
-    return tuple(items)
-
-
-def after(outstanding: tuple[Share, ...], paid: tuple[RecordItem, ...]) -> tuple[Share, ...]:
-    by_line = {item.line_id: item.amount for item in paid}
-    return tuple(
-        Share(line_id=s.line_id, amount=s.amount - by_line.get(s.line_id, 0))
-        for s in outstanding
-        if s.amount - by_line.get(s.line_id, 0) > 0
-    )
-
-
-def outcome_problem(outcome: AuthorizationOutcome, outstanding: int) -> str | None:
-    """Why a top-up outcome cannot be taken, or None."""
-    if outcome.amount <= 0:
-        return f"amount must be positive, got {outcome.amount}"
-    if outcome.amount > outstanding:
-        return f"amount {outcome.amount} exceeds the outstanding top-up {outstanding}"
-    return None
-
-
-def top_up_records(
-    plan: Plan, outstanding: tuple[Share, ...], outcome: AuthorizationOutcome, number: int
-) -> tuple[PlannedOperation, PlannedOperation | None]:
-    """The authorization (declined or not) for a top-up outcome, and its capture if it succeeded."""
-    items = spread(outstanding, outcome.amount)
-    auth_id = f"{plan.marker}-t{number}"
-    authorization = PlannedOperation(
-        step=f"top-up-{number}-authorization",
-        kind="authorization",
-        items=items,
-        payment_id=outcome.payment_id,
-        success=outcome.success,
-        authorization_id=auth_id,
-    )
-    if not outcome.success:
-        return authorization, None
-    capture = PlannedOperation(
-        step=f"top-up-{number}-capture",
-        kind="capture",
-        items=items,
-        payment_id=outcome.payment_id,
-        authorization_id=auth_id,
-    )
-    return authorization, capture
