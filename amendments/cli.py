@@ -1,5 +1,5 @@
 """The `amend` command line: run the demo, the embedded stack, a worker or the simulator, and
-drive amendments (place, plan, start, status, authorize, replay).
+drive amendments (place, plan, start, status, authorize, replay, revert).
 
 Every command prints readable tables, or exactly one JSON document on stdout with `--json`.
 Errors are one line (with `--json`, a `{"error": ...}` document) and a non-zero exit, never a
@@ -47,6 +47,7 @@ from amendments.starter import (
     get_state,
     parse_amendment,
     place_order,
+    revert_amendment,
     send_authorization_outcome,
     start_amendment,
 )
@@ -500,6 +501,15 @@ def status(
     console.print(state_table(state))
     if state.top_up_outstanding:
         console.print(f"top-up outstanding: {state.top_up_outstanding}")
+    for seen in state.outcomes:
+        if seen.disposition in ("ignored", "failed"):
+            console.print(
+                f"{seen.via} {seen.payment_id or '?'} {seen.amount}: {seen.disposition}, "
+                f"{seen.note}",
+                soft_wrap=True,
+            )
+    if state.revert_reason:
+        console.print(f"revert: {state.revert_reason}", soft_wrap=True)
     if state.error:
         console.print(f"error: {state.error}", soft_wrap=True)
 
@@ -572,6 +582,28 @@ def replay(
     )
     if result is not None:
         console.print("completed")
+
+
+@app.command()
+@handled
+def revert(
+    order_id: Annotated[str, typer.Argument(help="The order whose amendment awaits a top-up.")],
+    reason: Annotated[str, typer.Option(help="Why it is undone (shown in the UI).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Undo an amendment that awaits its top-up: its lines reversed, the order restored, every
+    top-up part already captured refunded to its payment. Waits until it is reverted."""
+
+    async def main() -> Any:
+        client = await connect(settings())
+        return await revert_amendment(client, order_id, {"reason": reason})
+
+    result = run(main())
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"reverted amendment {result.amendment_id} of order {result.order_id}")
+    console.print(ledger_table(result.lines, f"order {result.order_id}"))
 
 
 @app.command(

@@ -42,10 +42,11 @@ from amendments.domain.models import (
     PlacedOrder,
     PlaceOrderInput,
     Plan,
+    RevertRequest,
     amendment_workflow_id,
 )
 from amendments.temporal import AMENDMENT_ID, AMENDMENT_STATUS, ORDER_ID
-from workflows.amend import OUTCOME, AmendOrder
+from workflows.amend import OUTCOME, REVERT, AmendOrder
 from workflows.place import PlaceOrder
 
 DEFAULT_TASK_QUEUE = "order-amendments"
@@ -61,7 +62,8 @@ class AmendmentNeedsReplay(RuntimeError):
 
 
 class OutcomeRefused(ValueError):
-    """The workflow's update validator refused a top-up outcome; the message says why."""
+    """The workflow refused a top-up outcome or a revert (its validator, or the amendment failed
+    while the outcome was being written); the message says why."""
 
 
 def _parse(model: type[M], data: M | Mapping[str, Any]) -> M:
@@ -244,16 +246,37 @@ async def send_authorization_outcome(
             return None
         # By name: the SDK's typing of async update methods does not fit execute_update's.
         seen: OutcomeSeen = await handle.execute_update(OUTCOME, parsed, result_type=OutcomeSeen)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        raise OutcomeRefused(str(getattr(cause, "message", cause))) from None
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            raise OutcomeRefused(
-                f"no amendment of order {order_id} is running (none started, or it has ended)"
-            ) from None
-        raise
+    except (WorkflowUpdateFailedError, RPCError) as exc:
+        raise _refused(exc, order_id) from None
     return seen
+
+
+async def revert_amendment(
+    client: Client, order_id: str, request: RevertRequest | Mapping[str, Any]
+) -> AmendmentResult:
+    """Undo the order's amendment that awaits its top-up, and wait until it is reverted: the
+    reverted result, or `OutcomeRefused` saying why it cannot be (nothing awaits a top-up, it
+    has ended, or the revert failed)."""
+    parsed = _parse(RevertRequest, request)
+    handle = client.get_workflow_handle_for(AmendOrder.run, amendment_workflow_id(order_id))
+    try:
+        result: AmendmentResult = await handle.execute_update(
+            REVERT, parsed, result_type=AmendmentResult
+        )
+    except (WorkflowUpdateFailedError, RPCError) as exc:
+        raise _refused(exc, order_id) from None
+    return result
+
+
+def _refused(exc: WorkflowUpdateFailedError | RPCError, order_id: str) -> Exception:
+    if isinstance(exc, WorkflowUpdateFailedError):
+        cause = exc.cause
+        return OutcomeRefused(str(getattr(cause, "message", cause)))
+    if exc.status == RPCStatusCode.NOT_FOUND:
+        return OutcomeRefused(
+            f"no amendment of order {order_id} is running (none started, or it has ended)"
+        )
+    return exc
 
 
 async def get_state(client: Client, order_id: str) -> AmendmentState:
@@ -270,6 +293,7 @@ __all__ = [
     "get_state",
     "parse_amendment",
     "place_order",
+    "revert_amendment",
     "send_authorization_outcome",
     "start_amendment",
 ]

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from pydantic import SecretStr
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from amendments.config import Settings
@@ -119,6 +120,13 @@ async def harness(
     async with build_worker(env.client, dintero, task_queue):
         yield Harness(env.client, socket_sim, task_queue)
     await dintero.aclose()
+
+
+@pytest.fixture
+async def raw(env: WorkflowEnvironment) -> Client:
+    """A client with the SDK's default data converter, as a backend in any language has: it
+    speaks the plain JSON contract, not the product's own converter or starter API."""
+    return await Client.connect(env.client.service_client.config.target_host, namespace="default")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

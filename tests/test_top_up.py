@@ -4,7 +4,8 @@ A stateful test drives arbitrary interleavings of valid, duplicate, declined, ov
 malformed and late outcomes, as signals and as updates (an update first meets the validator's
 `refusal`), with writes that land or fail, timeouts and reverts, and checks after every step:
 no ticket is left unanswered once the collector is closed, the captures never exceed the top-up,
-and no payment id is ever recorded as a success twice.
+no payment id is ever recorded as a success twice, and an update the validator accepted is never
+ignored afterwards for its amount.
 """
 
 from __future__ import annotations
@@ -231,6 +232,7 @@ class CollectorMachine(RuleBasedStateMachine):
         if planned:
             self.open()
         self.tickets: list[int] = []
+        self.accepted: set[int] = set()  # updates the validator let through
         self.refused = 0
         self.writing: Any = None
 
@@ -242,9 +244,9 @@ class CollectorMachine(RuleBasedStateMachine):
         if via == "update" and self.collector.refusal(payload) is not None:
             self.refused += 1  # refused by the validator: never reaches the workflow
             return
-        self.tickets.append(
-            self.collector.offer(payload, "update" if via == "update" else "signal")
-        )
+        self.tickets.append(self.collector.offer(payload, via))
+        if via == "update":
+            self.accepted.add(self.tickets[-1])
 
     @rule(
         payment=st.sampled_from(PAYMENTS),
@@ -295,6 +297,13 @@ class CollectorMachine(RuleBasedStateMachine):
         self.send(outcome(payment, amount), "signal")
         self.send(outcome(payment, amount), "signal")
 
+    @precondition(lambda self: self.planned)
+    @rule(first=st.floats(0.2, 0.9), second=st.floats(0.2, 0.9), payers=st.permutations(PAYMENTS))
+    def racing_updates(self, first: float, second: float, payers: list[str]) -> None:
+        """Two payment systems answer at once: the second update is judged against the first."""
+        for share, payer in ((first, payers[0]), (second, payers[1])):
+            self.send(outcome(payer, max(1, int(self.plan.top_up_amount * share))), "update")
+
     @precondition(lambda self: self.writing is not None)
     @rule(fails=st.integers(0, 7))
     def write(self, fails: int) -> None:
@@ -322,6 +331,14 @@ class CollectorMachine(RuleBasedStateMachine):
             assert missing == [], f"unanswered tickets after close: {missing}"
             assert self.collector.current is None
             assert not self.collector.queue
+
+    @invariant()
+    def an_accepted_update_is_taken_or_closed_out(self) -> None:
+        """The validator's word holds: an accepted update is never ignored for its amount."""
+        for ticket in self.accepted:
+            seen = self.collector.answer(ticket)
+            if seen is not None and seen.disposition == "ignored":
+                assert seen.note.startswith("not taken: "), seen.note
 
     @invariant()
     def every_answer_is_a_ticket(self) -> None:

@@ -140,15 +140,16 @@ class TopUpCollector:
             outcome = parse_outcome(payload)
         except AmendmentRejected as exc:
             return str(exc)
+        left, succeeding = self._projected()
+        if outcome.success and outcome.payment_id in succeeding:
+            return None  # at-least-once: a repeat is accepted, and answered as a duplicate
         if self.closed is not None:
             return f"no top-up is being collected: {self.closed}"
         if self.plan is None:
             return "the amendment is still being planned; send the outcome again shortly"
         if self.revert_reason is not None:
             return f"the amendment is being reverted ({self.revert_reason})"
-        if outcome.success and outcome.payment_id in self.succeeded:
-            return None
-        return _amount_problem(outcome, self.outstanding - self._pending())
+        return _amount_problem(outcome, left)
 
     def offer(self, payload: object, via: Via = "signal") -> int:
         """Take one message; its ticket is answered now or when its part is written or closed."""
@@ -159,11 +160,11 @@ class TopUpCollector:
         except AmendmentRejected as exc:
             self._answer(ticket, _partial(payload), "ignored", f"malformed: {exc}", via)
             return ticket
-        if self.closed is not None:
+        if outcome.success and outcome.payment_id in self.succeeded:
+            self._answer(ticket, outcome, "duplicate", "already recorded as a success", via)
+        elif self.closed is not None:
             note = f"arrived after collection closed: {self.closed}"
             self._answer(ticket, outcome, "ignored", note, via)
-        elif outcome.success and outcome.payment_id in self.succeeded:
-            self._answer(ticket, outcome, "duplicate", "already recorded as a success", via)
         else:
             self.queue.append((ticket, outcome, via))
         return ticket
@@ -233,12 +234,19 @@ class TopUpCollector:
 
     # --- helpers -----------------------------------------------------------------------------
 
-    def _pending(self) -> int:
-        """Successes accepted but not yet written (in the queue or being written)."""
+    def _projected(self) -> tuple[int, set[str]]:
+        """What will be outstanding, and which payments will have succeeded, once the part being
+        written and the queue are taken exactly as `next()` will take them."""
+        left, succeeding = self.outstanding, set(self.succeeded)
         waiting = [o for _, o, _ in self.queue]
         if self.current is not None:
-            waiting.append(self.current[1])
-        return sum(o.amount for o in waiting if o.success)
+            waiting.insert(0, self.current[1])
+        for outcome in waiting:
+            if not outcome.success or outcome.payment_id in succeeding or outcome.amount > left:
+                continue
+            left -= outcome.amount
+            succeeding.add(outcome.payment_id)
+        return left, succeeding
 
     def _answer(
         self,
