@@ -6,8 +6,8 @@ all of it and re-runs only from the workflow task that scheduled the last activi
 would plan again against an order that already carries half of the amendment. In the reset run
 the workflow sees `run_id != original_execution_run_id` and every write reconciles first (looks
 for its markers on the order), so a write that landed before the failure is not made twice.
-Signals received after the reset point are re-applied; a top-up wait starts over with its full
-timeout.
+Signals received after the reset point are re-applied; a top-up wait that had expired starts
+over with its full timeout (once), so a replayed amendment waits again and can still be reverted.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ Plays every branch on a fresh embedded stack (dev server in memory, simulator, w
 writes one JSON history per branch under tests/histories/. Refresh them when a change to the
 workflows is *meant* to be incompatible (and running workflows are drained first); a change
 that must stay compatible with running workflows goes behind `workflow.patched(...)` instead,
-and the old histories must keep replaying.
+and the old histories must keep replaying: those are kept as `legacy_*.json` (see `LEGACY`),
+never rewritten by this module.
 """
 
 from __future__ import annotations
@@ -20,8 +21,14 @@ from typing import Any
 from temporalio.client import WorkflowFailureError
 
 from amendments.embedded import EmbeddedStack, Ports
-from amendments.starter import place_order, send_authorization_outcome, start_amendment
-from tests.harness import item
+from amendments.starter import (
+    get_state,
+    place_order,
+    revert_amendment,
+    send_authorization_outcome,
+    start_amendment,
+)
+from tests.harness import eventually, item
 
 DIRECTORY = Path(__file__).resolve().parent / "histories"
 
@@ -30,8 +37,15 @@ def rev(line_id: int, quantity: int | None = None) -> dict[str, Any]:
     return {"line_id": line_id, "quantity": quantity, "reason": "Replace item"}
 
 
-# name: (order items, reverse, add, outcomes, top-up timeout)
-BRANCHES: dict[str, tuple[list[Any], list[Any], list[Any], list[tuple[str, int, bool]], int]] = {
+# Histories recorded by earlier versions, replayed to prove that runs in flight keep replaying.
+LEGACY = {
+    "legacy_top_up_timeout": "a timeout before `on_top_up_timeout` existed: it must keep failing",
+    "legacy_place_top_up_timeout": "its order, placed by the same version",
+}
+
+# name: (order items, reverse, add, outcomes, top-up timeout[, extra input, then])
+# `then`: "revert" sends the revert update once the outcomes are in.
+BRANCHES: dict[str, tuple[Any, ...]] = {
     "even": ([item("A", 39800)], [rev(1)], [item("B", 39800)], [], 60),
     "refund": ([item("A", 39800)], [rev(1)], [item("B", 30000)], [], 60),
     "top_up": (
@@ -55,7 +69,31 @@ BRANCHES: dict[str, tuple[list[Any], list[Any], list[Any], list[tuple[str, int, 
         60,
     ),
     "add_only": ([item("A", 39800)], [], [item("Z", 5000)], [("PID_Z", 5000, True)], 60),
-    "top_up_timeout": ([item("A", 39800)], [rev(1)], [item("B", 49800)], [], 1),
+    "top_up_timeout": (
+        [item("A", 39800)],
+        [rev(1)],
+        [item("B", 49800)],
+        [],
+        1,
+        {"on_top_up_timeout": "fail"},
+    ),
+    "revert_on_timeout": (
+        [item("A", 39800)],
+        [rev(1)],
+        [item("B", 49800)],
+        [("PID_A", 4000, True)],
+        3,
+    ),
+    "revert_by_update": (
+        [item("A", 39801, 3)],
+        [rev(1, 1)],
+        [item("B", 20000)],
+        [("PID_X", 1000, False), ("PID_A", 1000, True), ("PID_B", 2000, True)],
+        60,
+        {},
+        "revert",
+    ),
+    "rejected_input": ([item("A", 39800)], [rev(1)], [], [], 60, {"priority": "high"}),
 }
 
 
@@ -64,31 +102,43 @@ async def record() -> None:
     async with EmbeddedStack(ports=Ports.available(Ports(0, 0, 0)), database=None) as stack:
         assert stack.client is not None
         client, queue = stack.client, stack.task_queue
-        for name, (items, reverse, add, outcomes, timeout) in BRANCHES.items():
+        for name, (items, reverse, add, outcomes, timeout, *more) in BRANCHES.items():
+            extra, then = [*more, {}, ""][:2]
             placed = await place_order(
                 client,
                 {"currency": "NOK", "items": items, "payment_id": "PID_123"},
                 task_queue=queue,
                 workflow_id=f"place-{name}",
             )
-            handle = await start_amendment(
-                client,
-                {
-                    "order_id": placed.order_id,
-                    "amendment_id": name,
-                    "reverse": reverse,
-                    "add": add,
-                    "top_up_timeout_seconds": timeout,
-                },
-                task_queue=queue,
-            )
+            request = {
+                "order_id": placed.order_id,
+                "amendment_id": name,
+                "reverse": reverse,
+                "add": add,
+                "top_up_timeout_seconds": timeout,
+                **extra,
+            }
+            if name == "rejected_input":  # as a foreign client would: the workflow refuses it
+                handle = await client.start_workflow(
+                    "AmendOrder", request, id=f"amend-{placed.order_id}", task_queue=queue
+                )
+            else:
+                handle = await start_amendment(client, request, task_queue=queue)
             for payment_id, amount, success in outcomes:
                 await send_authorization_outcome(
                     client,
                     placed.order_id,
                     {"payment_id": payment_id, "amount": amount, "success": success},
                 )
-            with contextlib.suppress(WorkflowFailureError):  # the timeout branch fails on purpose
+            if then == "revert":
+                order_id, sent = placed.order_id, len(outcomes)
+
+                async def taken(order_id: str = order_id, sent: int = sent) -> bool | None:
+                    return len((await get_state(client, order_id)).outcomes) >= sent or None
+
+                await eventually(taken)
+                await revert_amendment(client, placed.order_id, {"reason": "recorded"})
+            with contextlib.suppress(WorkflowFailureError):  # some branches fail on purpose
                 await handle.result()
             for workflow_id, file in ((handle.id, name), (f"place-{name}", f"place_{name}")):
                 history = await client.get_workflow_handle(workflow_id).fetch_history()

@@ -18,7 +18,7 @@ from activities.dintero import DinteroActivities
 from activities.models import PlanRequest, VerifyInput
 from amendments.domain.models import AmendmentResult, AmendOrderInput
 from amendments.temporal import DATA_CONVERTER
-from tests.record_histories import BRANCHES
+from tests.record_histories import BRANCHES, LEGACY
 from workflows.amend import AmendOrder
 from workflows.place import PlaceOrder
 from workflows.policies import READ
@@ -34,7 +34,16 @@ def history(path: Path) -> WorkflowHistory:
 
 def test_every_branch_is_recorded() -> None:
     names = {path.stem for path in FILES}
-    assert set(BRANCHES) | {f"place_{b}" for b in BRANCHES} == names
+    assert set(BRANCHES) | {f"place_{b}" for b in BRANCHES} | set(LEGACY) == names
+
+
+def test_a_legacy_timeout_still_fails_when_replayed() -> None:
+    """Recorded before a timeout could revert: replayed today it must take the same path (the
+    `workflow.patched` marker is absent from its history), ending in `TopUpTimeout`."""
+    events = history(DIRECTORY / "legacy_top_up_timeout.json").events
+    failed = events[-1].workflow_execution_failed_event_attributes
+    assert failed.failure.application_failure_info.type == "TopUpTimeout"
+    assert not any(e.HasField("marker_recorded_event_attributes") for e in events)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])

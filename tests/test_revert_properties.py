@@ -18,11 +18,12 @@ from hypothesis import strategies as st
 
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.ledger import check_ledger
-from amendments.domain.models import REFUND_PRODUCT_ID, AmendOrderInput, Plan
+from amendments.domain.models import AmendOrderInput, Plan
 from amendments.domain.planner import plan_amendment
 from amendments.domain.revert import plan_revert
 from amendments.domain.top_up import TopUpCollector
-from tests.store import AID, Ledger
+from tests.money import independent_view
+from tests.store import Ledger
 from tests.test_planner_properties import order_and_amendment
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -31,38 +32,6 @@ PAYERS = ["PID_1", "PID_T1", "PID_T2"]  # PID_1 paid the order itself
 parts_st = st.lists(
     st.tuples(st.sampled_from(PAYERS), st.floats(0.05, 0.6), st.booleans()), max_size=4
 )
-
-
-def independent_view(ledger: Ledger) -> dict[str, Any]:
-    """Totals from the simulator's own lines and records, without the product's code."""
-    order = ledger.store.accounts[AID].orders[ledger.order_id]
-    net_quantity: dict[str, int] = defaultdict(int)
-    total = 0
-    for line in order.lines.values():
-        item = line.item
-        if item.id == REFUND_PRODUCT_ID:
-            continue
-        net_quantity[item.id] += -item.quantity if item.related_item else item.quantity
-        total += item.gross_amount
-    money: dict[str, int] = defaultdict(int)
-    by_line: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for op in order.operations:
-        if not op.body.success:
-            continue
-        payer = op.body.payment_details.payment_id if op.body.payment_details else "?"
-        amount = sum(i.amount for i in op.body.items)
-        if op.kind == "capture":
-            money[payer] += amount
-        elif op.kind == "refund":
-            money[payer] -= amount
-        for i in op.body.items:
-            by_line[i.line_id][op.kind] += i.amount
-    return {
-        "total": total,
-        "net_quantity": {k: v for k, v in net_quantity.items() if v},
-        "money": {k: v for k, v in money.items() if v},
-        "by_line": by_line,
-    }
 
 
 def collect(plan: Plan, parts: list[tuple[str, float, bool]]) -> TopUpCollector:
@@ -81,7 +50,7 @@ def test_a_revert_leaves_the_order_as_it_was(
 ) -> None:
     lines, request = case
     ledger = Ledger(lines)
-    before = independent_view(ledger)
+    before = independent_view(ledger.store, ledger.order_id)
     try:
         plan = plan_amendment(
             ledger.snapshot(), request.model_copy(update={"order_id": ledger.order_id})
@@ -108,7 +77,7 @@ def test_a_revert_leaves_the_order_as_it_was(
     ledger.write(plan.amendment_id, list(revert.operations))
 
     check_ledger(ledger.snapshot())
-    after = independent_view(ledger)
+    after = independent_view(ledger.store, ledger.order_id)
     assert after["total"] == before["total"]
     assert after["net_quantity"] == before["net_quantity"]
     assert after["money"] == before["money"]  # every top-up payment nets to zero

@@ -14,6 +14,7 @@ exit path the collector is closed, so every message is answered and no handler w
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -100,7 +101,7 @@ class AmendOrder:
             self._end("Failed", _message(exc))
             await workflow.wait_condition(workflow.all_handlers_finished)
             raise _failure(self.step, exc) from exc
-        except BaseException:  # cancelled: still answer every message and handler
+        except asyncio.CancelledError:  # cancelled: still answer every message and handler
             self._end("Failed", "the amendment was cancelled")
             raise
         self.result = result
@@ -202,7 +203,9 @@ class AmendOrder:
         self.status = "AwaitingTopUp"
         self.step = "top-up"
         self._publish()
-        deadline = workflow.now() + timedelta(seconds=request.top_up_timeout_seconds)
+        timeout = timedelta(seconds=request.top_up_timeout_seconds)
+        deadline = workflow.now() + timeout
+        renewed = False
         while True:
             if self.top_up.revert_reason is not None:
                 self.top_up.close(f"the amendment is being reverted ({self.top_up.revert_reason})")
@@ -213,6 +216,11 @@ class AmendOrder:
             part = self.top_up.next()
             if part is None:
                 left = (deadline - workflow.now()).total_seconds()
+                if left <= 0 and self.reconcile and not renewed:
+                    # A replayed amendment whose wait had expired waits again, in full, once.
+                    renewed = True
+                    deadline = workflow.now() + timeout
+                    left = timeout.total_seconds()
                 try:
                     if left <= 0:
                         raise TimeoutError
@@ -369,7 +377,10 @@ class AmendOrder:
 
     @property
     def top_up_outstanding(self) -> int:
-        return self.top_up.outstanding if self.plan is not None else 0
+        """What the customer still owes: nothing once the amendment is being reverted."""
+        if self.plan is None or self.status in ("Reverting", "Reverted"):
+            return 0
+        return self.top_up.outstanding
 
     def _publish(self) -> None:
         """Refresh the UI's current details; upsert search attributes only when they change

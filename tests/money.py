@@ -1,0 +1,53 @@
+"""An order's money and content computed straight from the simulator's stored lines and records,
+without any of the product's code: the independent ledger that tests hold the product to."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from amendments.simulator.state import Store
+
+AID = "T12345678"
+REFUND_PRODUCT = "amendment-refund"
+
+
+def independent_view(store: Store, order_id: str) -> dict[str, Any]:
+    """The order's total, net quantity per product (a reversal line counts against its
+    product), net money per payment (captured minus refunded), totals per line and kind, and how
+    many times each (amendment, step) marker was written."""
+    order = store.accounts[AID].orders[order_id]
+    net_quantity: dict[str, int] = defaultdict(int)
+    total = 0
+    for line in order.lines.values():
+        item = line.item
+        if item.id == REFUND_PRODUCT:
+            continue
+        net_quantity[item.id] += -item.quantity if item.related_item else item.quantity
+        total += item.gross_amount
+    money: dict[str, int] = defaultdict(int)
+    refunded: dict[str, int] = defaultdict(int)
+    by_line: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    markers: Counter[tuple[str, str]] = Counter()
+    for op in order.operations:
+        metadata = op.body.metadata or {}
+        markers[(metadata.get("amendment_id", ""), metadata.get("step", ""))] += 1
+        if not op.body.success:
+            continue
+        payer = op.body.payment_details.payment_id if op.body.payment_details else "?"
+        amount = sum(i.amount for i in op.body.items)
+        if op.kind == "capture":
+            money[payer] += amount
+        elif op.kind == "refund":
+            money[payer] -= amount
+            refunded[payer] += amount
+        for i in op.body.items:
+            by_line[i.line_id][op.kind] += i.amount
+    return {
+        "total": total,
+        "net_quantity": {k: v for k, v in net_quantity.items() if v},
+        "money": {k: v for k, v in money.items() if v},
+        "refunded": dict(refunded),
+        "by_line": by_line,
+        "markers": markers,
+    }
