@@ -100,6 +100,14 @@ SCENARIOS = {
 }
 
 
+@pytest.fixture
+def cli_env(env: WorkflowEnvironment, harness: Harness) -> dict[str, str]:
+    return {
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "TASK_QUEUE": harness.task_queue,
+    }
+
+
 async def amend_until_waiting(
     harness: Harness, scenario: Scenario, **extra: Any
 ) -> tuple[str, dict[str, Any]]:
@@ -205,7 +213,7 @@ async def test_revert_is_refused_when_nothing_awaits_a_top_up(harness: Harness) 
 
 
 async def test_fail_on_timeout_then_replay_then_revert_from_the_cli(
-    harness: Harness, env: WorkflowEnvironment
+    harness: Harness, cli_env: dict[str, str]
 ) -> None:
     scenario = SCENARIOS["two parts on two payments"]
     order_id, before = await amend_until_waiting(
@@ -216,10 +224,6 @@ async def test_fail_on_timeout_then_replay_then_revert_from_the_cli(
         await asyncio.wait_for(handle.result(), 60)
     assert getattr(caught.value.cause, "type", None) == "TopUpTimeout"
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
-    cli_env = {
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "TASK_QUEUE": harness.task_queue,
-    }
     replayed = await amend_async("replay", f"amend-{order_id}", env=cli_env)
     assert replayed.code == 0, replayed.stderr
     await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
@@ -234,3 +238,39 @@ async def test_fail_on_timeout_then_replay_then_revert_from_the_cli(
     assert late.stderr.strip() == (
         f"error: no amendment of order {order_id} is running (none started, or it has ended)"
     )
+
+
+async def test_a_failed_revert_write_fails_the_update_and_replay_finishes_the_revert(
+    harness: Harness, cli_env: dict[str, str]
+) -> None:
+    scenario = SCENARIOS["one part captured"]
+    order_id, before = await amend_until_waiting(harness, scenario)
+    harness.sim.faults.clear()
+    harness.sim.add_faults([FaultRule(method="POST", path="*/refunds", status=400, times=1)])
+    with pytest.raises(OutcomeRefused, match="not reverted: the revert did not finish"):
+        await asyncio.wait_for(
+            revert_amendment(harness.client, order_id, {"reason": "cancelled"}), 60
+        )
+    handle = harness.client.get_workflow_handle(f"amend-{order_id}")
+    assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
+    replayed = await amend_async("replay", f"amend-{order_id}", env=cli_env)
+    assert replayed.code == 0, replayed.stderr
+    handle = harness.client.get_workflow_handle(f"amend-{order_id}")  # the replayed run
+    harness.sim.add_faults([scenario.fault.model_copy()])  # and an ambiguous write on top
+    result = await check_reverted(harness, order_id, before, scenario)
+    assert result.revert_reason == "reverted by an operator: cancelled"
+
+
+async def test_a_malformed_signal_shows_in_the_ui_details(harness: Harness, raw: Client) -> None:
+    order_id = await harness.place(CHAIR)
+    await harness.start(
+        {"order_id": order_id, "amendment_id": "ui", "reverse": [rev(1)], "add": [item("Y", 49800)]}
+    )
+    await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
+    handle = raw.get_workflow_handle(f"amend-{order_id}")
+    await handle.signal("authorization_outcome", {"payment_id": "PID_M", "amount": 5})
+    state = await harness.wait_for_state(order_id, lambda s: len(s.outcomes) == 1)
+    assert state.outcomes[0].note == "malformed: success: Field required"
+    metadata = await handle.query("__temporal_workflow_metadata")
+    assert "signal PID_M 5: malformed: success: Field required" in metadata.current_details
+    await revert_amendment(harness.client, order_id, {"reason": "test over"})
