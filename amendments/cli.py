@@ -474,6 +474,8 @@ def start(
         return
     console.print(f"started {workflow_id} (run {run_id})")
     if result is not None:
+        if result.outcome == "reverted":
+            console.print(f"reverted: {result.revert_reason}", soft_wrap=True)
         console.print(ledger_table(result.lines, f"order {result.order_id}"))
 
 

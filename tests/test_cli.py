@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from tests.cli import amend, amend_async
@@ -22,6 +24,7 @@ COMMANDS = [
     "status",
     "authorize",
     "replay",
+    "revert",
 ]
 
 
@@ -198,3 +201,35 @@ def test_bench_passes_its_options_to_the_benchmark() -> None:
     for option in ("--mode", "--waiting", "--concurrency", "--json"):
         assert option in run.stdout
     assert "bench" in amend("--help").stdout
+
+
+async def test_start_wait_reports_a_revert_and_status_lists_what_was_not_taken(
+    cli_env: dict[str, str], harness: Harness, raw: Client, tmp_path: Path
+) -> None:
+    order_id = await harness.place(CHAIR)
+    request = {
+        "order_id": order_id,
+        "amendment_id": "cli-revert",
+        "reverse": [{"line_id": 1, "quantity": None, "reason": "Swap"}],
+        "add": [item("Y", 49800)],
+        "top_up_timeout_seconds": 2,
+    }
+    started = asyncio.create_task(
+        amend_async("start", write(tmp_path, "r.json", request), "--wait", env=cli_env)
+    )
+    await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
+    await raw.get_workflow_handle(f"amend-{order_id}").signal(
+        "authorization_outcome", {"payment_id": "PID_M", "amount": "lots", "success": True}
+    )
+    run = await started
+    assert run.code == 0, run.stderr
+    assert "reverted: top-up not covered: 10000 NOK still outstanding" in run.stdout
+    status = await amend_async("status", order_id, env=cli_env)
+    assert status.code == 0, status.stderr
+    assert "Reverted" in status.stdout
+    assert "signal PID_M None: ignored, malformed: amount: Input should be a valid integer" in (
+        status.stdout
+    )
+    bad = await amend_async("revert", order_id, "--reason", "", env=cli_env)
+    assert bad.code == 1
+    assert bad.stderr.strip() == "error: reason: String should have at least 1 character"
