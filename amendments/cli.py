@@ -274,7 +274,7 @@ def demo(
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Start the embedded stack and play the guide's story: an order, then three amendments."""
+    """Start the embedded stack and play the guide's story: an order, then four amendments."""
 
     async def main() -> bool:
         async with EmbeddedStack() as stack:
@@ -292,11 +292,13 @@ def demo(
                         f"   status {amendment.status} · branch {amendment.branch} · "
                         f"{amendment.dintero_calls} Dintero calls"
                     )
+                    if amendment.revert_reason:
+                        console.print(f"   {amendment.revert_reason}", soft_wrap=True)
                     console.print(f"   {amendment.ui_url}", soft_wrap=True)
                     console.print(ledger_table(amendment.lines, f"order {report.order_id}"))
                 console.print(f"ledger checks on the re-read order: {report.ledger_checks}")
                 console.print(
-                    "[green]all amendments completed[/green]"
+                    "[green]every amendment ended as planned[/green]"
                     if report.ok
                     else "[red]the demo did not complete[/red]"
                 )

@@ -1,9 +1,11 @@
-"""The demo's story: the Dintero guide's order, then three amendments of it, through the public
+"""The demo's story: the Dintero guide's order, then four amendments of it, through the public
 starter API on the embedded stack (dev server, simulator, worker).
 
 1. an even swap (the guide's chair for the Lux chair);
 2. a cheaper replacement (a refund line and a refund);
-3. a dearer replacement paid by two partial top-up authorizations, sent as signals.
+3. a dearer replacement paid by two partial top-up authorizations, sent as updates;
+4. an extra chair the customer pays only in part, then reverted by the operator: the order is
+   as it was, and the part paid is refunded to its payment.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from amendments.embedded import EmbeddedStack
 from amendments.starter import (
     get_state,
     place_order,
+    revert_amendment,
     send_authorization_outcome,
     start_amendment,
 )
@@ -44,7 +47,10 @@ GUIDE_ORDER = _item("175938", 39800, "Stablestol for utendørsbruk", "Stablestol
 LUX = _item("003929", 39800, "Stablestol for innendørsbruk", "Stablestol Lux")
 BASIC = _item("003930", 29900, "Stablestol, enkel", "Stablestol Basic")
 PREMIUM = _item("003931", 59900, "Stablestol i eik", "Stablestol Premium")
+EXTRA = _item("003930", 29900, "Stablestol, enkel", "Stablestol Basic")
 TOP_UPS = (("PID_TOPUP_1", 18000), ("PID_TOPUP_2", 12000))
+PART_PAID = (("PID_TOPUP_3", 10000),)
+REVERT_REASON = "the customer did not pay the rest"
 
 
 class AmendmentReport(BaseModel):
@@ -58,6 +64,7 @@ class AmendmentReport(BaseModel):
     dintero_calls: int
     lines: tuple[LineResult, ...]
     ui_url: str
+    revert_reason: str | None = None
 
 
 class DemoReport(BaseModel):
@@ -86,18 +93,21 @@ async def play(stack: EmbeddedStack, progress: Progress) -> DemoReport:
     )
     order_id = placed.order_id
     story = [
-        ("Even swap: the chairs for the Lux chair", 1, LUX, ()),
-        ("Cheaper replacement: the Lux chair for the Basic chair", 3, BASIC, ()),
-        ("Dearer replacement: the Basic chair for the Premium chair", 5, PREMIUM, TOP_UPS),
+        ("Even swap: the chairs for the Lux chair", 1, LUX, (), None),
+        ("Cheaper replacement: the Lux chair for the Basic chair", 3, BASIC, (), None),
+        ("Dearer replacement: the Basic chair for the Premium chair", 5, PREMIUM, TOP_UPS, None),
+        ("An extra chair, paid in part, then reverted", None, EXTRA, PART_PAID, REVERT_REASON),
     ]
     reports = []
-    for number, (title, line_id, new_item, top_ups) in enumerate(story, start=1):
-        progress(f"amendment {number}/3: {title} ...")
+    for number, (title, line_id, new_item, top_ups, revert) in enumerate(story, start=1):
+        progress(f"amendment {number}/{len(story)}: {title} ...")
         request = AmendOrderInput.model_validate(
             {
                 "order_id": order_id,
                 "amendment_id": f"demo-{order_id}-{number}",
-                "reverse": [{"line_id": line_id, "quantity": None, "reason": "Replace item"}],
+                "reverse": [{"line_id": line_id, "quantity": None, "reason": "Replace item"}]
+                if line_id is not None
+                else [],
                 "add": [new_item],
             }
         )
@@ -106,13 +116,16 @@ async def play(stack: EmbeddedStack, progress: Progress) -> DemoReport:
         handle = await start_amendment(client, request, task_queue=queue, plan=plan)
         for payment_id, amount in top_ups:
             await _until_awaiting(stack, order_id)
-            progress(f"amendment {number}/3: top-up authorization {payment_id} of {amount} NOK")
+            progress(f"amendment {number}: top-up authorization {payment_id} of {amount} NOK")
             await send_authorization_outcome(
                 client,
                 order_id,
                 {"payment_id": payment_id, "amount": amount, "success": True},
                 wait=True,
             )
+        if revert is not None:
+            progress(f"amendment {number}: the operator reverts it ({revert})")
+            await revert_amendment(client, order_id, {"reason": revert})
         result: AmendmentResult = await handle.result()
         state = await get_state(client, order_id)
         calls = [
@@ -128,6 +141,7 @@ async def play(stack: EmbeddedStack, progress: Progress) -> DemoReport:
                 dintero_calls=len(calls),
                 lines=result.lines,
                 ui_url=stack.workflow_url(handle.id, handle.result_run_id),
+                revert_reason=result.revert_reason,
             )
         )
     progress("re-reading the order and checking the ledger ...")
@@ -136,7 +150,8 @@ async def play(stack: EmbeddedStack, progress: Progress) -> DemoReport:
         checks = "held"
     except LedgerViolation as exc:
         checks = f"broken: {'; '.join(exc.problems)}"
-    ok = checks == "held" and all(r.status == "Completed" for r in reports)
+    expected = ["Completed" if revert is None else "Reverted" for *_, revert in story]
+    ok = checks == "held" and [r.status for r in reports] == expected
     return DemoReport(
         order_id=order_id,
         ui_url=stack.ui_url,

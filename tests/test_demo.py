@@ -20,27 +20,36 @@ from tests.harness import CHAIR
 AMEND = str(Path(sys.executable).with_name("amend"))
 
 
-async def test_demo_completes_three_amendments_with_the_minimum_calls(tmp_path: Path) -> None:
+async def test_demo_plays_four_amendments_with_the_minimum_calls(tmp_path: Path) -> None:
     run = await amend_async("demo", "--json", cwd=tmp_path, timeout=300)
     assert run.code == 0, run.stderr
     report = run.json()
     assert report["ok"] is True
     assert report["ledger_checks"] == "held"
     amendments = report["amendments"]
-    assert [a["status"] for a in amendments] == ["Completed"] * 3
-    assert [a["branch"] for a in amendments] == ["even", "refund", "top-up"]
-    # Reads 3 + draft 2 + records, + reads 3: the minimum for each branch, nothing repeated.
-    assert [a["dintero_calls"] for a in amendments] == [12, 13, 16]
+    assert [a["status"] for a in amendments] == ["Completed"] * 3 + ["Reverted"]
+    assert [a["branch"] for a in amendments] == ["even", "refund", "top-up", "top-up"]
+    # Reads 3 + draft 2 + records, + reads 3: the minimum for each branch, nothing repeated. The
+    # revert adds its draft 2 and 5 records: the part paid taken back from the new line (2), then
+    # refunded through a refund line (3).
+    assert [a["dintero_calls"] for a in amendments] == [12, 13, 16, 17]
     assert all(
         a["ui_url"].startswith(report["ui_url"] + "/namespaces/default/workflows/amend-")
         for a in amendments
     )
-    last = {
+    third = {
         x["line_id"]: (x["authorized"], x["captured"], x["refunded"])
+        for x in amendments[2]["lines"]
+    }
+    assert third[6] == (9900, 9900, 9900)
+    assert third[8] == (59900, 59900, 0)
+    last = {
+        x["line_id"]: (x["product_id"], x["authorized"], x["captured"], x["refunded"])
         for x in amendments[-1]["lines"]
     }
-    assert last[6] == (9900, 9900, 9900)
-    assert last[8] == (59900, 59900, 0)
+    assert last[9] == ("003930", 10000, 10000, 0)  # the extra chair, paid 10000 of 29900
+    assert last[10] == ("003930", -10000, -10000, 0)  # its reversal takes it all back
+    assert last[11] == ("amendment-refund", 10000, 10000, 10000)  # the part paid, refunded
     assert (tmp_path / ".amend" / "temporal.db").is_file()
 
 
