@@ -14,11 +14,20 @@ from amendments.domain.ledger import check_ledger
 from amendments.domain.order import OrderSnapshot, line_totals
 from amendments.simulator import Simulator
 from tests.harness import item
+from tests.money import independent_view
 
 AID = "T12345678"
 T = TypeVar("T")
 REV = ["reversal-authorization", "reversal-capture"]
 COV = ["covered-authorization", "covered-capture"]
+REVERT = [
+    *(f"revert-reversal-{n}-{kind}" for n in (1, 2) for kind in ("authorization", "capture")),
+    "revert-restore-authorization",
+    "revert-restore-capture",
+    "revert-refund-1-authorization",
+    "revert-refund-1-capture",
+    "revert-refund-1-refund",
+]
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,7 @@ class Case:
     steps: tuple[str, ...] = ()
     minimum_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    reverted: bool = False  # ends reverted: its new lines are undone, so only partly paid
 
     def request(self, order_id: str, amendment_id: str) -> dict[str, Any]:
         return {
@@ -101,6 +111,21 @@ def case(kind: str, number: int) -> Case:
             steps=(*REV, "covered-authorization", "covered-capture", "refund"),
             minimum_calls=13,
         )
+    if kind == "revert":
+        outcomes = (("PID_A", 3000 + cents, True),)
+        return Case(
+            kind,
+            (item("A", 39800),),
+            (rev(1),),
+            (item("B", 49800 + cents),),
+            outcomes=outcomes,
+            steps=(*REV, *COV, *top_up_steps(outcomes), *REVERT),
+            # + the revert's draft 2, the new line's money taken back from 2 payments (4), the
+            # chair restored (2), the part refunded (3)
+            minimum_calls=16 + 13,
+            extra={"top_up_timeout_seconds": 10},  # one part paid, then the timeout reverts it
+            reverted=True,
+        )
     if kind == "multi-line":
         outcomes = (("PID_1", 20000, True), ("PID_2", 15000 + cents, True))
         return Case(
@@ -115,7 +140,7 @@ def case(kind: str, number: int) -> Case:
     raise ValueError(kind)
 
 
-KINDS = ("even", "refund", "top-up", "partial", "multi-line")
+KINDS = ("even", "refund", "top-up", "partial", "multi-line", "revert")
 
 
 def cases(count: int) -> list[Case]:
@@ -131,11 +156,10 @@ def snapshot(sim: Simulator, order_id: str) -> OrderSnapshot:
     )
 
 
-def problems_with(
-    sim: Simulator, order_id: str, amendment_id: str, expected: Iterable[str]
-) -> list[str]:
+def problems_with(sim: Simulator, order_id: str, amendment_id: str, planned: Case) -> list[str]:
     """Everything wrong with one amendment's records: [] when each planned record exists exactly
-    once (by its markers), one draft was created, and the order's ledger is exact."""
+    once (by its markers), one draft was created (two for a revert), and the order's ledger is
+    exact; a reverted one must also leave the order as it was, read straight from the simulator."""
     problems = []
     order = snapshot(sim, order_id)
     steps = Counter(
@@ -143,15 +167,24 @@ def problems_with(
         for r in order.records
         if r.metadata.get("amendment_id") == amendment_id
     )
-    if steps != Counter(expected):
-        problems.append(f"{order_id}: records {dict(steps)} != planned {sorted(expected)}")
+    if steps != Counter(planned.steps):
+        problems.append(f"{order_id}: records {dict(steps)} != planned {sorted(planned.steps)}")
     drafts = [d for d in sim.store.accounts[AID].drafts.values() if d.options.order_id == order_id]
-    if len(drafts) != 1:
+    if len(drafts) != (2 if planned.reverted else 1):
         problems.append(f"{order_id}: {len(drafts)} drafts")
     try:
         check_ledger(order)
     except AssertionError as exc:
         problems.append(str(exc))
+    if planned.reverted:
+        view = independent_view(sim.store, order_id)
+        placed = sum(int(i["gross_amount"]) for i in planned.items)
+        if list(view["money"].values()) != [placed] or view["total"] != placed:
+            problems.append(f"{order_id}: reverted, but money is {view['money']}")
+        content = {str(i["id"]): int(i["quantity"]) for i in planned.items}
+        if view["net_quantity"] != content:
+            problems.append(f"{order_id}: reverted, but holds {view['net_quantity']}")
+        return problems
     for totals in line_totals(order).values():
         if (totals.authorized, totals.captured) != (totals.gross_amount, totals.gross_amount):
             problems.append(f"{order_id}: line {totals.line_id} is {totals}")

@@ -55,9 +55,7 @@ async def run_all(
 
 def all_problems(sim: Simulator, batch: list[Case], order_ids: list[str], prefix: str) -> list[str]:
     return [
-        p
-        for i, c in enumerate(batch)
-        for p in problems_with(sim, order_ids[i], f"{prefix}-{i}", c.steps)
+        p for i, c in enumerate(batch) for p in problems_with(sim, order_ids[i], f"{prefix}-{i}", c)
     ]
 
 

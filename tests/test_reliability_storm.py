@@ -70,9 +70,7 @@ async def test_fault_storm(harness: Harness, request: pytest.FixtureRequest) -> 
     sim.faults.clear()
 
     problems = [
-        p
-        for i, c in enumerate(storm)
-        for p in problems_with(sim, order_ids[i], f"storm-{i}", c.steps)
+        p for i, c in enumerate(storm) for p in problems_with(sim, order_ids[i], f"storm-{i}", c)
     ]
     assert problems == []
 
