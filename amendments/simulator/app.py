@@ -40,6 +40,10 @@ simulator is strict; these are its ASSUMPTIONS, each a choice made without a Din
   created and shows it as the draft's `order_id`; completion creates the order under that id.
 - A11 Tokens are opaque strings valid for `token_ttl` seconds for one account; the token request
   must say `grant_type: client_credentials` and an audience ending in `/v1/accounts/{aid}`.
+- A13 A line need not be authorized or captured in full, and a reversal line may reverse a line
+  that was paid only in part, its own records taking back only what was recorded (a reverted
+  amendment); with `multiple_authorizations` a reversal line takes one authorization per payment.
+  The guide shows only fully paid lines; no Dintero source says either way.
 """
 
 from __future__ import annotations
