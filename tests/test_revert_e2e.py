@@ -274,3 +274,34 @@ async def test_a_malformed_signal_shows_in_the_ui_details(harness: Harness, raw:
     metadata = await handle.query("__temporal_workflow_metadata")
     assert "signal PID_M 5: malformed: success: Field required" in metadata.current_details
     await revert_amendment(harness.client, order_id, {"reason": "test over"})
+
+
+async def test_after_a_revert_the_order_can_be_amended_again(harness: Harness, raw: Client) -> None:
+    scenario = SCENARIOS["partial quantity"]
+    order_id, before = await amend_until_waiting(harness, scenario)
+    reverted = await revert_amendment(harness.client, order_id, {"reason": "cancelled"})
+    await check_reverted(harness, order_id, before, scenario)
+    # The same amendment started again, raw: it finds its records and writes nothing.
+    mark = harness.mark()
+    request = {
+        "order_id": order_id,
+        "amendment_id": "to-revert",
+        "reverse": list(scenario.reverse),
+        "add": list(scenario.add),
+    }
+    again = await raw.execute_workflow(
+        "AmendOrder", request, id=f"amend-{order_id}", task_queue=harness.task_queue
+    )
+    assert (again["already_applied"], again["outcome"]) == (True, "reverted")
+    assert [c for c in harness.calls(mark) if c.startswith(("POST", "PUT"))] == []
+    # The restored unit is an ordinary line: a later amendment returns it for a refund.
+    [restored] = [x for x in reverted.lines if x.product_id == "odd" and x.line_id > 2]
+    assert (restored.reverses, restored.quantity) == (None, 1)
+    refund = await harness.amend(
+        {
+            "order_id": order_id,
+            "amendment_id": "return-it",
+            "reverse": [rev(restored.line_id)],
+        }
+    )
+    assert (refund.outcome, refund.refund_amount) == ("applied", restored.gross_amount)
