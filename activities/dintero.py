@@ -19,36 +19,33 @@ from activities.models import (
     CompleteDraftInput,
     DraftRef,
     NewDraftInput,
-    PlanOutcome,
     PlanRequest,
     RecordInput,
     VerifyInput,
 )
 from amendments.dintero import DinteroClient
-from amendments.dintero.errors import DinteroError, NotFound
+from amendments.dintero.convert import wire_line
+from amendments.dintero.errors import DinteroError
 from amendments.dintero.models import (
     DraftOptions,
     DraftOrder,
     DraftOrderBody,
     DraftOrderCreate,
-    OrderItem,
     PaymentDetails,
     PaymentOperationCreate,
-    RelatedItem,
 )
 from amendments.dintero.models import OperationItem as WireItem
-from amendments.dintero.models import TaxLine as WireTax
-from amendments.domain.errors import AmendmentRejected, LedgerViolation
-from amendments.domain.ledger import check_ledger, ledger_problems, result_of
+from amendments.domain.errors import AmendmentPartlyApplied, AmendmentRejected, LedgerViolation
+from amendments.domain.ledger import check_ledger, result_of
 from amendments.domain.models import (
     AmendmentResult,
-    AmendOrderInput,
-    Plan,
     PlannedLine,
+    PlanOutcome,
     RecordedOperation,
 )
 from amendments.domain.order import OrderSnapshot
-from amendments.domain.planner import plan_amendment, records_of
+from amendments.domain.planner import decide
+from amendments.planning import read_for_planning
 
 
 def _fail(exc: DinteroError) -> NoReturn:
@@ -59,52 +56,23 @@ def _fail(exc: DinteroError) -> NoReturn:
         type=exc.type_name,
         non_retryable=not exc.retryable,
         next_retry_delay=delay,
-    ) from None
+    ) from exc
 
 
 def _reject(exc: AmendmentRejected) -> NoReturn:
     raise ApplicationError(
         str(exc), exc.details(), type="AmendmentRejected", non_retryable=True
-    ) from None
+    ) from exc
 
 
 def _retrying(reconcile: bool) -> bool:
     return reconcile or activity.info().attempt > 1
 
 
-def wire_line(line: PlannedLine) -> OrderItem:
-    return OrderItem(
-        id=line.product_id,
-        line_id=line.line_id,
-        quantity=line.quantity,
-        gross_amount=line.gross_amount,
-        tax_lines=[WireTax(amount=t.amount, percentage=t.percentage) for t in line.tax_lines],
-        description=line.description,
-        description_alias=line.description_alias,
-        reversed_reason=line.reversed_reason,
-        related_item=RelatedItem(line_id=line.reverses) if line.reverses is not None else None,
-    )
-
-
 def _same_lines(draft: DraftOrder, lines: tuple[PlannedLine, ...]) -> bool:
     wanted = [wire_line(line).model_dump(exclude_none=True) for line in lines]
     have = [item.model_dump(exclude_none=True) for item in draft.order.items]
     return have == wanted
-
-
-async def read_for_planning(client: DinteroClient, order_id: str) -> OrderSnapshot:
-    """The order to plan against; an unknown order is a refusal naming `order_id`."""
-    try:
-        return await client.read_order(order_id)
-    except NotFound:
-        raise AmendmentRejected(
-            "order_id", f"order {order_id} was not found on Dintero account {client.account_id}"
-        ) from None
-
-
-async def plan_against(client: DinteroClient, request: AmendOrderInput) -> Plan:
-    """A dry run: read the live order and plan; writes nothing (the CLI's `plan`, the demo)."""
-    return plan_amendment(await read_for_planning(client, request.order_id), request)
 
 
 class DinteroActivities:
@@ -121,42 +89,21 @@ class DinteroActivities:
 
     @activity.defn(name="plan_amendment")
     async def plan_amendment(self, request: PlanRequest) -> PlanOutcome:
-        """Read the order and plan the amendment, or find it already applied."""
+        """Read the order and let the planner decide: the plan, or the amendment already on it."""
         try:
             order = await read_for_planning(self.client, request.amendment.order_id)
         except AmendmentRejected as exc:
             _reject(exc)
         except DinteroError as exc:
             _fail(exc)
-        run_id = activity.info().workflow_run_id
-        amendment = request.amendment
-        if records_of(order, amendment.amendment_id):
-            problems = ledger_problems(order)
-            if problems:
-                raise ApplicationError(
-                    f"amendment {amendment.amendment_id} is partly applied on order "
-                    f"{order.order_id} ({problems[0]}); resume it with "
-                    f"`amend replay {amendment.workflow_id}`",
-                    type="AmendmentPartlyApplied",
-                    non_retryable=True,
-                )
-            reverted = any(
-                r.metadata.get("step", "").startswith("revert-")
-                for r in order.records
-                if r.metadata.get("amendment_id") == amendment.amendment_id
-            )
-            result = result_of(
-                order,
-                amendment.amendment_id,
-                already_applied=True,
-                outcome="reverted" if reverted else "applied",
-            )
-            return PlanOutcome(planned_in_run=run_id, already_applied=result)
         try:
-            plan = plan_amendment(order, amendment)
+            return PlanOutcome(decide(order, request.amendment))
         except AmendmentRejected as exc:
             _reject(exc)
-        return PlanOutcome(planned_in_run=run_id, plan=plan)
+        except AmendmentPartlyApplied as exc:
+            raise ApplicationError(
+                str(exc), type="AmendmentPartlyApplied", non_retryable=True
+            ) from exc
 
     @activity.defn(name="create_draft")
     async def create_draft(self, request: NewDraftInput) -> DraftRef:
@@ -220,26 +167,21 @@ class DinteroActivities:
         op = request.operation
         metadata = {"amendment_id": request.amendment_id, "step": op.step}
         try:
+            found = None
             if _retrying(request.reconcile):
-                for existing in await self.client.list_records(op.kind, request.order_id):
-                    if existing.metadata == metadata:
-                        return RecordedOperation(
-                            step=op.step,
-                            kind=op.kind,
-                            record_id=existing.id,
-                            amount=existing.amount,
-                            payment_id=op.payment_id,
-                            success=existing.success,
-                            reconciled=True,
-                        )
-            body = PaymentOperationCreate(
-                items=[WireItem(line_id=i.line_id, amount=i.amount) for i in op.items],
-                payment_details=PaymentDetails(payment_id=op.payment_id),
-                success=op.success,
-                authorization_id=op.authorization_id,
-                metadata=metadata,
+                records = await self.client.list_records(op.kind, request.order_id)
+                found = next((r for r in records if r.metadata == metadata), None)
+            record = found or await self.client.record(
+                op.kind,
+                request.order_id,
+                PaymentOperationCreate(
+                    items=[WireItem(line_id=i.line_id, amount=i.amount) for i in op.items],
+                    payment_details=PaymentDetails(payment_id=op.payment_id),
+                    success=op.success,
+                    authorization_id=op.authorization_id,
+                    metadata=metadata,
+                ),
             )
-            record = await self.client.record(op.kind, request.order_id, body)
         except DinteroError as exc:
             _fail(exc)
         return RecordedOperation(
@@ -249,6 +191,7 @@ class DinteroActivities:
             amount=record.amount,
             payment_id=op.payment_id,
             success=record.success,
+            reconciled=found is not None,
         )
 
     @activity.defn(name="verify_ledger")
@@ -263,7 +206,7 @@ class DinteroActivities:
                 {"problems": exc.problems},
                 type="LedgerViolation",
                 non_retryable=True,
-            ) from None
+            ) from exc
         return result_of(
             order,
             request.amendment_id,

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
+from amendments.domain.base import Model
 from amendments.domain.models import (
-    AmendmentResult,
     AmendOrderInput,
-    Model,
     Outcome,
-    Plan,
     PlannedLine,
     PlannedOperation,
 )
@@ -16,12 +14,6 @@ from amendments.domain.models import (
 
 class PlanRequest(Model):
     amendment: AmendOrderInput
-
-
-class PlanOutcome(Model):
-    planned_in_run: str | None
-    plan: Plan | None = None
-    already_applied: AmendmentResult | None = None
 
 
 class NewDraftInput(Model):

@@ -27,14 +27,15 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-import worker as worker_module
-from activities.dintero import plan_against
+from amendments import wiring
 from amendments.config import Settings, SettingsError
+from amendments.connection import connect
 from amendments.demo import play
 from amendments.dintero.errors import DinteroError
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.models import AmendmentState, AmendOrderInput, LineResult, Plan
 from amendments.embedded import EmbeddedStack, Ports
+from amendments.planning import plan_against
 from amendments.process import exit_now
 from amendments.replay import NotReplayable, replay_amendment
 from amendments.simulator import DEMO_ACCOUNT_ID
@@ -51,7 +52,6 @@ from amendments.starter import (
     send_authorization_outcome,
     start_amendment,
 )
-from amendments.temporal import connect
 
 app = typer.Typer(
     name="amend",
@@ -159,7 +159,7 @@ def read_json(path: str) -> Any:
 
 
 async def _plan(config: Settings, request: AmendOrderInput) -> Plan:
-    dintero = worker_module.dintero_client(config)
+    dintero = wiring.dintero_client(config)
     try:
         return await plan_against(dintero, request)
     finally:
@@ -368,8 +368,8 @@ def worker(as_json: JsonFlag = False) -> None:
                 "dintero": config.dintero_base_url,
             }
         )
-    worker_module.configure_logging()
-    run(worker_module.serve_until_signalled(config))
+    wiring.configure_logging()
+    run(wiring.serve_until_signalled(config))
 
 
 @app.command()

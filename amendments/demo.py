@@ -16,11 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from activities.dintero import plan_against
 from amendments.domain.errors import LedgerViolation
 from amendments.domain.ledger import check_ledger
 from amendments.domain.models import AmendmentResult, AmendOrderInput, LineResult, Plan
 from amendments.embedded import EmbeddedStack
+from amendments.planning import plan_against
 from amendments.starter import (
     get_state,
     place_order,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from amendments.temporal import DATA_CONVERTER
+from amendments.connection import DATA_CONVERTER
 
 
 def temporal_binary() -> str:

@@ -17,11 +17,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from amendments.config import Settings
+from amendments.connection import ensure_search_attributes
 from amendments.devserver import temporal_binary, wait_for_temporal
 from amendments.dintero import DinteroClient
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
-from amendments.temporal import ensure_search_attributes
-from worker import build_worker, dintero_client
+from amendments.wiring import build_worker, dintero_client
 
 STATE_DIR = Path(".amend")
 

@@ -45,7 +45,7 @@ from amendments.domain.models import (
     RevertRequest,
     amendment_workflow_id,
 )
-from amendments.temporal import AMENDMENT_ID, AMENDMENT_STATUS, ORDER_ID
+from amendments.search_attributes import AMENDMENT_ID, AMENDMENT_STATUS, ORDER_ID
 from workflows.amend import OUTCOME, REVERT, AmendOrder
 from workflows.place import PlaceOrder
 

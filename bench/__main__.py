@@ -29,8 +29,8 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.table import Table
 
-from activities.dintero import wire_line
 from amendments.dintero import DinteroClient
+from amendments.dintero.convert import wire_line
 from amendments.dintero.models import (
     DraftOptions,
     DraftOrderBody,

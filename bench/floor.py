@@ -12,9 +12,9 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from amendments.connection import DATA_CONVERTER
 from amendments.process import exit_now
-from amendments.temporal import DATA_CONVERTER
-from amendments.tuning import WORKER_TUNING
+from amendments.wiring import WORKER_TUNING
 from bench.floor_workflow import Floor, noop
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.policies import WRITE
+    from workflows.policies import DINTERO_CALL
 
 
 @activity.defn(name="noop")
@@ -20,6 +20,9 @@ class Floor:
     async def run(self, activities: int) -> int:
         for step in range(activities):
             await workflow.execute_activity(
-                noop, step, start_to_close_timeout=WRITE.start_to_close, retry_policy=WRITE.retry
+                noop,
+                step,
+                start_to_close_timeout=DINTERO_CALL.start_to_close,
+                retry_policy=DINTERO_CALL.retry,
             )
         return activities

@@ -12,13 +12,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from amendments.config import Settings
+from amendments.connection import DATA_CONVERTER, ensure_search_attributes
 from amendments.devserver import temporal_binary
 from amendments.dintero import DinteroClient, build_http
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
 from amendments.simulator.server import free_port
-from amendments.temporal import DATA_CONVERTER, ensure_search_attributes
+from amendments.wiring import build_worker, dintero_client
 from tests.harness import Harness
-from worker import build_worker, dintero_client
 
 ACCOUNT = DEMO_ACCOUNT_ID
 SECRET = SecretStr("s3cr3t-value-never-logged")

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities.dintero import wire_line
-from amendments.dintero.convert import to_snapshot
+from amendments.dintero.convert import to_snapshot, wire_line
 from amendments.dintero.models import CaptureList, Order, RefundList
 from amendments.domain.models import AuthorizationOutcome, Plan, PlannedLine, PlannedOperation
 from amendments.domain.order import OrderSnapshot

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from amendments.connection import DATA_CONVERTER
 from amendments.embedded import Ports
 from amendments.simulator.server import free_port
 from amendments.starter import place_order
-from amendments.temporal import DATA_CONVERTER
 from tests.cli import amend_async
 from tests.harness import CHAIR
 

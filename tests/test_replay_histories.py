@@ -16,12 +16,11 @@ from temporalio.workflow import NondeterminismError
 
 from activities.dintero import DinteroActivities
 from activities.models import PlanRequest, VerifyInput
+from amendments.connection import DATA_CONVERTER
 from amendments.domain.models import AmendmentResult, AmendOrderInput
-from amendments.temporal import DATA_CONVERTER
 from tests.record_histories import BRANCHES, LEGACY
 from workflows.amend import AmendOrder
 from workflows.place import PlaceOrder
-from workflows.policies import READ
 
 DIRECTORY = Path(__file__).resolve().parent / "histories"
 FILES = sorted(DIRECTORY.glob("*.json"))
@@ -62,13 +61,12 @@ class ReorderedAmendOrder(AmendOrder):
 
     async def _amend(self, request: AmendOrderInput) -> AmendmentResult:
         plan = PlanRequest(amendment=request)
-        await self._call(DinteroActivities.plan_amendment, plan, READ, "plan")
+        await self._call(DinteroActivities.plan_amendment, plan, "plan")
         self.status = "Applying"
         self._publish()  # as the real workflow does; only the next activity differs
         return await self._call(
             DinteroActivities.verify_ledger,
             VerifyInput(order_id=request.order_id, amendment_id=request.amendment_id),
-            READ,
             "verify first",
         )
 

@@ -11,7 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from amendments.tuning import WORKER_TUNING
+from amendments.wiring import WORKER_TUNING
 from tests.sandboxed_workflows import FORBIDDEN, TriesForbidden
 
 

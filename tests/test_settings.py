@@ -1,4 +1,5 @@
-"""Settings: the environment names of design.md, and Temporal Cloud / TLS as configuration only."""
+"""Settings: the environment names of the README's "Configuration", and Temporal Cloud / TLS as
+configuration only."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pydantic import ValidationError
 from temporalio.service import TLSConfig
 
 from amendments.config import Settings, SettingsError
-from amendments.temporal import connect_options
+from amendments.connection import connect_options
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from amendments.domain.errors import AmendmentRejected
     from amendments.domain.models import (
         ENDED,
+        AlreadyApplied,
         AmendmentResult,
         AmendmentState,
         AmendmentStatus,
@@ -47,14 +48,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from amendments.domain.revert import plan_revert
     from amendments.domain.top_up import TopUpCollector, single
-    from amendments.temporal import (
+    from amendments.search_attributes import (
         AMENDMENT_ID,
         AMENDMENT_STATUS,
         ORDER_ID,
         TOP_UP_OUTSTANDING,
     )
     from workflows.inputs import parse_input, rejection
-    from workflows.policies import PLAN, VERIFY, WRITE, CallPolicy
+    from workflows.policies import DINTERO_CALL
 
 OUTCOME = "authorization_outcome"
 REVERT = "revert"
@@ -124,19 +125,18 @@ class AmendOrder:
         outcome = await self._call(
             DinteroActivities.plan_amendment,
             PlanRequest(amendment=request),
-            PLAN,
             f"Read order {request.order_id} and plan",
         )
         info = workflow.info()
         # A reset run replays history up to the reset point with a new run id: from there on,
         # every write first looks for itself on the order (its earlier run may have landed it).
         self.reconcile = info.run_id != info.original_execution_run_id
-        if outcome.already_applied is not None:
+        decision = outcome.root
+        if isinstance(decision, AlreadyApplied):
             self._log("already applied; nothing written")
             self.top_up.close("the amendment was already applied")
-            return outcome.already_applied
-        assert outcome.plan is not None
-        plan = self.plan = outcome.plan
+            return decision.result
+        plan = self.plan = decision.plan
         self.top_up.open(plan)
         self.status = "Applying"
         self._publish()
@@ -161,7 +161,6 @@ class AmendOrder:
                 outcome="applied" if revert_reason is None else "reverted",
                 revert_reason=revert_reason,
             ),
-            VERIFY,
             f"Re-read order {plan.order_id} and check the ledger",
         )
 
@@ -182,7 +181,6 @@ class AmendOrder:
                 multiple_authorizations=multiple_authorizations,
                 reconcile=self.reconcile,
             ),
-            WRITE,
             f"Draft lines {_ids(lines)} on order {plan.order_id}",
         )
         if not draft.completed:
@@ -193,7 +191,6 @@ class AmendOrder:
                 CompleteDraftInput(
                     draft_id=draft.draft_id, order_id=plan.order_id, reconcile=self.reconcile
                 ),
-                WRITE,
                 f"Complete draft {draft.draft_id}",
             )
 
@@ -250,7 +247,7 @@ class AmendOrder:
             self._publish()
 
     async def _revert(self, plan: Plan, reason: str) -> None:
-        """Undo the amendment (design.md section 4, step 7): one compensating draft, then the
+        """Undo the amendment (`amendments/domain/revert.py`): one compensating draft, then the
         money, each write reconciled like every other."""
         self.status = "Reverting"
         self.step = "revert-draft"
@@ -271,7 +268,6 @@ class AmendOrder:
                 operation=operation,
                 reconcile=self.reconcile,
             ),
-            WRITE,
             f"{operation.kind.capitalize()} {operation.amount} on lines "
             f"{[i.line_id for i in operation.items]} ({operation.step})",
         )
@@ -282,15 +278,14 @@ class AmendOrder:
         self,
         method: Callable[[DinteroActivities, A], Awaitable[R]],
         arg: A,
-        policy: CallPolicy,
         summary: str,
     ) -> R:
         self._log(summary)
         return await workflow.execute_activity_method(
             method,
             arg,
-            start_to_close_timeout=policy.start_to_close,
-            retry_policy=policy.retry,
+            start_to_close_timeout=DINTERO_CALL.start_to_close,
+            retry_policy=DINTERO_CALL.retry,
             summary=summary,
         )
 

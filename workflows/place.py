@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from amendments.domain.order import RecordItem
     from amendments.domain.planner import order_lines
     from workflows.inputs import parse_input, rejection
-    from workflows.policies import WRITE
+    from workflows.policies import DINTERO_CALL
 
 
 @workflow.defn(name="PlaceOrder")
@@ -38,8 +38,8 @@ class PlaceOrder:
             NewDraftInput(
                 order_id=None, currency=request.currency, lines=lines, reconcile=reconcile
             ),
-            start_to_close_timeout=WRITE.start_to_close,
-            retry_policy=WRITE.retry,
+            start_to_close_timeout=DINTERO_CALL.start_to_close,
+            retry_policy=DINTERO_CALL.retry,
             summary=f"Draft a new {request.currency} order of {len(lines)} lines",
         )
         assert draft.draft_id is not None
@@ -48,8 +48,8 @@ class PlaceOrder:
             CompleteDraftInput(
                 draft_id=draft.draft_id, order_id=draft.order_id, reconcile=reconcile
             ),
-            start_to_close_timeout=WRITE.start_to_close,
-            retry_policy=WRITE.retry,
+            start_to_close_timeout=DINTERO_CALL.start_to_close,
+            retry_policy=DINTERO_CALL.retry,
             summary=f"Complete draft {draft.draft_id}",
         )
         order_id = completed.order_id
@@ -72,8 +72,8 @@ class PlaceOrder:
                     operation=operation,
                     reconcile=reconcile,
                 ),
-                start_to_close_timeout=WRITE.start_to_close,
-                retry_policy=WRITE.retry,
+                start_to_close_timeout=DINTERO_CALL.start_to_close,
+                retry_policy=DINTERO_CALL.retry,
                 summary=f"{kind.capitalize()} {operation.amount} on order {order_id}",
             )
         workflow.logger.info("order=%s placed and captured", order_id)

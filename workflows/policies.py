@@ -1,4 +1,5 @@
-"""One named retry policy and timeout per kind of call. Temporal is the only retry engine.
+"""The retry policy and timeout of every Dintero call, reads and writes alike (a read is as safe
+to repeat as a reconciling write). Temporal is the only retry engine.
 
 Every Dintero call is retried without an attempt limit while its error is retryable (transport,
 408, 409, 429 after Retry-After, 5xx): an outage delays an amendment, never loses it. Non-retryable
@@ -21,7 +22,7 @@ class CallPolicy:
     retry: RetryPolicy
 
 
-READ = CallPolicy(
+DINTERO_CALL = CallPolicy(
     start_to_close=timedelta(seconds=15),
     retry=RetryPolicy(
         initial_interval=timedelta(milliseconds=200),
@@ -29,16 +30,3 @@ READ = CallPolicy(
         maximum_interval=timedelta(seconds=10),
     ),
 )
-
-WRITE = CallPolicy(
-    start_to_close=timedelta(seconds=15),
-    retry=RetryPolicy(
-        initial_interval=timedelta(milliseconds=200),
-        backoff_coefficient=2.0,
-        maximum_interval=timedelta(seconds=10),
-    ),
-)
-
-# Planning and the final ledger check read the order three times at once.
-PLAN = READ
-VERIFY = READ

@@ -108,7 +108,7 @@ class DinteroClient:
         try:
             response = await self.http.request(method, url, json=json, params=params)
         except httpx.TransportError as exc:
-            raise error_from_transport(exc, exc.request if _has_request(exc) else None) from None
+            raise error_from_transport(exc, exc.request if _has_request(exc) else None) from exc
         if response.is_error:
             raise error_from_response(response)
         try:
@@ -118,7 +118,7 @@ class DinteroClient:
                 f"Dintero answered {method} {url} with a body that does not match "
                 f"{model.__name__}: {exc.errors(include_url=False, include_input=False)}",
                 status=response.status_code,
-            ) from None
+            ) from None  # the cause would carry the body, which may hold a token
 
     # --- drafts ----------------------------------------------------------------------------
 

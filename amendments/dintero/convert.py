@@ -1,8 +1,17 @@
-"""Wire models to the domain's `OrderSnapshot`: where Dintero's field names are translated."""
+"""Between the domain and Dintero's wire models, both ways: the one place where Dintero's field
+names are translated. Pure: no I/O, no HTTP."""
 
 from __future__ import annotations
 
-from amendments.dintero.models import Order, OrderItemOut, PaymentOperation
+from amendments.dintero.models import (
+    Order,
+    OrderItem,
+    OrderItemOut,
+    PaymentOperation,
+    RelatedItem,
+)
+from amendments.dintero.models import TaxLine as WireTax
+from amendments.domain.models import PlannedLine
 from amendments.domain.order import (
     OrderLine,
     OrderSnapshot,
@@ -58,4 +67,19 @@ def to_snapshot(
         status=order.status,
         lines=tuple(to_line(item) for item in order.items),
         records=tuple(records),
+    )
+
+
+def wire_line(line: PlannedLine) -> OrderItem:
+    """A planned line as a draft's order item (a reversal links the line it reverses)."""
+    return OrderItem(
+        id=line.product_id,
+        line_id=line.line_id,
+        quantity=line.quantity,
+        gross_amount=line.gross_amount,
+        tax_lines=[WireTax(amount=t.amount, percentage=t.percentage) for t in line.tax_lines],
+        description=line.description,
+        description_alias=line.description_alias,
+        reversed_reason=line.reversed_reason,
+        related_item=RelatedItem(line_id=line.reverses) if line.reverses is not None else None,
     )

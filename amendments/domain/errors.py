@@ -1,4 +1,5 @@
-"""The domain's errors: a refused amendment (naming field and reason) and a ledger breach."""
+"""The domain's errors: a refused amendment (naming field and reason), an amendment found half
+applied, and a ledger breach."""
 
 from __future__ import annotations
 
@@ -48,3 +49,14 @@ class LedgerViolation(AssertionError):
         super().__init__(f"order {order_id}: " + "; ".join(problems))
         self.order_id = order_id
         self.problems = problems
+
+
+class AmendmentPartlyApplied(RuntimeError):
+    """Some of the amendment's records are on the order, and the order is not settled: an earlier
+    run stopped half way, and must be resumed (replayed), not planned again."""
+
+    def __init__(self, amendment_id: str, order_id: str, problem: str, workflow_id: str) -> None:
+        super().__init__(
+            f"amendment {amendment_id} is partly applied on order {order_id} ({problem}); "
+            f"resume it with `amend replay {workflow_id}`"
+        )

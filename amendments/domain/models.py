@@ -1,16 +1,18 @@
 """The domain's input, plan, state and result models: one per workflow, activity, signal and update.
 
 Frozen, `extra="forbid"`, money as `int` minor units (`StrictInt`: "100" and 100.0 are refused).
-These are the JSON contracts of design.md section 3; `schemas/` holds their generated JSON Schema.
+These are the JSON contracts of the README's "Starting amendments from a backend"; `schemas/`
+holds their generated JSON Schema.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import ConfigDict, Field, RootModel, StrictBool, StrictInt, model_validator
 
+from amendments.domain.base import Model
 from amendments.domain.order import RecordItem, RecordKind, TaxLine
 
 SEVEN_DAYS = 7 * 24 * 3600
@@ -20,10 +22,6 @@ MAX_LINES = 500
 Text = Annotated[str, Field(min_length=1, max_length=1000)]
 Identifier = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")]
 Cents = Annotated[StrictInt, Field(ge=-(10**13), le=10**13)]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class TaxLineIn(Model):
@@ -60,7 +58,7 @@ class NewItem(Model):
 
 
 class AmendOrderInput(Model):
-    """The `AmendOrder` workflow input (design.md section 3)."""
+    """The `AmendOrder` workflow input (`schemas/amend_order_input.json`)."""
 
     order_id: Identifier
     amendment_id: Identifier
@@ -268,3 +266,38 @@ class AmendmentState(Model):
     outcomes: tuple[OutcomeSeen, ...] = ()
     error: str | None = None
     revert_reason: str | None = None
+
+
+# --- what planning decides --------------------------------------------------------------
+
+
+class Planned(Model):
+    """The amendment is not on the order yet: here is everything it will write."""
+
+    kind: Literal["planned"] = "planned"
+    plan: Plan
+
+
+class AlreadyApplied(Model):
+    """The amendment's records are on the order already (applied or reverted): its result."""
+
+    kind: Literal["already_applied"] = "already_applied"
+    result: AmendmentResult
+
+
+class PlanOutcome(RootModel[Annotated[Planned | AlreadyApplied, Field(discriminator="kind")]]):
+    """What planning decided: `Planned` or `AlreadyApplied` (a tagged union, in `root`). A root
+    model, not a bare union: the SDK reads an activity's return type without `Annotated`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_earlier_shape(cls, value: Any) -> Any:
+        """Histories recorded before the tagged union hold `{"plan": ...}` or
+        `{"already_applied": ...}` (with a `planned_in_run` nobody read): they keep replaying."""
+        if isinstance(value, dict) and "kind" not in value:
+            if value.get("already_applied") is not None:
+                return {"kind": "already_applied", "result": value["already_applied"]}
+            return {"kind": "planned", "plan": value.get("plan")}
+        return value

@@ -8,21 +8,19 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from amendments.domain.base import Model
 
 RecordKind = Literal["authorization", "capture", "refund"]
 
 
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class TaxLine(Frozen):
+class TaxLine(Model):
     amount: int
     percentage: float = Field(ge=0, le=100)
 
 
-class OrderLine(Frozen):
+class OrderLine(Model):
     line_id: int
     product_id: str
     quantity: int
@@ -34,12 +32,12 @@ class OrderLine(Frozen):
     reverses: int | None = None  # the line this one reverses (related_item type "reversed")
 
 
-class RecordItem(Frozen):
+class RecordItem(Model):
     line_id: int
     amount: int
 
 
-class PaymentRecord(Frozen):
+class PaymentRecord(Model):
     kind: RecordKind
     id: str
     items: tuple[RecordItem, ...]
@@ -49,7 +47,7 @@ class PaymentRecord(Frozen):
     metadata: dict[str, str] = Field(default_factory=dict)
 
 
-class OrderSnapshot(Frozen):
+class OrderSnapshot(Model):
     order_id: str
     currency: str
     status: str
@@ -64,7 +62,7 @@ class OrderSnapshot(Frozen):
         return max((line.line_id for line in self.lines), default=0)
 
 
-class LineTotals(Frozen):
+class LineTotals(Model):
     line_id: int
     gross_amount: int
     authorized: int = 0

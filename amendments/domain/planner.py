@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from amendments.domain.errors import AmendmentRejected
-from amendments.domain.ledger import ledger_problems
+from amendments.domain.errors import AmendmentPartlyApplied, AmendmentRejected
+from amendments.domain.ledger import ledger_problems, result_of
 from amendments.domain.models import (
     REFUND_PRODUCT_ID,
+    AlreadyApplied,
     AmendOrderInput,
     NewItem,
     Plan,
+    Planned,
     PlannedLine,
     PlannedOperation,
     Share,
@@ -25,9 +27,27 @@ from amendments.domain.models import (
 from amendments.domain.order import OrderLine, OrderSnapshot, RecordItem, TaxLine, line_totals
 
 
-def records_of(order: OrderSnapshot, amendment_id: str) -> list[str]:
-    """Ids of the payment records this amendment already wrote on the order."""
-    return [r.id for r in order.records if r.metadata.get("amendment_id") == amendment_id]
+def decide(order: OrderSnapshot, request: AmendOrderInput) -> Planned | AlreadyApplied:
+    """The plan, or the recorded result when the amendment is on the order already (a start of
+    the same amendment after it ended: nothing is written again). An amendment found half
+    applied is `AmendmentPartlyApplied`; a refusal is `AmendmentRejected`."""
+    mine = [r for r in order.records if r.metadata.get("amendment_id") == request.amendment_id]
+    if not mine:
+        return Planned(plan=plan_amendment(order, request))
+    problems = ledger_problems(order)
+    if problems:
+        raise AmendmentPartlyApplied(
+            request.amendment_id, order.order_id, problems[0], request.workflow_id
+        )
+    reverted = any(r.metadata.get("step", "").startswith("revert-") for r in mine)
+    return AlreadyApplied(
+        result=result_of(
+            order,
+            request.amendment_id,
+            already_applied=True,
+            outcome="reverted" if reverted else "applied",
+        )
+    )
 
 
 def split(total: int, units: int, quantity: int) -> int:

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from amendments.domain.base import Model
 from amendments.domain.models import (
     REFUND_PRODUCT_ID,
-    Model,
     Plan,
     PlannedLine,
     PlannedOperation,

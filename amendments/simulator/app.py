@@ -10,8 +10,9 @@ Test controls live under `/_sim/`, a prefix Dintero does not use:
 `GET /_sim/requests` (every API request: method, path, status, body), `GET /_sim/state`,
 `POST /_sim/reset`, `GET|POST|DELETE /_sim/faults`.
 
-Rules enforced (design.md sections 4 and 6). Where Dintero's real behaviour is unknown the
-simulator is strict; these are its ASSUMPTIONS, each a choice made without a Dintero source:
+Rules enforced (the README's "The flow" and "The Dintero simulator"). Where Dintero's real
+behaviour is unknown the simulator is strict; these are its ASSUMPTIONS, each a choice made
+without a Dintero source:
 - A1 Unknown fields in request bodies are refused with 400 (Dintero accepts many more fields).
 - A2 Line ids are unique per order and a linked draft's lines must be greater than the order's
   highest line id (appended). Violations are 400 `DUPLICATE_LINE_ID` / `BAD_REQUEST`.

@@ -1,9 +1,10 @@
-"""Temporal plumbing shared by the worker, the starter API, the CLI and the tests.
+"""Connecting to Temporal, shared by the worker, the starter API, the CLI and the tests.
 
-One data converter (pydantic's), the search attribute keys, and one `connect()` that turns
-settings into a client, so that every side of the product speaks the same payloads and a replay
-never fails for the wrong reason. Local dev server, a self-hosted cluster (TLS) and Temporal
-Cloud (API key) differ only in settings.
+One data converter (pydantic's) and one `connect()` that turns settings into a client, so that
+every side of the product speaks the same payloads and a replay never fails for the wrong
+reason; and the registration of the product's search attributes on a namespace. Local dev
+server, a self-hosted cluster (TLS) and Temporal Cloud (API key) differ only in settings. Not
+imported by workflows (they take the keys from `search_attributes`).
 """
 
 from __future__ import annotations
@@ -16,20 +17,14 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.service import TLSConfig
 
 from amendments.config import Settings
+from amendments.search_attributes import SEARCH_ATTRIBUTES
 
 DATA_CONVERTER: DataConverter = pydantic_data_converter
-
-ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
-AMENDMENT_ID = SearchAttributeKey.for_keyword("AmendmentId")
-AMENDMENT_STATUS = SearchAttributeKey.for_keyword("AmendmentStatus")
-TOP_UP_OUTSTANDING = SearchAttributeKey.for_int("TopUpOutstanding")
-SEARCH_ATTRIBUTES = (ORDER_ID, AMENDMENT_ID, AMENDMENT_STATUS, TOP_UP_OUTSTANDING)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,129 @@
+"""How a worker is put together and run: the Dintero client from settings, the worker with every
+workflow and activity and its tuning, and the loop that serves until SIGINT or SIGTERM.
+
+The one wiring place: `python worker.py`, `amend worker`, `amend dev`, the demo and the tests all
+build their worker here. It decides nothing about amendments (the workflows and the domain do).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.dintero import DinteroActivities
+from amendments.config import Settings
+from amendments.connection import connect, ensure_search_attributes
+from amendments.dintero import DinteroClient, build_http
+from workflows.amend import AmendOrder
+from workflows.place import PlaceOrder
+
+log = logging.getLogger("amendments.worker")
+WORKFLOWS: Sequence[type] = (PlaceOrder, AmendOrder)
+
+# Worker tuning, shared by the product's worker and the benchmark's Temporal-floor worker, so that
+# both run under the same settings.
+#
+# - max_concurrent_activities: activities in flight at once per worker; each holds at most one
+#   pooled HTTP connection to Dintero. Kept at what one Python process can serve well within the
+#   activities' 15 s start-to-close: measured at 200, a saturated worker let activities time out
+#   and be retried (238 timed out in one benchmark run, every write reconciled, but wasted); the
+#   backlog is better left in Temporal's task queue, where no activity timeout runs.
+# - max_concurrent_workflow_tasks: workflow tasks taken at once. They run one at a time on the
+#   Python side, so a task taken beyond what the worker completes within a second or two only
+#   waits inside the worker while its 10 s timeout runs: measured with 10,000 amendments at once
+#   and the default 100, 6,820 tasks took over 5 s and 657 timed out and ran again. At 20 the
+#   backlog waits in the server's task queue instead.
+# - max_cached_workflows: workflows kept in memory between their tasks. A cached workflow costs
+#   about 0.17 MiB (each runs in its own sandbox; measured by the benchmark's waiting mode), so
+#   2,000 bound the cache near 350 MiB whatever the number of amendments waiting for a top-up; a
+#   workflow that fell out of the cache replays its history (about 60 events) on its next task,
+#   which costs CPU once per signal, not memory per waiting amendment.
+# - graceful_shutdown_timeout: on SIGTERM, how long running activities may finish.
+WORKER_TUNING: dict[str, Any] = {
+    "max_concurrent_activities": 50,
+    "max_concurrent_workflow_tasks": 20,
+    "max_cached_workflows": 2_000,
+    "graceful_shutdown_timeout": timedelta(seconds=10),
+}
+
+
+def dintero_client(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> DinteroClient:
+    account_id, client_id, secret = settings.dintero_credentials()
+    http = build_http(
+        base_url=settings.dintero_base_url,
+        account_id=account_id,
+        client_id=client_id,
+        client_secret=secret,
+        timeout=httpx.Timeout(settings.dintero_timeout_seconds, connect=5.0),
+        transport=transport,
+    )
+    return DinteroClient(http, account_id)
+
+
+def build_worker(client: Client, dintero: DinteroClient, task_queue: str, **tuning: Any) -> Worker:
+    activities = DinteroActivities(dintero)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=[
+            activities.plan_amendment,
+            activities.create_draft,
+            activities.complete_draft,
+            activities.record_operation,
+            activities.verify_ledger,
+        ],
+        **{**WORKER_TUNING, **tuning},
+    )
+
+
+async def run(settings: Settings, stop: asyncio.Event) -> None:
+    dintero = dintero_client(settings)
+    client = await connect(settings)
+    added = await ensure_search_attributes(client, settings.temporal_namespace)
+    if added:
+        log.info("registered search attributes %s on %s", added, settings.temporal_namespace)
+    worker = build_worker(client, dintero, settings.task_queue)
+    log.info(
+        "worker polling %s on %s/%s; Dintero at %s (account %s)",
+        settings.task_queue,
+        settings.temporal_address,
+        settings.temporal_namespace,
+        settings.dintero_base_url,
+        dintero.account_id,
+    )
+    try:
+        async with worker:
+            await stop.wait()
+            log.info("stopping: finishing running activities")
+    finally:
+        await dintero.aclose()
+    log.info("worker stopped")
+
+
+def configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+async def serve_until_signalled(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await run(settings, stop)
