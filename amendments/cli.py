@@ -14,7 +14,7 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
@@ -22,7 +22,6 @@ from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 import typer
 from pydantic import BaseModel, SecretStr, ValidationError
 from rich.console import Console
-from rich.table import Table
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -33,10 +32,11 @@ from amendments.connection import connect
 from amendments.demo import play
 from amendments.dintero.errors import DinteroError
 from amendments.domain.errors import AmendmentRejected
-from amendments.domain.models import AmendmentState, AmendOrderInput, LineResult, Plan
-from amendments.embedded import EmbeddedStack, Ports
+from amendments.domain.models import AmendmentState, AmendOrderInput, Plan
+from amendments.local.stack import EmbeddedStack, Ports
 from amendments.planning import plan_against
 from amendments.process import exit_now
+from amendments.render import ledger_table, outcome_line, plan_line, plan_tables, state_table
 from amendments.replay import NotReplayable, replay_amendment
 from amendments.simulator import DEMO_ACCOUNT_ID
 from amendments.simulator.app import Simulator, SimulatorConfig
@@ -167,80 +167,6 @@ async def _plan(config: Settings, request: AmendOrderInput) -> Plan:
 
 
 # --- tables -------------------------------------------------------------------------------
-
-
-def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in (
-        "line",
-        "product",
-        "reverses",
-        "qty",
-        "gross",
-        "authorized",
-        "captured",
-        "refunded",
-    ):
-        table.add_column(column, justify="left" if column == "product" else "right")
-    for x in lines:
-        table.add_row(
-            str(x.line_id),
-            x.product_id,
-            str(x.reverses or ""),
-            str(x.quantity),
-            str(x.gross_amount),
-            str(x.authorized),
-            str(x.captured),
-            str(x.refunded),
-        )
-    return table
-
-
-def plan_tables(plan: Plan) -> list[Table]:
-    draft = Table(
-        title=f"draft for order {plan.order_id}"
-        + (" (multiple_authorizations)" if plan.multiple_authorizations else ""),
-        title_justify="left",
-    )
-    for column in ("line", "role", "product", "qty", "gross", "tax", "description"):
-        draft.add_column(column)
-    for x in plan.lines:
-        draft.add_row(
-            str(x.line_id),
-            x.role + (f" of {x.reverses}" if x.reverses else ""),
-            x.product_id,
-            str(x.quantity),
-            str(x.gross_amount),
-            ", ".join(f"{t.amount}@{t.percentage:g}%" for t in x.tax_lines),
-            x.description,
-        )
-    operations = Table(title="payment records, in order", title_justify="left")
-    for column in ("step", "kind", "payment", "lines", "amount", "authorization_id"):
-        operations.add_column(column)
-    for op in plan.operations:
-        operations.add_row(
-            op.step,
-            op.kind,
-            op.payment_id,
-            ", ".join(f"{i.line_id}:{i.amount}" for i in op.items),
-            str(op.amount),
-            op.authorization_id or "",
-        )
-    return [draft, operations]
-
-
-def state_table(state: AmendmentState) -> Table:
-    table = Table(
-        title=f"amendment {state.amendment_id} of order {state.order_id}: "
-        f"{state.status} (step {state.step})",
-        title_justify="left",
-    )
-    for column in ("step", "kind", "amount", "payment", "record", "note"):
-        table.add_column(column)
-    for op in state.operations:
-        note = ("declined " if not op.success else "") + ("reconciled" if op.reconciled else "")
-        table.add_row(op.step, op.kind, str(op.amount), op.payment_id or "", op.record_id, note)
-    return table
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -439,11 +365,7 @@ def plan(
         return
     for table in plan_tables(result):
         console.print(table)
-    console.print(
-        f"R reversed {result.reversed_total}, N new {result.new_total}: {result.branch}"
-        + (f", refund {result.refund_amount}" if result.refund_amount else "")
-        + (f", top-up {result.top_up_amount}" if result.top_up_amount else "")
-    )
+    console.print(plan_line(result))
 
 
 @app.command()
@@ -507,11 +429,7 @@ def status(
         console.print(f"top-up outstanding: {state.top_up_outstanding}")
     for seen in state.outcomes:
         if seen.disposition in ("ignored", "failed"):
-            console.print(
-                f"{seen.via} {seen.payment_id or '?'} {seen.amount}: {seen.disposition}, "
-                f"{seen.note}",
-                soft_wrap=True,
-            )
+            console.print(outcome_line(seen), soft_wrap=True)
     if state.revert_reason:
         console.print(f"revert: {state.revert_reason}", soft_wrap=True)
     if state.error:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from amendments.domain.errors import LedgerViolation
 from amendments.domain.ledger import check_ledger
 from amendments.domain.models import AmendmentResult, AmendOrderInput, LineResult, Plan
-from amendments.embedded import EmbeddedStack
+from amendments.local.stack import EmbeddedStack
 from amendments.planning import plan_against
 from amendments.starter import (
     get_state,

@@ -45,6 +45,7 @@ from amendments.domain.models import (
     RevertRequest,
     amendment_workflow_id,
 )
+from amendments.render import details_of, summary_of
 from amendments.search_attributes import AMENDMENT_ID, AMENDMENT_STATUS, ORDER_ID
 from workflows.amend import OUTCOME, REVERT, AmendOrder
 from workflows.place import PlaceOrder
@@ -89,50 +90,6 @@ def parse_outcome(data: AuthorizationOutcome | Mapping[str, Any]) -> Authorizati
     if outcome.amount <= 0:
         raise AmendmentRejected("amount", f"must be positive, got {outcome.amount}")
     return outcome
-
-
-def summary_of(request: AmendOrderInput, plan: Plan | None = None) -> str:
-    """One line for the Temporal UI: order, lines reversed and added, difference, branch."""
-    reversed_ = ", ".join(
-        f"{r.line_id}" + (f" x{r.quantity}" if r.quantity else "") for r in request.reverse
-    )
-    added = ", ".join(f"{a.id} x{a.quantity}" for a in request.add)
-    parts = [f"Order {request.order_id}"]
-    if reversed_:
-        parts.append(f"reverse line {reversed_}")
-    if added:
-        parts.append(f"add {added}")
-    if plan is not None:
-        difference = plan.new_total - plan.reversed_total
-        parts.append(f"difference {difference:+d} {plan.currency}")
-        parts.append(
-            {
-                "even": "even swap",
-                "refund": f"refund {plan.refund_amount}",
-                "top-up": f"top-up {plan.top_up_amount}",
-            }[plan.branch]
-        )
-    return " · ".join(parts)
-
-
-def details_of(request: AmendOrderInput, plan: Plan | None = None) -> str:
-    """Markdown for the UI's static details: what the amendment asks, and its plan if known."""
-    lines = [f"**Amendment** `{request.amendment_id}` of order `{request.order_id}`", ""]
-    if plan is None:
-        lines.append("Reverse: " + (", ".join(str(r.line_id) for r in request.reverse) or "none"))
-        lines.append("Add: " + (", ".join(a.id for a in request.add) or "none"))
-        return "\n".join(lines)
-    lines += [
-        f"R reversed **{plan.reversed_total}**, N new **{plan.new_total}** {plan.currency}: "
-        f"**{plan.branch}**",
-        "",
-    ]
-    lines += [
-        f"- line {x.line_id}: {x.role}{f' of line {x.reverses}' if x.reverses else ''}, "
-        f"{x.product_id} x{x.quantity}, **{x.gross_amount}**"
-        for x in plan.lines
-    ]
-    return "\n".join(lines)
 
 
 async def start_amendment(

@@ -17,8 +17,8 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from amendments.connection import ensure_search_attributes
-from amendments.devserver import temporal_binary, wait_for_temporal
 from amendments.dintero import DinteroClient, build_http
+from amendments.local.devserver import temporal_binary, wait_for_temporal
 from amendments.simulator import DEMO_ACCOUNT_ID
 from amendments.simulator.server import free_port
 

@@ -13,8 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from amendments.config import Settings
 from amendments.connection import DATA_CONVERTER, ensure_search_attributes
-from amendments.devserver import temporal_binary
 from amendments.dintero import DinteroClient, build_http
+from amendments.local.devserver import temporal_binary
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
 from amendments.simulator.server import free_port
 from amendments.wiring import build_worker, dintero_client

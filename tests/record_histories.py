@@ -20,7 +20,7 @@ from typing import Any
 
 from temporalio.client import WorkflowFailureError
 
-from amendments.embedded import EmbeddedStack, Ports
+from amendments.local.stack import EmbeddedStack, Ports
 from amendments.starter import (
     get_state,
     place_order,

@@ -11,7 +11,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from amendments.connection import DATA_CONVERTER
-from amendments.embedded import Ports
+from amendments.local.stack import Ports
 from amendments.simulator.server import free_port
 from amendments.starter import place_order
 from tests.cli import amend_async

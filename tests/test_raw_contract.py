@@ -20,8 +20,8 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from amendments.devserver import temporal_binary
 from amendments.domain.errors import AmendmentRejected
+from amendments.local.devserver import temporal_binary
 from amendments.starter import parse_amendment, parse_order
 from tests.harness import CHAIR, LUX, Harness, item
 

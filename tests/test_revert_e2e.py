@@ -272,7 +272,7 @@ async def test_a_malformed_signal_shows_in_the_ui_details(harness: Harness, raw:
     state = await harness.wait_for_state(order_id, lambda s: len(s.outcomes) == 1)
     assert state.outcomes[0].note == "malformed: success: Field required"
     metadata = await handle.query("__temporal_workflow_metadata")
-    assert "signal PID_M 5: malformed: success: Field required" in metadata.current_details
+    assert "signal PID_M 5: ignored, malformed: success: Field required" in metadata.current_details
     await revert_amendment(harness.client, order_id, {"reason": "test over"})
 
 

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from amendments.domain.revert import plan_revert
     from amendments.domain.top_up import TopUpCollector, single
+    from amendments.render import current_details
     from amendments.search_attributes import (
         AMENDMENT_ID,
         AMENDMENT_STATUS,
@@ -398,25 +399,7 @@ class AmendOrder:
         )
 
     def _details(self) -> str:
-        """The UI's current details: a short Markdown step ledger."""
-        currency = self.plan.currency if self.plan else ""
-        rows = [f"**{self.status}** · step `{self.step}`", ""]
-        if self.error:
-            rows += [f"> {self.error}", ""]
-        if self.top_up.revert_reason:
-            rows += [f"Revert: {self.top_up.revert_reason}", ""]
-        rows += [
-            f"- {op.step}{'' if op.success else ' (declined)'}: **{op.amount}** "
-            f"`{op.record_id[:8]}`{' (found, not rewritten)' if op.reconciled else ''}"
-            for op in self.operations
-        ]
-        if self.plan is not None and self.plan.top_up_amount:
-            rows += ["", f"Top-up outstanding: **{self.top_up_outstanding} {currency}**"]
-        ignored = [o for o in self.top_up.seen if o.disposition in ("ignored", "failed")]
-        if ignored:
-            rows += ["", "Outcomes not taken:"]
-            rows += [f"- {o.via} {o.payment_id or '?'} {o.amount}: {o.note}" for o in ignored]
-        return "\n".join(rows)
+        return current_details(self.state())
 
     def _log(self, what: str) -> None:
         workflow.logger.info(

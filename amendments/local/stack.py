@@ -18,9 +18,10 @@ from temporalio.worker import Worker
 
 from amendments.config import Settings
 from amendments.connection import ensure_search_attributes
-from amendments.devserver import temporal_binary, wait_for_temporal
 from amendments.dintero import DinteroClient
+from amendments.local.devserver import temporal_binary, wait_for_temporal
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
+from amendments.simulator.server import free_port
 from amendments.wiring import build_worker, dintero_client
 
 STATE_DIR = Path(".amend")
@@ -32,9 +33,8 @@ def port_or_free(preferred: int, host: str = "127.0.0.1") -> int:
         try:
             sock.bind((host, preferred))
         except OSError:
-            sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+            return free_port(host)
+        return preferred
 
 
 @dataclass

@@ -1,0 +1,175 @@
+"""Text for people, in one place: the Temporal UI's summaries and details, the `amend` CLI's
+tables and lines, and what the demo prints, so that each says the same thing in the same words.
+
+Pure: it formats the domain's models into strings and rich tables, and decides nothing (no I/O,
+no Temporal calls; the workflow imports it for its current details).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.table import Table
+
+from amendments.domain.models import (
+    AmendmentState,
+    AmendOrderInput,
+    LineResult,
+    OutcomeSeen,
+    Plan,
+)
+
+
+def plan_line(plan: Plan) -> str:
+    """R, N and the branch, in one line: `R reversed 39800, N new 49800 NOK: top-up 10000`."""
+    line = (
+        f"R reversed {plan.reversed_total}, N new {plan.new_total} {plan.currency}: {plan.branch}"
+    )
+    if plan.refund_amount:
+        line += f" {plan.refund_amount}"
+    if plan.top_up_amount:
+        line += f" {plan.top_up_amount}"
+    return line
+
+
+def outcome_line(seen: OutcomeSeen) -> str:
+    """One top-up outcome as taken: `signal PID_1 5000: ignored, malformed: amount: ...`."""
+    amount = "?" if seen.amount is None else str(seen.amount)
+    note = f", {seen.note}" if seen.note else ""
+    return f"{seen.via} {seen.payment_id or '?'} {amount}: {seen.disposition}{note}"
+
+
+def summary_of(request: AmendOrderInput, plan: Plan | None = None) -> str:
+    """One line for the Temporal UI: order, lines reversed and added, difference, branch."""
+    reversed_ = ", ".join(
+        f"{r.line_id}" + (f" x{r.quantity}" if r.quantity else "") for r in request.reverse
+    )
+    added = ", ".join(f"{a.id} x{a.quantity}" for a in request.add)
+    parts = [f"Order {request.order_id}"]
+    if reversed_:
+        parts.append(f"reverse line {reversed_}")
+    if added:
+        parts.append(f"add {added}")
+    if plan is not None:
+        difference = plan.new_total - plan.reversed_total
+        parts.append(f"difference {difference:+d} {plan.currency}")
+        parts.append(
+            {
+                "even": "even swap",
+                "refund": f"refund {plan.refund_amount}",
+                "top-up": f"top-up {plan.top_up_amount}",
+            }[plan.branch]
+        )
+    return " · ".join(parts)
+
+
+def details_of(request: AmendOrderInput, plan: Plan | None = None) -> str:
+    """Markdown for the UI's static details: what the amendment asks, and its plan if known."""
+    lines = [f"**Amendment** `{request.amendment_id}` of order `{request.order_id}`", ""]
+    if plan is None:
+        lines.append("Reverse: " + (", ".join(str(r.line_id) for r in request.reverse) or "none"))
+        lines.append("Add: " + (", ".join(a.id for a in request.add) or "none"))
+        return "\n".join(lines)
+    lines += [plan_line(plan), ""]
+    lines += [
+        f"- line {x.line_id}: {x.role}{f' of line {x.reverses}' if x.reverses else ''}, "
+        f"{x.product_id} x{x.quantity}, **{x.gross_amount}**"
+        for x in plan.lines
+    ]
+    return "\n".join(lines)
+
+
+def current_details(state: AmendmentState) -> str:
+    """The UI's current details: a short Markdown step ledger of the amendment as it stands."""
+    plan = state.plan
+    rows = [f"**{state.status}** · step `{state.step}`", ""]
+    if state.error:
+        rows += [f"> {state.error}", ""]
+    if state.revert_reason:
+        rows += [f"Revert: {state.revert_reason}", ""]
+    rows += [
+        f"- {op.step}{'' if op.success else ' (declined)'}: **{op.amount}** "
+        f"`{op.record_id[:8]}`{' (found, not rewritten)' if op.reconciled else ''}"
+        for op in state.operations
+    ]
+    if plan is not None and plan.top_up_amount:
+        rows += ["", f"Top-up outstanding: **{state.top_up_outstanding} {plan.currency}**"]
+    not_taken = [o for o in state.outcomes if o.disposition in ("ignored", "failed")]
+    if not_taken:
+        rows += ["", "Outcomes not taken:"]
+        rows += [f"- {outcome_line(o)}" for o in not_taken]
+    return "\n".join(rows)
+
+
+def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in (
+        "line",
+        "product",
+        "reverses",
+        "qty",
+        "gross",
+        "authorized",
+        "captured",
+        "refunded",
+    ):
+        table.add_column(column, justify="left" if column == "product" else "right")
+    for x in lines:
+        table.add_row(
+            str(x.line_id),
+            x.product_id,
+            str(x.reverses or ""),
+            str(x.quantity),
+            str(x.gross_amount),
+            str(x.authorized),
+            str(x.captured),
+            str(x.refunded),
+        )
+    return table
+
+
+def plan_tables(plan: Plan) -> list[Table]:
+    draft = Table(
+        title=f"draft for order {plan.order_id}"
+        + (" (multiple_authorizations)" if plan.multiple_authorizations else ""),
+        title_justify="left",
+    )
+    for column in ("line", "role", "product", "qty", "gross", "tax", "description"):
+        draft.add_column(column)
+    for x in plan.lines:
+        draft.add_row(
+            str(x.line_id),
+            x.role + (f" of {x.reverses}" if x.reverses else ""),
+            x.product_id,
+            str(x.quantity),
+            str(x.gross_amount),
+            ", ".join(f"{t.amount}@{t.percentage:g}%" for t in x.tax_lines),
+            x.description,
+        )
+    operations = Table(title="payment records, in order", title_justify="left")
+    for column in ("step", "kind", "payment", "lines", "amount", "authorization_id"):
+        operations.add_column(column)
+    for op in plan.operations:
+        operations.add_row(
+            op.step,
+            op.kind,
+            op.payment_id,
+            ", ".join(f"{i.line_id}:{i.amount}" for i in op.items),
+            str(op.amount),
+            op.authorization_id or "",
+        )
+    return [draft, operations]
+
+
+def state_table(state: AmendmentState) -> Table:
+    table = Table(
+        title=f"amendment {state.amendment_id} of order {state.order_id}: "
+        f"{state.status} (step {state.step})",
+        title_justify="left",
+    )
+    for column in ("step", "kind", "amount", "payment", "record", "note"):
+        table.add_column(column)
+    for op in state.operations:
+        note = ("declined " if not op.success else "") + ("reconciled" if op.reconciled else "")
+        table.add_row(op.step, op.kind, str(op.amount), op.payment_id or "", op.record_id, note)
+    return table
