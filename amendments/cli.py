@@ -15,6 +15,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
@@ -28,7 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from amendments import wiring
 from amendments.config import Settings, SettingsError
-from amendments.connection import connect
+from amendments.connection import TemporalUnreachable, connect
 from amendments.demo import play
 from amendments.dintero.errors import DinteroError
 from amendments.domain.errors import AmendmentRejected
@@ -69,8 +70,21 @@ T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document, nothing else.")]
 EMBEDDED_SIMULATOR = "http://127.0.0.1:8700"
-_overrides: dict[str, Any] = {}
-_json_mode = {"on": False}
+
+
+@dataclass
+class Options:
+    """What the global flags said, kept on the root context (`context.obj`), not in module state."""
+
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+def _context_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> typer.Context | None:
+    """The command's context among its arguments (typer hands over its click base class, so
+    it is recognised by what it offers, not by its class)."""
+    found = (a for a in (*args, *kwargs.values()) if hasattr(a, "params") and hasattr(a, "obj"))
+    context: typer.Context | None = next(found, None)
+    return context
 
 
 # --- plumbing -----------------------------------------------------------------------------
@@ -82,8 +96,8 @@ class CliError(Exception):
         self.details = details
 
 
-def fail(message: str, code: int = 1, **details: Any) -> NoReturn:
-    if _json_mode["on"]:
+def failed(message: str, as_json: bool, code: int = 1, **details: Any) -> NoReturn:
+    if as_json:
         emit_json({"error": {"message": message, **details}})
     else:
         err.print(f"error: {message}", soft_wrap=True)
@@ -101,7 +115,12 @@ def handled(function: Callable[P, T]) -> Callable[P, T]:
 
     @wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        _json_mode["on"] = bool(kwargs.get("as_json"))
+        context = _context_of(args, kwargs)
+        as_json = bool(context is not None and context.params.get("as_json"))
+
+        def fail(message: str, **details: Any) -> NoReturn:
+            failed(message, as_json, **details)
+
         try:
             return function(*args, **kwargs)
         except AmendmentRejected as exc:
@@ -120,10 +139,8 @@ def handled(function: Callable[P, T]) -> Callable[P, T]:
             fail(str(exc), **exc.details)
         except RPCError as exc:
             fail(f"Temporal: {exc.message}", kind="RPCError")
-        except RuntimeError as exc:
-            if "connect" in str(exc).lower():  # the SDK's "Failed client connect: ..."
-                fail(f"cannot reach Temporal: {str(exc).splitlines()[0]}", kind="ConnectError")
-            raise
+        except TemporalUnreachable as exc:
+            fail(str(exc), kind="ConnectError")
 
     return wrapper
 
@@ -132,9 +149,10 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-def settings() -> Settings:
+def settings(context: typer.Context) -> Settings:
     """Environment and `.env`, then global flags, then the embedded defaults if nothing is set."""
-    base = Settings(**_overrides)
+    options = context.find_root().obj
+    base = Settings(**(options.overrides if isinstance(options, Options) else {}))
     if base.dintero_account_id or base.dintero_client_id or base.dintero_client_secret:
         return base
     embedded: dict[str, Any] = {
@@ -174,6 +192,7 @@ async def _plan(config: Settings, request: AmendOrderInput) -> Plan:
 
 @app.callback()
 def main_options(
+    context: typer.Context,
     temporal_address: Annotated[
         str | None, typer.Option(help="Temporal frontend host:port.")
     ] = None,
@@ -182,6 +201,7 @@ def main_options(
     dintero_url: Annotated[str | None, typer.Option(help="Dintero API base URL.")] = None,
 ) -> None:
     """Settings come from the environment and .env; these flags override them."""
+    options = context.ensure_object(Options)
     for key, value in (
         ("temporal_address", temporal_address),
         ("temporal_namespace", namespace),
@@ -189,12 +209,13 @@ def main_options(
         ("dintero_base_url", dintero_url),
     ):
         if value is not None:
-            _overrides[key] = value
+            options.overrides[key] = value
 
 
 @app.command()
 @handled
 def demo(
+    context: typer.Context,
     keep: Annotated[
         bool, typer.Option("--keep", help="Leave everything running afterwards.")
     ] = False,
@@ -251,6 +272,7 @@ async def _until_signalled() -> None:
 @app.command()
 @handled
 def dev(
+    context: typer.Context,
     temporal_port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
     simulator_port: Annotated[int, typer.Option(help="Dintero simulator port.")] = 8700,
@@ -283,9 +305,9 @@ def dev(
 
 @app.command()
 @handled
-def worker(as_json: JsonFlag = False) -> None:
+def worker(context: typer.Context, as_json: JsonFlag = False) -> None:
     """Run a worker from the settings until SIGINT or SIGTERM."""
-    config = settings()
+    config = settings(context)
     if as_json:
         emit_json(
             {
@@ -301,6 +323,7 @@ def worker(as_json: JsonFlag = False) -> None:
 @app.command()
 @handled
 def simulator(
+    context: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8700,
     token_ttl: Annotated[float, typer.Option(help="Lifetime of issued tokens, seconds.")] = 3600,
@@ -333,6 +356,7 @@ def simulator(
 @app.command()
 @handled
 def place(
+    context: typer.Context,
     file: Annotated[str, typer.Argument(help="PlaceOrder input as JSON (a path, or - for stdin).")],
     as_json: JsonFlag = False,
 ) -> None:
@@ -340,7 +364,7 @@ def place(
     data = read_json(file)
 
     async def main() -> Any:
-        config = settings()
+        config = settings(context)
         client = await connect(config)
         return await place_order(client, data, task_queue=config.task_queue)
 
@@ -354,12 +378,13 @@ def place(
 @app.command()
 @handled
 def plan(
+    context: typer.Context,
     file: Annotated[str, typer.Argument(help="AmendOrder input as JSON (a path, or - for stdin).")],
     as_json: JsonFlag = False,
 ) -> None:
     """Dry run against the live order: print the plan; nothing is written anywhere."""
     request = parse_amendment(read_json(file))
-    result = run(_plan(settings(), request))
+    result = run(_plan(settings(context), request))
     if as_json:
         emit_json(result)
         return
@@ -371,6 +396,7 @@ def plan(
 @app.command()
 @handled
 def start(
+    context: typer.Context,
     file: Annotated[str, typer.Argument(help="AmendOrder input as JSON (a path, or - for stdin).")],
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the result.")] = False,
     as_json: JsonFlag = False,
@@ -379,7 +405,7 @@ def start(
     request = parse_amendment(read_json(file))
 
     async def main() -> tuple[str, str | None, Any]:
-        config = settings()
+        config = settings(context)
         preview = await _plan(config, request)
         client = await connect(config)
         handle = await start_amendment(client, request, task_queue=config.task_queue, plan=preview)
@@ -406,13 +432,14 @@ def start(
 @app.command()
 @handled
 def status(
+    context: typer.Context,
     order_id: Annotated[str, typer.Argument(help="The order whose latest amendment to show.")],
     as_json: JsonFlag = False,
 ) -> None:
     """Show the latest amendment of an order: status, step, records, outstanding top-up."""
 
     async def main() -> AmendmentState:
-        client = await connect(settings())
+        client = await connect(settings(context))
         try:
             return await get_state(client, order_id)
         except RPCError as exc:
@@ -439,6 +466,7 @@ def status(
 @app.command()
 @handled
 def authorize(
+    context: typer.Context,
     order_id: Annotated[str, typer.Argument(help="The order awaiting a top-up.")],
     payment_id: Annotated[str, typer.Option(help="The payment that was authorized.")],
     amount: Annotated[int, typer.Option(help="Authorized amount, minor units.")],
@@ -452,7 +480,7 @@ def authorize(
     outcome = {"payment_id": payment_id, "amount": amount, "success": not declined}
 
     async def main() -> Any:
-        client = await connect(settings())
+        client = await connect(settings(context))
         return await send_authorization_outcome(client, order_id, outcome, wait=wait)
 
     seen = run(main())
@@ -467,6 +495,7 @@ def authorize(
 @app.command()
 @handled
 def replay(
+    context: typer.Context,
     workflow_id: Annotated[str, typer.Argument(help="The failed amendment, e.g. amend-K3X9QZ1AB.")],
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for the replayed run's result.")
@@ -476,7 +505,7 @@ def replay(
     """Resume a failed, timed-out or terminated amendment (a reset; nothing is written twice)."""
 
     async def main() -> tuple[Any, Any]:
-        client = await connect(settings())
+        client = await connect(settings(context))
         replayed = await replay_amendment(client, workflow_id)
         result = None
         if wait:
@@ -509,6 +538,7 @@ def replay(
 @app.command()
 @handled
 def revert(
+    context: typer.Context,
     order_id: Annotated[str, typer.Argument(help="The order whose amendment awaits a top-up.")],
     reason: Annotated[str, typer.Option(help="Why it is undone (shown in the UI).")],
     as_json: JsonFlag = False,
@@ -517,7 +547,7 @@ def revert(
     top-up part already captured refunded to its payment. Waits until it is reverted."""
 
     async def main() -> Any:
-        client = await connect(settings())
+        client = await connect(settings(context))
         return await revert_amendment(client, order_id, {"reason": reason})
 
     result = run(main())

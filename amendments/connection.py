@@ -50,16 +50,27 @@ def connect_options(settings: Settings) -> ConnectOptions:
     return ConnectOptions(settings.temporal_address, settings.temporal_namespace, tls, api_key)
 
 
+class TemporalUnreachable(ConnectionError):
+    """Temporal did not answer at the configured address; the message names it."""
+
+
 async def connect(settings: Settings) -> Client:
-    """A client for the configured Temporal, with the product's one data converter."""
+    """A client for the configured Temporal, with the product's one data converter;
+    `TemporalUnreachable` when nothing answers there."""
     options = connect_options(settings)
-    return await Client.connect(
-        options.target_host,
-        namespace=options.namespace,
-        data_converter=DATA_CONVERTER,
-        tls=options.tls,
-        api_key=options.api_key,
-    )
+    try:
+        return await Client.connect(
+            options.target_host,
+            namespace=options.namespace,
+            data_converter=DATA_CONVERTER,
+            tls=options.tls,
+            api_key=options.api_key,
+        )
+    except RuntimeError as exc:  # the SDK's only word for it: "Failed client connect: ..."
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TemporalUnreachable(
+            f"cannot reach Temporal at {options.target_host}: {first}"
+        ) from exc
 
 
 async def ensure_search_attributes(client: Client, namespace: str) -> list[str]:
