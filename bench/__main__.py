@@ -43,6 +43,7 @@ from amendments.domain.models import AmendOrderInput
 from amendments.domain.planner import plan_amendment
 from amendments.process import exit_now
 from amendments.starter import send_authorization_outcome, start_amendment
+from bench.figures import AtConcurrency, BranchFigures, History, Latency, Throughput, Trio
 from bench.floor_workflow import Floor
 from bench.infra import FLOOR_QUEUE, PRODUCT_QUEUE, Infra, memory_kib, tree_rss_kib
 
@@ -138,14 +139,14 @@ async def floor_run(infra: Infra, activities: int) -> str:
     return workflow_id
 
 
-async def history_size(infra: Infra, workflow_id: str) -> dict[str, float]:
+async def history_size(infra: Infra, workflow_id: str) -> History:
     """Events and KiB of a workflow's history: what the server stores and sends per run."""
     assert infra.client is not None
     history = await infra.client.get_workflow_handle(workflow_id).fetch_history()
-    return {
-        "events": len(history.events),
-        "kib": sum(event.ByteSize() for event in history.events) / 1024,
-    }
+    return History(
+        events=len(history.events),
+        kib=sum(event.ByteSize() for event in history.events) / 1024,
+    )
 
 
 async def plain_amendment(dintero: DinteroClient, order_id: str, branch: str) -> None:
@@ -202,15 +203,14 @@ async def throughput(
     count: int,
     concurrencies: list[int],
     latency_runs: int,
-    branches: list[str],
+    branches_to_run: list[str],
     progress: Callable[[str], None],
-) -> dict[str, Any]:
+) -> Throughput:
     dintero = infra.dintero()
-    figures: dict[str, Any] = {}
+    branches: dict[str, BranchFigures] = {}
     try:
-        for branch in branches:
+        for branch in branches_to_run:
             _, activities, minimum = BRANCHES[branch]
-            rows: dict[str, Any] = {}
             progress(f"{branch}: latency of single amendments ...")
             orders = await seed_orders(dintero, latency_runs * 2)
             product_ms, floor_ms, plain_ms = [], [], []
@@ -222,7 +222,7 @@ async def throughput(
                 began = time.perf_counter()
                 floor_id = await floor_run(infra, activities)
                 floor_ms.append((time.perf_counter() - began) * 1000)
-            rows["history"] = {
+            history = {
                 "product": await history_size(infra, product_id),
                 "floor": await history_size(infra, floor_id),
             }
@@ -230,11 +230,12 @@ async def throughput(
                 began = time.perf_counter()
                 await plain_amendment(dintero, order_id, branch)
                 plain_ms.append((time.perf_counter() - began) * 1000)
-            rows["latency_ms"] = {
-                "product": percentiles(product_ms),
-                "floor": percentiles(floor_ms),
-                "plain": percentiles(plain_ms),
-            }
+            latency = Latency(
+                product=percentiles(product_ms),
+                floor=percentiles(floor_ms),
+                plain=percentiles(plain_ms),
+            )
+            runs = []
             for concurrency in concurrencies:
                 progress(f"{branch}: {count} amendments at concurrency {concurrency} ...")
                 orders = await seed_orders(dintero, count * 2)
@@ -258,24 +259,32 @@ async def throughput(
                     concurrency,
                     ("simulator", "driver"),
                 )
-                rows[f"per_second_at_{concurrency}"] = {
-                    "product": count / product_s,
-                    "floor": count / floor_s,
-                    "plain": count / plain_s,
-                }
-                rows[f"cpu_ms_per_amendment_at_{concurrency}"] = {
-                    "product": product_cpu,
-                    "floor": floor_cpu,
-                    "plain": plain_cpu,
-                }
-                rows[f"calls_per_amendment_at_{concurrency}"] = calls / count
-            rows["minimum_calls"] = minimum
-            figures[branch] = rows
+                runs.append(
+                    AtConcurrency(
+                        concurrency=concurrency,
+                        per_second=Trio(
+                            product=count / product_s,
+                            floor=count / floor_s,
+                            plain=count / plain_s,
+                        ),
+                        cpu_ms_per_amendment={
+                            "product": product_cpu,
+                            "floor": floor_cpu,
+                            "plain": plain_cpu,
+                        },
+                        calls_per_amendment=calls / count,
+                    )
+                )
+            branches[branch] = BranchFigures(
+                history=history, latency_ms=latency, runs=tuple(runs), minimum_calls=minimum
+            )
     finally:
         await dintero.aclose()
-    figures["worker_peak_rss_mib"] = memory_kib(infra.pid("worker"), "VmHWM") / 1024
-    figures["floor_worker_peak_rss_mib"] = memory_kib(infra.pid("floor"), "VmHWM") / 1024
-    return figures
+    return Throughput(
+        branches=branches,
+        worker_peak_rss_mib=memory_kib(infra.pid("worker"), "VmHWM") / 1024,
+        floor_worker_peak_rss_mib=memory_kib(infra.pid("floor"), "VmHWM") / 1024,
+    )
 
 
 async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> dict[str, Any]:
@@ -381,68 +390,62 @@ def report(console: Console, result: dict[str, Any]) -> None:
             "plain/floor",
         ):
             table.add_column(column, justify="left" if column in ("branch", "figure") else "right")
-        figures = result["throughput"]
-        for branch in (b for b in BRANCHES if b in figures):
-            rows = figures[branch]
-            for key, value in rows.items():
-                if key.startswith("per_second"):
-                    table.add_row(
-                        branch,
-                        f"amendments/s at {key.rsplit('_', 1)[1]}",
-                        *_ratio_row(value["product"], value["floor"], value["plain"]),
-                    )
-                elif key == "latency_ms":
-                    for index, name in enumerate(("p50", "p95", "p99")):
-                        table.add_row(
-                            branch,
-                            f"latency {name} ms",
-                            *_ratio_row(
-                                value["product"][index],
-                                value["floor"][index],
-                                value["plain"][index],
-                            ),
-                        )
-                elif key == "history":
-                    table.add_row(
-                        branch,
-                        "history events / KiB",
-                        f"{value['product']['events']} / {value['product']['kib']:.1f}",
-                        f"{value['floor']['events']} / {value['floor']['kib']:.1f}",
-                        "-",
-                        f"{value['product']['kib'] / value['floor']['kib']:.2f} (KiB)",
-                        "",
-                    )
-                elif key.startswith("cpu_ms"):
-                    totals = {name: sum(cpu.values()) for name, cpu in value.items()}
-                    table.add_row(
-                        branch,
-                        f"CPU ms/amendment at {key.rsplit('_', 1)[1]}",
-                        *_ratio_row(totals["product"], totals["floor"], totals["plain"]),
-                    )
-                    table.add_row(
-                        "",
-                        "  by process",
-                        *(_by_process(value[name]) for name in ("product", "floor", "plain")),
-                        "",
-                        "",
-                    )
-                elif key.startswith("calls_per"):
-                    table.add_row(
-                        branch,
-                        f"Dintero calls/amendment at {key.rsplit('_', 1)[1]}",
-                        f"{value:.2f}",
-                        "-",
-                        f"{rows['minimum_calls']} (minimum)",
-                        "",
-                        "",
-                    )
+        figures: Throughput = result["throughput"]
+        for branch, rows in figures.branches.items():
+            for run in rows.runs:
+                table.add_row(
+                    branch,
+                    f"amendments/s at {run.concurrency}",
+                    *_ratio_row(run.per_second.product, run.per_second.floor, run.per_second.plain),
+                )
+            for index, name in enumerate(("p50", "p95", "p99")):
+                latency = rows.latency_ms
+                table.add_row(
+                    branch,
+                    f"latency {name} ms",
+                    *_ratio_row(latency.product[index], latency.floor[index], latency.plain[index]),
+                )
+            product, floor = rows.history["product"], rows.history["floor"]
+            table.add_row(
+                branch,
+                "history events / KiB",
+                f"{product.events} / {product.kib:.1f}",
+                f"{floor.events} / {floor.kib:.1f}",
+                "-",
+                f"{product.kib / floor.kib:.2f} (KiB)",
+                "",
+            )
+            for run in rows.runs:
+                cpu = run.cpu_ms_per_amendment
+                totals = {name: sum(by_process.values()) for name, by_process in cpu.items()}
+                table.add_row(
+                    branch,
+                    f"CPU ms/amendment at {run.concurrency}",
+                    *_ratio_row(totals["product"], totals["floor"], totals["plain"]),
+                )
+                table.add_row(
+                    "",
+                    "  by process",
+                    *(_by_process(cpu[name]) for name in ("product", "floor", "plain")),
+                    "",
+                    "",
+                )
+                table.add_row(
+                    branch,
+                    f"Dintero calls/amendment at {run.concurrency}",
+                    f"{run.calls_per_amendment:.2f}",
+                    "-",
+                    f"{rows.minimum_calls} (minimum)",
+                    "",
+                    "",
+                )
         table.add_row(
             "",
             "worker peak RSS MiB",
-            f"{figures['worker_peak_rss_mib']:.0f}",
-            f"{figures['floor_worker_peak_rss_mib']:.0f}",
+            f"{figures.worker_peak_rss_mib:.0f}",
+            f"{figures.floor_worker_peak_rss_mib:.0f}",
             "-",
-            f"{figures['worker_peak_rss_mib'] / figures['floor_worker_peak_rss_mib']:.2f}",
+            f"{figures.worker_peak_rss_mib / figures.floor_worker_peak_rss_mib:.2f}",
             "",
         )
         console.print(table)
@@ -517,7 +520,11 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench") -> None:
         console.print("stopped; the processes it started are stopped too")
         exit_now(130)
     if args.json:
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+        document = {
+            **result,
+            **({"throughput": result["throughput"].as_json()} if "throughput" in result else {}),
+        }
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
         report(console, result)
     exit_now(0)
