@@ -33,7 +33,7 @@ from amendments.connection import TemporalUnreachable, connect
 from amendments.demo import play
 from amendments.dintero.errors import DinteroError
 from amendments.domain.errors import AmendmentRejected
-from amendments.domain.models import AmendmentState, AmendOrderInput, Plan
+from amendments.domain.models import AmendmentState, AmendOrderInput, Plan, amendment_workflow_id
 from amendments.local.stack import EmbeddedStack, Ports
 from amendments.planning import plan_against
 from amendments.process import exit_now
@@ -46,12 +46,13 @@ from amendments.starter import (
     AmendmentInProgress,
     AmendmentNeedsReplay,
     OutcomeRefused,
+    Started,
     get_state,
     parse_amendment,
     place_order,
     revert_amendment,
     send_authorization_outcome,
-    start_amendment,
+    start_or_resume,
 )
 
 app = typer.Typer(
@@ -404,25 +405,43 @@ def start(
     """Start an amendment (checked against the live order first); --wait for its result."""
     request = parse_amendment(read_json(file))
 
-    async def main() -> tuple[str, str | None, Any]:
+    async def main() -> tuple[Started, Any]:
         config = settings(context)
-        preview = await _plan(config, request)
         client = await connect(config)
-        handle = await start_amendment(client, request, task_queue=config.task_queue, plan=preview)
-        result = await handle.result() if wait else None
-        return handle.id, handle.result_run_id or handle.run_id, result
 
-    workflow_id, run_id, result = run(main())
+        async def preview(amendment: AmendOrderInput) -> Plan:
+            return await _plan(config, amendment)
+
+        started = await start_or_resume(
+            client, request, task_queue=config.task_queue, preview=preview
+        )
+        done = wait or started.existing == "completed"
+        return started, await started.handle.result() if done else None
+
+    started, result = run(main())
+    handle = started.handle
+    run_id = handle.run_id or handle.result_run_id
     if as_json:
         emit_json(
             {
-                "workflow_id": workflow_id,
+                "workflow_id": handle.id,
                 "run_id": run_id,
+                "existing": started.existing,
                 "result": result.model_dump(mode="json") if result else None,
             }
         )
         return
-    console.print(f"started {workflow_id} (run {run_id})")
+    if started.existing == "completed" and result is not None:
+        console.print(
+            f"amendment {request.amendment_id} of order {request.order_id} was already "
+            f"{result.outcome} as {handle.id} (run {run_id}); nothing was written again"
+        )
+    elif started.existing == "running":
+        console.print(
+            f"amendment {request.amendment_id} is already running as {handle.id} (run {run_id})"
+        )
+    else:
+        console.print(f"started {handle.id} (run {run_id})")
     if result is not None:
         if result.outcome == "reverted":
             console.print(f"reverted: {result.revert_reason}", soft_wrap=True)
@@ -496,17 +515,24 @@ def authorize(
 @handled
 def replay(
     context: typer.Context,
-    workflow_id: Annotated[str, typer.Argument(help="The failed amendment, e.g. amend-K3X9QZ1AB.")],
+    amendment: Annotated[
+        str,
+        typer.Argument(help="The failed amendment: amend-K3X9QZ1AB, or the order id K3X9QZ1AB."),
+    ],
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Which run to reset (default: the latest).")
+    ] = None,
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for the replayed run's result.")
     ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Resume a failed, timed-out or terminated amendment (a reset; nothing is written twice)."""
+    workflow_id = amendment if amendment.startswith("amend-") else amendment_workflow_id(amendment)
 
     async def main() -> tuple[Any, Any]:
         client = await connect(settings(context))
-        replayed = await replay_amendment(client, workflow_id)
+        replayed = await replay_amendment(client, workflow_id, run_id=run_id)
         result = None
         if wait:
             result = await client.get_workflow_handle(

@@ -19,6 +19,7 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, ResetReapplyType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 REPLAYABLE = {
     WorkflowExecutionStatus.FAILED,
@@ -41,9 +42,19 @@ class Replayed:
     rerun_from: str
 
 
-async def replay_amendment(client: Client, workflow_id: str, reason: str = "") -> Replayed:
-    handle = client.get_workflow_handle(workflow_id)
-    description = await handle.describe()
+async def replay_amendment(
+    client: Client, workflow_id: str, reason: str = "", *, run_id: str | None = None
+) -> Replayed:
+    """Reset the latest run of `workflow_id`, or the run `run_id` (an older failed run that a
+    later one superseded)."""
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+    try:
+        description = await handle.describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            which = f"run {run_id} of {workflow_id}" if run_id else workflow_id
+            raise NotReplayable(f"no amendment {which} was found") from exc
+        raise
     status = description.status
     if status not in REPLAYABLE:
         state = status.name.lower() if status is not None else "unknown"

@@ -7,16 +7,20 @@ read state. Every call validates its input before anything reaches Temporal or D
 
 Workflow ID `amend-{order_id}`: one amendment runs per order at a time (a second start fails
 with `AmendmentInProgress`); the same amendment id started again after it completed returns the
-completed run (its recorded result, nothing written); after it failed, `AmendmentNeedsReplay`.
+completed run (its recorded result, nothing written); after it failed, `AmendmentNeedsReplay`,
+and so does a new amendment over a failed one that wrote to the order. `amend start` takes the
+same path (`start_or_resume`), so the CLI and this API give the same answers.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -46,11 +50,13 @@ from amendments.domain.models import (
     amendment_workflow_id,
 )
 from amendments.render import details_of, summary_of
+from amendments.replay import REPLAYABLE
 from amendments.search_attributes import AMENDMENT_ID, AMENDMENT_STATUS, ORDER_ID
 from workflows.amend import OUTCOME, REVERT, AmendOrder
 from workflows.place import PlaceOrder
 
 DEFAULT_TASK_QUEUE = "order-amendments"
+WRITES = frozenset({"create_draft", "complete_draft", "record_operation"})
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -92,6 +98,18 @@ def parse_outcome(data: AuthorizationOutcome | Mapping[str, Any]) -> Authorizati
     return outcome
 
 
+@dataclass(frozen=True)
+class Started:
+    """A start's answer: the run to follow, and whether it was already there (`completed`: the
+    amendment was applied or reverted before, nothing is written again; `running`: it runs)."""
+
+    handle: WorkflowHandle[AmendOrder, AmendmentResult]
+    existing: Literal["completed", "running"] | None = None
+
+
+Preview = Callable[[AmendOrderInput], Awaitable[Plan]]
+
+
 async def start_amendment(
     client: Client,
     request: AmendOrderInput | Mapping[str, Any],
@@ -100,19 +118,55 @@ async def start_amendment(
     plan: Plan | None = None,
 ) -> WorkflowHandle[AmendOrder, AmendmentResult]:
     """Start an amendment. `plan` (a dry run of the same request) only enriches the summary."""
+    started = await start_or_resume(client, request, task_queue=task_queue, plan=plan)
+    return started.handle
+
+
+async def start_or_resume(
+    client: Client,
+    request: AmendOrderInput | Mapping[str, Any],
+    *,
+    task_queue: str = DEFAULT_TASK_QUEUE,
+    plan: Plan | None = None,
+    preview: Preview | None = None,
+) -> Started:
+    """Start an amendment, or find it: the one path of the starter API and `amend start`.
+
+    In order: the same amendment already completed or running is returned as it is; another
+    amendment of the order running is `AmendmentInProgress`; the latest amendment of the order
+    failed after writing (this one, or another) is `AmendmentNeedsReplay` naming its run;
+    then `preview` (a dry run, which may refuse the request) gives the plan for the summary, and
+    the run starts."""
     amendment = parse_amendment(request)
     workflow_id = amendment.workflow_id
-    earlier = await _earlier_run(client, amendment)
-    if earlier is not None:
-        status, run_id = earlier
-        if status in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.RUNNING):
-            return client.get_workflow_handle_for(AmendOrder.run, workflow_id, run_id=run_id)
-        raise AmendmentNeedsReplay(
-            f"amendment {amendment.amendment_id} of order {amendment.order_id} ended "
-            f"{status.name.lower()}; resume it with `amend replay {workflow_id}`"
-        )
+    latest = await _latest_run(client, workflow_id)
+    if latest is not None:
+        if latest.amendment_id == amendment.amendment_id:
+            handle = client.get_workflow_handle_for(
+                AmendOrder.run, workflow_id, run_id=latest.run_id
+            )
+            if latest.status == WorkflowExecutionStatus.COMPLETED:
+                return Started(handle, "completed")
+            if latest.status == WorkflowExecutionStatus.RUNNING:
+                return Started(handle, "running")
+            raise AmendmentNeedsReplay(
+                f"amendment {amendment.amendment_id} of order {amendment.order_id} ended "
+                f"{latest.status.name.lower()} (run {latest.run_id}); resume it with "
+                f"`amend replay {workflow_id}`"
+            )
+        if latest.status == WorkflowExecutionStatus.RUNNING:
+            raise _in_progress(amendment, latest.amendment_id)
+        if latest.status in REPLAYABLE and await _wrote_anything(client, workflow_id, latest):
+            raise AmendmentNeedsReplay(
+                f"the last amendment of order {amendment.order_id}, "
+                f"{latest.amendment_id or 'unnamed'} (run {latest.run_id}), ended "
+                f"{latest.status.name.lower()} after writing to the order; resume it with "
+                f"`amend replay {workflow_id}` before starting {amendment.amendment_id}"
+            )
+    if preview is not None:
+        plan = await preview(amendment)
     try:
-        return await client.start_workflow(
+        handle = await client.start_workflow(
             AmendOrder.run,
             amendment,
             id=workflow_id,
@@ -130,36 +184,56 @@ async def start_amendment(
             static_details=details_of(amendment, plan),
         )
     except WorkflowAlreadyStartedError:
-        running = await _running_amendment(client, workflow_id)
-        raise AmendmentInProgress(
-            f"order {amendment.order_id} already has amendment {running} running as "
-            f"{workflow_id}; start {amendment.amendment_id} after it ends"
-        ) from None
+        raise _in_progress(amendment, await _running_amendment(client, workflow_id)) from None
+    return Started(handle)
 
 
-async def _earlier_run(
-    client: Client, amendment: AmendOrderInput
-) -> tuple[WorkflowExecutionStatus, str] | None:
-    """The latest run of `amend-{order_id}`, if it is this very amendment.
+def _in_progress(amendment: AmendOrderInput, running: str | None) -> AmendmentInProgress:
+    return AmendmentInProgress(
+        f"order {amendment.order_id} already has amendment {running or 'another amendment'} "
+        f"running as {amendment.workflow_id}; start {amendment.amendment_id} after it ends "
+        f"(`amend status {amendment.order_id}` shows it)"
+    )
 
-    One describe call, not a visibility query: visibility is eventually consistent and rate
-    limited, and this sits on every start. An older run of the same amendment is still safe:
-    the new run finds its records on the order (`already_applied`) or refuses to continue a
-    partly applied one, naming `amend replay`."""
+
+@dataclass(frozen=True)
+class _Run:
+    run_id: str
+    status: WorkflowExecutionStatus
+    amendment_id: str | None
+
+
+async def _latest_run(client: Client, workflow_id: str) -> _Run | None:
+    """The latest run of `amend-{order_id}`, by one describe call: not a visibility query, which
+    is eventually consistent and rate limited, and this sits on every start."""
     try:
-        description = await client.get_workflow_handle(amendment.workflow_id).describe()
+        description = await client.get_workflow_handle(workflow_id).describe()
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return None
         raise
-    if description.typed_search_attributes.get(AMENDMENT_ID) != amendment.amendment_id:
-        return None
     if description.status is None:
         return None
-    return description.status, description.run_id
+    return _Run(
+        description.run_id,
+        description.status,
+        description.typed_search_attributes.get(AMENDMENT_ID),
+    )
 
 
-async def _running_amendment(client: Client, workflow_id: str) -> str:
+async def _wrote_anything(client: Client, workflow_id: str, run: _Run) -> bool:
+    """Whether a run scheduled any write (draft, completion, payment record): one that failed
+    before (a refused plan) leaves the order as it was, and a new amendment may follow it."""
+    handle = client.get_workflow_handle(workflow_id, run_id=run.run_id)
+    async for event in handle.fetch_history_events():
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            if name in WRITES:
+                return True
+    return False
+
+
+async def _running_amendment(client: Client, workflow_id: str) -> str | None:
     try:
         description = await client.get_workflow_handle(workflow_id).describe()
         value = description.typed_search_attributes.get(AMENDMENT_ID)
@@ -247,10 +321,12 @@ __all__ = [
     "AmendmentInProgress",
     "AmendmentNeedsReplay",
     "OutcomeRefused",
+    "Started",
     "get_state",
     "parse_amendment",
     "place_order",
     "revert_amendment",
     "send_authorization_outcome",
     "start_amendment",
+    "start_or_resume",
 ]
