@@ -11,6 +11,7 @@ T12345678), as `amend dev` serves them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -23,7 +24,7 @@ from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 import typer
 from pydantic import BaseModel, SecretStr, ValidationError
 from rich.console import Console
-from temporalio.client import WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -33,11 +34,24 @@ from amendments.connection import TemporalUnreachable, connect
 from amendments.demo import play
 from amendments.dintero.errors import DinteroError
 from amendments.domain.errors import AmendmentRejected
-from amendments.domain.models import AmendmentState, AmendOrderInput, Plan, amendment_workflow_id
+from amendments.domain.models import (
+    AmendmentResult,
+    AmendmentState,
+    AmendOrderInput,
+    Plan,
+    amendment_workflow_id,
+)
 from amendments.local.stack import EmbeddedStack, Ports
 from amendments.planning import plan_against
 from amendments.process import exit_now
-from amendments.render import ledger_table, outcome_line, plan_line, plan_tables, state_table
+from amendments.render import (
+    ledger_table,
+    outcome_line,
+    plan_line,
+    plan_tables,
+    progress_line,
+    state_table,
+)
 from amendments.replay import NotReplayable, replay_amendment
 from amendments.simulator import DEMO_ACCOUNT_ID
 from amendments.simulator.app import Simulator, SimulatorConfig
@@ -186,6 +200,37 @@ async def _plan(config: Settings, request: AmendOrderInput) -> Plan:
 
 
 # --- tables -------------------------------------------------------------------------------
+
+
+async def follow(
+    client: Client, handle: WorkflowHandle[Any, Any], order_id: str
+) -> AmendmentResult:
+    """The result, showing progress while it comes: on a terminal a live status line with the
+    step and the outstanding top-up, otherwise one line each time they change."""
+    result = asyncio.ensure_future(handle.result())
+    shown = ""
+    live = console.status("waiting for the first step ...") if console.is_terminal else None
+    with live if live is not None else contextlib.nullcontext():
+        while not result.done():
+            with contextlib.suppress(RPCError):
+                line = progress_line(await get_state(client, order_id))
+                if live is not None:
+                    live.update(line)
+                elif line != shown:
+                    console.print(line, soft_wrap=True)
+                shown = line
+            await asyncio.wait({result}, timeout=0.5)
+    value: AmendmentResult = AmendmentResult.model_validate(result.result())
+    return value
+
+
+def print_result(result: AmendmentResult) -> None:
+    """What `amend start --wait` and `amend replay --wait` print: the outcome and the ledger."""
+    if result.outcome == "reverted":
+        console.print(f"reverted: {result.revert_reason}", soft_wrap=True)
+    else:
+        console.print(f"applied to order {result.order_id}; total {result.total}")
+    console.print(ledger_table(result.lines, f"order {result.order_id}"))
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -415,8 +460,23 @@ def start(
         started = await start_or_resume(
             client, request, task_queue=config.task_queue, preview=preview
         )
-        done = wait or started.existing == "completed"
-        return started, await started.handle.result() if done else None
+        handle = started.handle
+        run_id = handle.run_id or handle.result_run_id
+        if started.existing == "completed":
+            return started, await handle.result()
+        if not as_json:
+            if started.existing == "running":
+                console.print(
+                    f"amendment {request.amendment_id} is already running as {handle.id} "
+                    f"(run {run_id})"
+                )
+            else:
+                console.print(f"started {handle.id} (run {run_id})")
+        if not wait:
+            return started, None
+        if as_json:
+            return started, await handle.result()
+        return started, await follow(client, handle, request.order_id)
 
     started, result = run(main())
     handle = started.handle
@@ -436,16 +496,8 @@ def start(
             f"amendment {request.amendment_id} of order {request.order_id} was already "
             f"{result.outcome} as {handle.id} (run {run_id}); nothing was written again"
         )
-    elif started.existing == "running":
-        console.print(
-            f"amendment {request.amendment_id} is already running as {handle.id} (run {run_id})"
-        )
-    else:
-        console.print(f"started {handle.id} (run {run_id})")
     if result is not None:
-        if result.outcome == "reverted":
-            console.print(f"reverted: {result.revert_reason}", soft_wrap=True)
-        console.print(ledger_table(result.lines, f"order {result.order_id}"))
+        print_result(result)
 
 
 @app.command()
@@ -498,17 +550,34 @@ def authorize(
     """Send an authorization_outcome (a top-up authorization's result) to an amendment."""
     outcome = {"payment_id": payment_id, "amount": amount, "success": not declined}
 
-    async def main() -> Any:
+    async def main() -> tuple[Any, int | None]:
         client = await connect(settings(context))
-        return await send_authorization_outcome(client, order_id, outcome, wait=wait)
+        seen = await send_authorization_outcome(client, order_id, outcome, wait=wait)
+        if seen is None:
+            return None, None
+        with contextlib.suppress(RPCError):  # the amendment may have ended meanwhile
+            return seen, (await get_state(client, order_id)).top_up_outstanding
+        return seen, None
 
-    seen = run(main())
+    seen, outstanding = run(main())
     if as_json:
-        emit_json({"sent": outcome, "taken": seen.model_dump(mode="json") if seen else None})
+        emit_json(
+            {
+                "sent": outcome,
+                "taken": seen.model_dump(mode="json") if seen else None,
+                "outstanding": outstanding,
+            }
+        )
     elif seen is None:
-        console.print(f"sent {'declined' if declined else 'approved'} {amount} ({payment_id})")
+        console.print(
+            f"sent {'declined' if declined else 'approved'} {amount} ({payment_id}) as a signal; "
+            f"not yet confirmed: `amend status {order_id}` shows how it was taken (or send it "
+            "with --wait)"
+        )
     else:
-        console.print(f"{seen.disposition}: {amount} ({payment_id}) {seen.note}".rstrip())
+        console.print(outcome_line(seen), soft_wrap=True)
+        if outstanding is not None:
+            console.print(f"top-up outstanding: {outstanding}")
 
 
 @app.command()
@@ -533,12 +602,16 @@ def replay(
     async def main() -> tuple[Any, Any]:
         client = await connect(settings(context))
         replayed = await replay_amendment(client, workflow_id, run_id=run_id)
-        result = None
-        if wait:
-            result = await client.get_workflow_handle(
-                workflow_id, run_id=replayed.new_run_id
-            ).result()
-        return replayed, result
+        if not wait:
+            return replayed, None
+        handle = client.get_workflow_handle(workflow_id, run_id=replayed.new_run_id)
+        if as_json:
+            return replayed, await handle.result()
+        console.print(
+            f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
+            f"{replayed.rerun_from}"
+        )
+        return replayed, await follow(client, handle, workflow_id.removeprefix("amend-"))
 
     replayed, result = run(main())
     if as_json:
@@ -549,16 +622,19 @@ def replay(
                 "new_run_id": replayed.new_run_id,
                 "reset_event_id": replayed.reset_event_id,
                 "rerun_from": replayed.rerun_from,
-                "result": result,
+                "result": result.model_dump(mode="json")
+                if isinstance(result, AmendmentResult)
+                else result,
             }
         )
         return
-    console.print(
-        f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
-        f"{replayed.rerun_from}"
-    )
-    if result is not None:
-        console.print("completed")
+    if result is None:
+        console.print(
+            f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
+            f"{replayed.rerun_from}; `amend status {workflow_id.removeprefix('amend-')}` follows it"
+        )
+    else:
+        print_result(result)
 
 
 @app.command()

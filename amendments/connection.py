@@ -69,7 +69,8 @@ async def connect(settings: Settings) -> Client:
     except RuntimeError as exc:  # the SDK's only word for it: "Failed client connect: ..."
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TemporalUnreachable(
-            f"cannot reach Temporal at {options.target_host}: {first}"
+            f"cannot reach Temporal at {options.target_host} ({first}); check TEMPORAL_ADDRESS, "
+            "or start the local stack with `amend dev`"
         ) from exc
 
 

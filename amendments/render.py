@@ -32,6 +32,15 @@ def plan_line(plan: Plan) -> str:
     return line
 
 
+def progress_line(state: AmendmentState) -> str:
+    """Where an amendment stands, in one line: `AwaitingTopUp · step top-up · 10000 outstanding`."""
+    parts = [state.status, f"step {state.step}"]
+    if state.top_up_outstanding:
+        currency = f" {state.plan.currency}" if state.plan else ""
+        parts.append(f"top-up outstanding {state.top_up_outstanding}{currency}")
+    return " · ".join(parts)
+
+
 def outcome_line(seen: OutcomeSeen) -> str:
     """One top-up outcome as taken: `signal PID_1 5000: ignored, malformed: amount: ...`."""
     amount = "?" if seen.amount is None else str(seen.amount)

@@ -245,6 +245,7 @@ class AmendOrder:
             if part.capture is not None:
                 await self._record(plan, part.capture)
             self.top_up.written(part)
+            self.step = "top-up"  # waiting again: the step awaited, not the last write
             self._publish()
 
     async def _revert(self, plan: Plan, reason: str) -> None:
