@@ -46,6 +46,7 @@ from amendments.planning import plan_against
 from amendments.process import exit_now
 from amendments.render import (
     ledger_table,
+    next_line,
     outcome_line,
     plan_line,
     plan_tables,
@@ -532,6 +533,10 @@ def status(
         console.print(f"revert: {state.revert_reason}", soft_wrap=True)
     if state.error:
         console.print(f"error: {state.error}", soft_wrap=True)
+    console.print(f"last step: {state.step}")
+    upcoming = next_line(state)
+    if upcoming:
+        console.print(upcoming, soft_wrap=True)
 
 
 @app.command()

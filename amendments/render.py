@@ -41,6 +41,23 @@ def progress_line(state: AmendmentState) -> str:
     return " · ".join(parts)
 
 
+def next_line(state: AmendmentState) -> str | None:
+    """What the amendment waits for next, and the command a person would use, if any."""
+    workflow_id = f"amend-{state.order_id}"
+    if state.status == "Failed":
+        return f"next: `amend replay {workflow_id}` once the cause is fixed"
+    if state.status == "AwaitingTopUp" and state.top_up_outstanding:
+        currency = f" {state.plan.currency}" if state.plan else ""
+        return (
+            f"next: top-up outcomes for {state.top_up_outstanding}{currency} "
+            f"(`amend authorize {state.order_id} ...`), or `amend revert {state.order_id} "
+            "--reason ...`"
+        )
+    if state.status in ("Planning", "Applying", "Reverting"):
+        return f"next: the {state.status.lower()} continues on its own (`amend status` again)"
+    return None
+
+
 def outcome_line(seen: OutcomeSeen) -> str:
     """One top-up outcome as taken: `signal PID_1 5000: ignored, malformed: amount: ...`."""
     amount = "?" if seen.amount is None else str(seen.amount)

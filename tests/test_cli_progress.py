@@ -80,6 +80,29 @@ async def test_replay_wait_prints_what_start_wait_prints(
     assert any(line.startswith("order ") for line in lines)  # the ledger table's title
 
 
+async def test_status_names_the_last_step_and_what_comes_next(
+    harness: Harness, cli_env: dict[str, str]
+) -> None:
+    order_id = await harness.place(CHAIR)
+    await harness.start(swap(order_id, "waits", item("Y", 49800)))
+    await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
+    waiting = await amend_async("status", order_id, env=cli_env)
+    assert waiting.code == 0, waiting.stderr
+    assert "last step: top-up" in waiting.stdout
+    assert (
+        f"next: top-up outcomes for 10000 NOK (`amend authorize {order_id} ...`), or "
+        f"`amend revert {order_id} --reason ...`"
+    ) in waiting.stdout
+    harness.sim.add_faults([FaultRule(method="POST", path="*/authorizations", status=400, times=1)])
+    await amend_async(
+        "authorize", order_id, "--payment-id", "P", "--amount", "10000", "--wait", env=cli_env
+    )
+    await harness.wait_for_state(order_id, lambda s: s.status == "Failed")
+    failed = await amend_async("status", order_id, env=cli_env)
+    assert "last step: top-up-1-authorization" in failed.stdout
+    assert f"next: `amend replay amend-{order_id}` once the cause is fixed" in failed.stdout
+
+
 def test_unreachable_temporal_names_the_address_and_the_local_stack() -> None:
     run = amend("status", "X", env={"TEMPORAL_ADDRESS": "127.0.0.1:1"}, timeout=120)
     assert run.code == 1

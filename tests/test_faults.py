@@ -11,6 +11,7 @@ from amendments.dintero import DinteroClient
 from amendments.dintero.errors import (
     DinteroTimeout,
     DinteroTransportError,
+    NotFound,
     RateLimited,
     ServerError,
 )
@@ -222,3 +223,30 @@ async def test_sim_controls_over_http(sim: Simulator, client: DinteroClient) -> 
         await http.post("/_sim/reset")
         assert (await http.get("/_sim/requests")).json() == []
         assert (await http.get("/_sim/state")).json() == {}
+
+
+async def test_get_faults_shows_what_is_left_and_a_rule_without_limits_is_permanent(
+    pair: tuple[Simulator, DinteroClient],
+) -> None:
+    sim, client = pair
+    async with httpx.AsyncClient(
+        base_url="http://sim", transport=httpx.ASGITransport(app=sim)
+    ) as http:
+        await http.post(
+            "/_sim/faults",
+            json=[
+                {"method": "GET", "path": "*/orders/*", "status": 503, "times": 2},
+                {"method": "GET", "path": "*/orders/*", "status": 500},
+            ],
+        )
+        statuses = []
+        for _ in range(5):
+            with pytest.raises(ServerError) as caught:
+                await client.get_order("NOSUCHORD")
+            statuses.append(caught.value.status)
+        assert statuses == [503, 503, 500, 500, 500]  # the first used up, the second permanent
+        left = (await http.get("/_sim/faults")).json()
+        assert [(r["status"], r.get("times")) for r in left] == [(500, None)]
+        await http.delete("/_sim/faults")
+    with pytest.raises(NotFound):
+        await client.get_order("NOSUCHORD")
