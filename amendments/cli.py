@@ -192,6 +192,13 @@ def read_json(path: str) -> Any:
         raise CliError(f"{path} is not JSON: {exc}") from None
 
 
+def with_order(document: Any, order_id: str | None) -> Any:
+    """The request with `--order` in place of its `order_id` (the examples say `ORDER_ID`)."""
+    if order_id is None or not isinstance(document, dict):
+        return document
+    return {**document, "order_id": order_id}
+
+
 async def _plan(config: Settings, request: AmendOrderInput) -> Plan:
     dintero = wiring.dintero_client(config)
     try:
@@ -427,10 +434,13 @@ def place(
 def plan(
     context: typer.Context,
     file: Annotated[str, typer.Argument(help="AmendOrder input as JSON (a path, or - for stdin).")],
+    order: Annotated[
+        str | None, typer.Option("--order", help="Amend this order, whatever the file says.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Dry run against the live order: print the plan; nothing is written anywhere."""
-    request = parse_amendment(read_json(file))
+    request = parse_amendment(with_order(read_json(file), order))
     result = run(_plan(settings(context), request))
     if as_json:
         emit_json(result)
@@ -446,10 +456,13 @@ def start(
     context: typer.Context,
     file: Annotated[str, typer.Argument(help="AmendOrder input as JSON (a path, or - for stdin).")],
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the result.")] = False,
+    order: Annotated[
+        str | None, typer.Option("--order", help="Amend this order, whatever the file says.")
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Start an amendment (checked against the live order first); --wait for its result."""
-    request = parse_amendment(read_json(file))
+    request = parse_amendment(with_order(read_json(file), order))
 
     async def main() -> tuple[Started, Any]:
         config = settings(context)
