@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from amendments.config import Settings, SettingsError
+from amendments.config import SettingsError, load_settings
 from amendments.process import exit_now
 from amendments.wiring import configure_logging, serve_until_signalled
 
@@ -19,7 +19,8 @@ from amendments.wiring import configure_logging, serve_until_signalled
 def main() -> int:
     configure_logging()
     try:
-        settings = Settings()
+        settings = load_settings(local_defaults=False)
+        settings.dintero_credentials()  # refused before connecting, naming what is missing
         asyncio.run(serve_until_signalled(settings))
     except (SettingsError, ValueError) as exc:
         print(f"worker: {exc}", file=sys.stderr)

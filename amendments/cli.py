@@ -3,9 +3,9 @@ drive amendments (place, plan, start, status, authorize, replay, revert).
 
 Every command prints readable tables, or exactly one JSON document on stdout with `--json`.
 Errors are one line (with `--json`, a `{"error": ...}` document) and a non-zero exit, never a
-traceback. Settings come from the environment and `.env`, then the global flags; when no Dintero
-credentials are set at all, the embedded defaults apply (the simulator on 127.0.0.1:8700, account
-T12345678), as `amend dev` serves them.
+traceback. Settings come from the environment and `.env`, then the global flags, through the one
+loader in `amendments/config.py`: with no Dintero credentials at all, the client commands use the
+local stack's simulator (as `amend dev` serves it); `amend worker` never does.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from amendments import wiring
-from amendments.config import Settings, SettingsError
+from amendments.config import Settings, SettingsError, load_settings
 from amendments.connection import TemporalUnreachable, connect
 from amendments.demo import play
 from amendments.dintero.errors import DinteroError
@@ -85,7 +85,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document, nothing else.")]
-EMBEDDED_SIMULATOR = "http://127.0.0.1:8700"
 
 
 @dataclass
@@ -165,20 +164,11 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-def settings(context: typer.Context) -> Settings:
-    """Environment and `.env`, then global flags, then the embedded defaults if nothing is set."""
+def settings(context: typer.Context, *, local_defaults: bool = True) -> Settings:
+    """`load_settings` with the global flags (the one loader: `amendments/config.py`)."""
     options = context.find_root().obj
-    base = Settings(**(options.overrides if isinstance(options, Options) else {}))
-    if base.dintero_account_id or base.dintero_client_id or base.dintero_client_secret:
-        return base
-    embedded: dict[str, Any] = {
-        "dintero_account_id": DEMO_ACCOUNT_ID,
-        "dintero_client_id": "demo",
-        "dintero_client_secret": SecretStr("demo-secret"),
-    }
-    if "dintero_base_url" not in base.model_fields_set:
-        embedded["dintero_base_url"] = EMBEDDED_SIMULATOR
-    return base.model_copy(update=embedded)
+    overrides = options.overrides if isinstance(options, Options) else {}
+    return load_settings(local_defaults=local_defaults, **overrides)
 
 
 def read_json(path: str) -> Any:
@@ -360,8 +350,9 @@ def dev(
 @app.command()
 @handled
 def worker(context: typer.Context, as_json: JsonFlag = False) -> None:
-    """Run a worker from the settings until SIGINT or SIGTERM."""
-    config = settings(context)
+    """Run a worker from the settings until SIGINT or SIGTERM (as `python worker.py` does)."""
+    config = settings(context, local_defaults=False)
+    config.dintero_credentials()  # refused here, as `python worker.py` refuses, naming them
     if as_json:
         emit_json(
             {

@@ -1,18 +1,29 @@
 """Settings from the environment and `.env`, read with pydantic-settings in entry points only.
 
-Nothing here is read at import time: `Settings()` is built in `main()` functions, so tests and
+Nothing here is read at import time: settings are loaded in `main()` functions, so tests and
 libraries never pick up a developer's environment by accident. Secrets are `SecretStr`.
+
+One loader, `load_settings`, and one rule for the local stack's defaults: when no Dintero
+credentials are set at all, the commands that write nothing to Dintero themselves (the `amend`
+client commands: their only Dintero call is the dry run) fall back to the local stack's
+simulator (`http://127.0.0.1:8700`, account `T12345678`, as `amend dev` serves it). A worker,
+`python worker.py` or `amend worker`, writes to Dintero and never falls back: without
+credentials it refuses to start, naming the variables.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amendments.dintero.auth import validate_account_id
 from amendments.dintero.client import DEFAULT_BASE_URL
+
+LOCAL_SIMULATOR_URL = "http://127.0.0.1:8700"
+LOCAL_ACCOUNT_ID = "T12345678"
 
 
 class SettingsError(ValueError):
@@ -60,7 +71,11 @@ class Settings(BaseSettings):
             if not value
         ]
         if missing:
-            raise SettingsError(f"missing setting(s): {', '.join(missing)}")
+            raise SettingsError(
+                f"missing setting(s): {', '.join(missing)}; a worker never falls back to the "
+                "local simulator: set them (see .env.example), or run `amend dev` for the "
+                "local stack"
+            )
         account_id, client_id, secret = (
             self.dintero_account_id,
             self.dintero_client_id,
@@ -70,3 +85,21 @@ class Settings(BaseSettings):
         assert client_id is not None
         assert secret is not None
         return account_id, client_id, secret
+
+
+def load_settings(*, local_defaults: bool, **overrides: Any) -> Settings:
+    """The environment and `.env`, then `overrides` (command-line flags); with `local_defaults`
+    and no Dintero credentials at all, the local stack's simulator and account (module doc)."""
+    base = Settings(**overrides)
+    if not local_defaults or (
+        base.dintero_account_id or base.dintero_client_id or base.dintero_client_secret
+    ):
+        return base
+    local: dict[str, Any] = {
+        "dintero_account_id": LOCAL_ACCOUNT_ID,
+        "dintero_client_id": "local",
+        "dintero_client_secret": SecretStr("local-secret"),
+    }
+    if "dintero_base_url" not in base.model_fields_set:
+        local["dintero_base_url"] = LOCAL_SIMULATOR_URL
+    return base.model_copy(update=local)

@@ -11,6 +11,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from amendments.simulator import Simulator
@@ -110,3 +111,32 @@ def test_worker_names_a_malformed_account_id(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "dintero_account_id" in result.stderr
     assert "T12345678" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, WORKER],
+        [str(Path(sys.executable).with_name("amend")), "worker"],
+    ],
+    ids=["python worker.py", "amend worker"],
+)
+def test_a_worker_without_credentials_refuses_to_start_the_same_way(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """No `.env`, no DINTERO_*: neither falls back to the local simulator."""
+    done = subprocess.run(
+        command,
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), "TEMPORAL_ADDRESS": "127.0.0.1:1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert (
+        "missing setting(s): DINTERO_ACCOUNT_ID, DINTERO_CLIENT_ID, DINTERO_CLIENT_SECRET; "
+        "a worker never falls back to the local simulator"
+    ) in done.stderr
+    assert "cannot reach Temporal" not in done.stderr  # refused before connecting

@@ -70,10 +70,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
+from amendments.config import LOCAL_ACCOUNT_ID
 from amendments.simulator.state import SimError, Store
 
 ACCOUNT_ID = re.compile(r"^[PT]\d{8}$")
-DEMO_ACCOUNT_ID = "T12345678"
+DEMO_ACCOUNT_ID = LOCAL_ACCOUNT_ID  # the account the local stack and the demo use
 
 
 class ConnectionDropped(httpx.RemoteProtocolError):
