@@ -283,6 +283,8 @@ def demo(
                         f"   status {amendment.status} · branch {amendment.branch} · "
                         f"{amendment.dintero_calls} Dintero calls"
                     )
+                    for seen in amendment.outcomes:
+                        console.print(f"   top-up {outcome_line(seen)}", soft_wrap=True)
                     if amendment.revert_reason:
                         console.print(f"   {amendment.revert_reason}", soft_wrap=True)
                     console.print(f"   {amendment.ui_url}", soft_wrap=True)

@@ -18,7 +18,13 @@ from pydantic import BaseModel, ConfigDict
 
 from amendments.domain.errors import LedgerViolation
 from amendments.domain.ledger import check_ledger
-from amendments.domain.models import AmendmentResult, AmendOrderInput, LineResult, Plan
+from amendments.domain.models import (
+    AmendmentResult,
+    AmendOrderInput,
+    LineResult,
+    OutcomeSeen,
+    Plan,
+)
 from amendments.local.stack import EmbeddedStack
 from amendments.planning import plan_against
 from amendments.starter import (
@@ -65,6 +71,7 @@ class AmendmentReport(BaseModel):
     lines: tuple[LineResult, ...]
     ui_url: str
     revert_reason: str | None = None
+    outcomes: tuple[OutcomeSeen, ...] = ()  # each top-up outcome, as it was taken
 
 
 class DemoReport(BaseModel):
@@ -142,6 +149,7 @@ async def play(stack: EmbeddedStack, progress: Progress) -> DemoReport:
                 lines=result.lines,
                 ui_url=stack.workflow_url(handle.id, handle.result_run_id),
                 revert_reason=result.revert_reason,
+                outcomes=state.outcomes,
             )
         )
     progress("re-reading the order and checking the ledger ...")

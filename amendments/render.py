@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich import box
 from rich.table import Table
 
 from amendments.domain.models import (
@@ -128,7 +129,14 @@ def current_details(state: AmendmentState) -> str:
 
 
 def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") -> Table:
-    table = Table(title=title, title_justify="left")
+    """The per-line ledger; a light frame, so that it fits an 80-column terminal whole."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     for column in (
         "line",
         "product",
@@ -139,7 +147,10 @@ def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") ->
         "captured",
         "refunded",
     ):
-        table.add_column(column, justify="left" if column == "product" else "right")
+        if column == "product":  # the one column that may wrap: an id folds, never a number
+            table.add_column(column, justify="left", overflow="fold")
+        else:
+            table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     for x in lines:
         table.add_row(
             str(x.line_id),

@@ -233,3 +233,29 @@ async def test_start_wait_reports_a_revert_and_status_lists_what_was_not_taken(
     bad = await amend_async("revert", order_id, "--reason", "", env=cli_env)
     assert bad.code == 1
     assert bad.stderr.strip() == "error: reason: String should have at least 1 character"
+
+
+def test_the_ledger_table_fits_80_columns() -> None:
+    from rich.console import Console
+
+    from amendments.domain.models import LineResult
+    from amendments.render import ledger_table
+
+    widest = LineResult(
+        line_id=11,
+        product_id="amendment-refund",
+        description="",
+        quantity=1,
+        gross_amount=-1198000,
+        authorized=-1198000,
+        captured=-1198000,
+        refunded=1198000,
+        reverses=10,
+    )
+    console = Console(width=80, record=True)
+    console.print(ledger_table([widest], "order K3X9QZ1AB"))
+    text = console.export_text()
+    assert "…" not in text  # nothing is cut: a long product id folds onto a second line
+    for header in ("line", "reverses", "qty", "gross", "authorized", "captured", "refunded"):
+        assert header in text
+    assert text.count("1198000") == 4  # every amount whole

@@ -41,6 +41,12 @@ async def test_demo_plays_four_amendments_with_the_minimum_calls(tmp_path: Path)
         x["line_id"]: (x["authorized"], x["captured"], x["refunded"])
         for x in amendments[2]["lines"]
     }
+    assert [
+        (o["payment_id"], o["amount"], o["disposition"]) for o in amendments[2]["outcomes"]
+    ] == [
+        ("PID_TOPUP_1", 18000, "recorded"),
+        ("PID_TOPUP_2", 12000, "recorded"),
+    ]
     assert third[6] == (9900, 9900, 9900)
     assert third[8] == (59900, 59900, 0)
     last = {
