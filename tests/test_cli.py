@@ -154,14 +154,14 @@ def test_bad_input_is_one_line_naming_the_field(cli_env: dict[str, str], tmp_pat
     )
     run = amend("plan", bad, env=cli_env)
     assert run.code == 1
-    assert run.stderr.strip() == "error: add.0.gross_amount: Input should be greater than 0"
+    assert run.stderr.strip() == "error: add.0.gross_amount: must be greater than 0"
     as_json = amend("start", bad, "--json", env=cli_env)
     assert as_json.code == 1
     assert as_json.json() == {
         "error": {
             "field": "add.0.gross_amount",
-            "message": "add.0.gross_amount: Input should be greater than 0",
-            "reason": "Input should be greater than 0",
+            "message": "add.0.gross_amount: must be greater than 0",
+            "reason": "must be greater than 0",
         }
     }
 
@@ -227,12 +227,10 @@ async def test_start_wait_reports_a_revert_and_status_lists_what_was_not_taken(
     status = await amend_async("status", order_id, env=cli_env)
     assert status.code == 0, status.stderr
     assert "Reverted" in status.stdout
-    assert "signal PID_M ?: ignored, malformed: amount: Input should be a valid integer" in (
-        status.stdout
-    )
+    assert "signal PID_M ?: ignored, malformed: amount: must be a whole number" in (status.stdout)
     bad = await amend_async("revert", order_id, "--reason", "", env=cli_env)
     assert bad.code == 1
-    assert bad.stderr.strip() == "error: reason: String should have at least 1 character"
+    assert bad.stderr.strip() == "error: reason: must not be empty"
 
 
 def test_the_ledger_table_fits_80_columns() -> None:

@@ -171,17 +171,17 @@ def test_less_than_one_minor_unit() -> None:
     [
         ({}, "reverse", "an amendment must reverse or add at least one line"),
         ({"reverse": [rev(1), rev(1)]}, "reverse", "line 1 is listed more than once"),
-        ({"add": [new(0)]}, "add.0.gross_amount", "Input should be greater than 0"),
-        ({"add": [new(-5)]}, "add.0.gross_amount", "Input should be greater than 0"),
+        ({"add": [new(0)]}, "add.0.gross_amount", "must be greater than 0"),
+        ({"add": [new(-5)]}, "add.0.gross_amount", "must be greater than 0"),
         (
             {"add": [{**new(100), "gross_amount": "100"}]},
             "add.0.gross_amount",
-            "Input should be a valid integer",
+            "must be a whole number (amounts are integers in minor units)",
         ),
         (
             {"add": [{**new(100), "gross_amount": 100.5}]},
             "add.0.gross_amount",
-            "Input should be a valid integer",
+            "must be a whole number (amounts are integers in minor units)",
         ),
         (
             {"add": [{**new(100), "tax_lines": [{"amount": 101, "percentage": 25}]}]},
@@ -191,12 +191,12 @@ def test_less_than_one_minor_unit() -> None:
         (
             {"add": [{**new(100), "tax_lines": [{"amount": -1, "percentage": 25}]}]},
             "add.0.tax_lines.0.amount",
-            "Input should be greater than or equal to 0",
+            "must be at least 0",
         ),
         (
             {"add": [{**new(100), "tax_lines": [{"amount": 1, "percentage": 125}]}]},
             "add.0.tax_lines.0.percentage",
-            "Input should be less than or equal to 100",
+            "must be at most 100",
         ),
         (
             {
@@ -216,43 +216,43 @@ def test_less_than_one_minor_unit() -> None:
         (
             {"add": [{**new(100), "quantity": 0}]},
             "add.0.quantity",
-            "Input should be greater than or equal to 1",
+            "must be at least 1",
         ),
         (
             {"add": [{**new(100), "description": ""}]},
             "add.0.description",
-            "String should have at least 1 character",
+            "must not be empty",
         ),
         (
             {"add": [{**new(100), "id": "x" * 201}]},
             "add.0.id",
-            "String should have at most 200 characters",
+            "must be at most 200 characters",
         ),
         (
             {"add": [{**new(100), "colour": "red"}]},
             "add.0.colour",
-            "Extra inputs are not permitted",
+            "is not a field of this input",
         ),
-        ({"reverse": [{"line_id": 1, "quantity": None}]}, "reverse.0.reason", "Field required"),
+        ({"reverse": [{"line_id": 1, "quantity": None}]}, "reverse.0.reason", "is required"),
         (
             {"reverse": [{**rev(1), "quantity": -1}]},
             "reverse.0.quantity",
-            "Input should be greater than or equal to 1",
+            "must be at least 1",
         ),
         (
             {"reverse": [rev(1)], "top_up_timeout_seconds": 0},
             "top_up_timeout_seconds",
-            "Input should be greater than or equal to 1",
+            "must be at least 1",
         ),
         (
             {"reverse": [rev(1)], "amendment_id": "has space"},
             "amendment_id",
-            "String should match pattern '^[A-Za-z0-9._:\\-]+$'",
+            "has characters that are not allowed (it must match ^[A-Za-z0-9._:\\-]+$)",
         ),
         (
             {"reverse": [rev(1)], "currency": "nok"},
             "currency",
-            "String should match pattern '^[A-Z]{3}$'",
+            "has characters that are not allowed (it must match ^[A-Z]{3}$)",
         ),
     ],
 )

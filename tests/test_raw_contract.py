@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import uuid
 from typing import Any
@@ -212,3 +213,30 @@ async def test_valid_raw_starts_run_to_the_end(
     result = await asyncio.wait_for(handle.result(), 60)
     assert result["outcome"] == "applied"
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
+
+
+PYDANTIC_WORDS = re.compile(
+    r"Input should|String should|Field required|Extra inputs|Tuple should|List should|"
+    r"valid dictionary|Value error"
+)
+
+
+def test_no_refusal_speaks_pydantic() -> None:
+    """Every refusal a person reads is in the product's words: the raw inputs above and the whole
+    bad-input catalogue (those refused by the input model itself)."""
+    from tests.test_reliability_bad_input import CATALOGUE
+
+    payloads = [payload for _, payload, _ in BAD_AMENDMENTS]
+    payloads += [
+        {"order_id": ORDER, "amendment_id": "a", **fields} for _, _, fields, _ in CATALOGUE
+    ]
+    reasons = []
+    for payload in payloads:
+        try:
+            parse_amendment(payload)
+        except AmendmentRejected as exc:
+            reasons.append(str(exc))
+    assert len(reasons) >= len(BAD_AMENDMENTS)
+    assert [r for r in reasons if PYDANTIC_WORDS.search(r)] == []
+    for order in ({"currency": "NOK", "items": [], "payment_id": "P"}, {"currency": 5}):
+        assert not PYDANTIC_WORDS.search(str(rejection_of(order, parse_order)))

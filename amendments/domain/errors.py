@@ -39,7 +39,58 @@ def _located(error: Any) -> tuple[str, str]:
     if error["type"] == "value_error" and sep and re.fullmatch(r"[a-z_]+(\.[a-z_0-9]+)*", head):
         path.append(head)
         message = rest
-    return ".".join(path) or "input", message
+    return ".".join(path) or "input", _plain(error["type"], error.get("ctx") or {}, message)
+
+
+def _items(count: int) -> str:
+    return f"{count} item" if count == 1 else f"{count} items"
+
+
+def _plain(kind: str, ctx: dict[str, Any], message: str) -> str:
+    """pydantic's reason in the words of this product's contract (a person reads it)."""
+    words: dict[str, str] = {
+        "missing": "is required",
+        "extra_forbidden": "is not a field of this input",
+        "int_type": "must be a whole number (amounts are integers in minor units)",
+        "int_parsing": "must be a whole number (amounts are integers in minor units)",
+        "int_from_float": "must be a whole number (amounts are integers in minor units)",
+        "bool_type": "must be true or false",
+        "bool_parsing": "must be true or false",
+        "string_type": "must be text",
+        "float_type": "must be a number",
+        "float_parsing": "must be a number",
+        "finite_number": "must be a finite number",
+        "dict_type": "must be a JSON object",
+        "model_type": "must be a JSON object",
+        "model_attributes_type": "must be a JSON object",
+        "tuple_type": "must be a list",
+        "list_type": "must be a list",
+    }
+    if kind in words:
+        return words[kind]
+    if kind == "string_too_short":
+        length = int(ctx.get("min_length", 1))
+        return "must not be empty" if length == 1 else f"must be at least {length} characters"
+    if kind == "string_too_long":
+        return f"must be at most {ctx.get('max_length')} characters"
+    if kind == "string_pattern_mismatch":
+        return f"has characters that are not allowed (it must match {ctx.get('pattern')})"
+    if kind == "too_short":
+        return f"must list at least {_items(int(ctx.get('min_length', 1)))}"
+    if kind == "too_long":
+        return f"may list at most {_items(int(ctx.get('max_length', 0)))}"
+    bounds = {
+        "greater_than": ("must be greater than", "gt"),
+        "greater_than_equal": ("must be at least", "ge"),
+        "less_than": ("must be less than", "lt"),
+        "less_than_equal": ("must be at most", "le"),
+    }
+    if kind in bounds:
+        phrase, key = bounds[kind]
+        return f"{phrase} {ctx.get(key)}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}"
+    return message
 
 
 class LedgerViolation(AssertionError):
