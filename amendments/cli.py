@@ -325,6 +325,7 @@ def dev(
     as_json: JsonFlag = False,
 ) -> None:
     """Run the dev server (state in .amend/temporal.db), the simulator and a worker until Ctrl-C."""
+    wiring.configure_logging()  # the worker's lines on stderr, as `amend worker` shows them
 
     async def main() -> None:
         ports = Ports(temporal=temporal_port, ui=ui_port, simulator=simulator_port)

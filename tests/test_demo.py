@@ -104,6 +104,9 @@ async def test_dev_keeps_temporal_state_across_a_restart(tmp_path: Path) -> None
         )
     finally:
         await stop(proc)
+    assert proc.stderr is not None
+    logged = (await proc.stderr.read()).decode()
+    assert f"order={placed.order_id} placed and captured" in logged  # the worker's own lines
     proc, endpoints = await start_dev(tmp_path, ports)
     try:
         client = await Client.connect(endpoints["temporal"], data_converter=DATA_CONVERTER)
