@@ -238,8 +238,8 @@ async def _running_amendment(client: Client, workflow_id: str) -> str | None:
         description = await client.get_workflow_handle(workflow_id).describe()
         value = description.typed_search_attributes.get(AMENDMENT_ID)
     except Exception:
-        return "another amendment"
-    return value or "another amendment"
+        return None
+    return value
 
 
 async def place_order(

@@ -123,6 +123,23 @@ async def harness(
 
 
 @pytest.fixture
+def cli_env(
+    env: WorkflowEnvironment, served: tuple[Simulator, str], harness: Harness
+) -> dict[str, str]:
+    """The settings an `amend` process needs to reach this test's dev server, task queue and
+    simulator (over its socket)."""
+    _, url = served
+    return {
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "TASK_QUEUE": harness.task_queue,
+        "DINTERO_BASE_URL": url,
+        "DINTERO_ACCOUNT_ID": ACCOUNT,
+        "DINTERO_CLIENT_ID": "cli",
+        "DINTERO_CLIENT_SECRET": "cli-secret",
+    }
+
+
+@pytest.fixture
 async def raw(env: WorkflowEnvironment) -> Client:
     """A client with the SDK's default data converter, as a backend in any language has: it
     speaks the plain JSON contract, not the product's own converter or starter API."""

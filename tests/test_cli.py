@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
 from tests.cli import amend, amend_async
 from tests.harness import CHAIR, LUX, Harness, item
@@ -26,21 +25,6 @@ COMMANDS = [
     "replay",
     "revert",
 ]
-
-
-@pytest.fixture
-def cli_env(
-    env: WorkflowEnvironment, served: tuple[object, str], harness: Harness
-) -> dict[str, str]:
-    _, url = served
-    return {
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "TASK_QUEUE": harness.task_queue,
-        "DINTERO_BASE_URL": url,
-        "DINTERO_ACCOUNT_ID": "T12345678",
-        "DINTERO_CLIENT_ID": "cli",
-        "DINTERO_CLIENT_SECRET": "cli-secret",
-    }
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -16,9 +16,7 @@ from temporalio.client import WorkflowFailureError
 from amendments.simulator.app import FaultRule
 from tests.cli import amend, amend_async
 from tests.harness import CHAIR, Harness, item
-from tests.test_cli_starter_paths import cli_env, swap
-
-__all__ = ["cli_env"]  # the fixture, shared
+from tests.test_cli_starter_paths import swap
 
 
 async def test_start_wait_shows_each_step_then_the_result(

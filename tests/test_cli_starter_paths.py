@@ -15,27 +15,11 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
-from temporalio.testing import WorkflowEnvironment
 
 from amendments.simulator.app import FaultRule
 from amendments.starter import AmendmentInProgress, AmendmentNeedsReplay, start_amendment
 from tests.cli import amend_async
 from tests.harness import CHAIR, LUX, Harness, item
-
-
-@pytest.fixture
-def cli_env(
-    env: WorkflowEnvironment, served: tuple[object, str], harness: Harness
-) -> dict[str, str]:
-    _, url = served
-    return {
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "TASK_QUEUE": harness.task_queue,
-        "DINTERO_BASE_URL": url,
-        "DINTERO_ACCOUNT_ID": "T12345678",
-        "DINTERO_CLIENT_ID": "cli",
-        "DINTERO_CLIENT_SECRET": "cli-secret",
-    }
 
 
 def swap(order_id: str, amendment_id: str, new: dict[str, Any] = LUX) -> dict[str, Any]:

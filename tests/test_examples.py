@@ -13,9 +13,6 @@ import pytest
 
 from tests.cli import amend_async
 from tests.harness import Harness
-from tests.test_cli_starter_paths import cli_env
-
-__all__ = ["cli_env"]  # the fixture, shared
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

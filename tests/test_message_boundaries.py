@@ -257,7 +257,7 @@ async def test_a_duplicate_update_while_verifying_is_a_duplicate(harness: Harnes
 
 
 async def test_an_update_in_flight_when_its_write_fails(
-    harness: Harness, env: WorkflowEnvironment
+    harness: Harness, cli_env: dict[str, str]
 ) -> None:
     """Regression: `amend authorize --wait` used to hang, the run stayed Running and could not
     be replayed. Now the update fails with the write's error, the run closes as Failed, and
@@ -266,10 +266,6 @@ async def test_an_update_in_flight_when_its_write_fails(
     await harness.start(swap(order_id))
     await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
     harness.sim.add_faults([FaultRule(method="POST", path="*/authorizations", status=400, times=1)])
-    cli_env = {
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "TASK_QUEUE": harness.task_queue,
-    }
     sent = await amend_async(
         "authorize",
         order_id,

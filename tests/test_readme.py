@@ -10,9 +10,6 @@ import sys
 from pathlib import Path
 
 from tests.harness import Harness
-from tests.test_cli_starter_paths import cli_env
-
-__all__ = ["cli_env"]  # the fixture, shared
 
 ROOT = Path(__file__).resolve().parent.parent
 

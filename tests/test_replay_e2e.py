@@ -7,21 +7,12 @@ from collections import Counter
 import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
-from temporalio.testing import WorkflowEnvironment
 
 from amendments.domain.models import AmendmentResult, LineResult
 from amendments.simulator import FaultRule
 from amendments.starter import send_authorization_outcome
 from tests.cli import amend_async
 from tests.harness import CHAIR, READ, Harness, item
-
-
-@pytest.fixture
-def cli_env(env: WorkflowEnvironment, harness: Harness) -> dict[str, str]:
-    return {
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "TASK_QUEUE": harness.task_queue,
-    }
 
 
 def record_steps(harness: Harness, order_id: str, amendment_id: str) -> Counter[str]:

@@ -22,7 +22,6 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowUpdateFailedError,
 )
-from temporalio.testing import WorkflowEnvironment
 
 from amendments.domain.models import AmendmentResult
 from amendments.simulator.app import FaultRule
@@ -98,14 +97,6 @@ SCENARIOS = {
         ambiguous("POST", "*/authorizations"),
     ),
 }
-
-
-@pytest.fixture
-def cli_env(env: WorkflowEnvironment, harness: Harness) -> dict[str, str]:
-    return {
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "TASK_QUEUE": harness.task_queue,
-    }
 
 
 async def amend_until_waiting(
