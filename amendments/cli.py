@@ -1,5 +1,5 @@
 """The `amend` command line: run the demo, the embedded stack, a worker or the simulator, and
-drive amendments (place, plan, start, status, authorize, replay, revert).
+drive amendments (place, plan, start, status, list, authorize, replay, revert).
 
 Every command prints readable tables, or exactly one JSON document on stdout with `--json`.
 Errors are one line (with `--json`, a `{"error": ...}` document) and a non-zero exit, never a
@@ -41,10 +41,12 @@ from amendments.domain.models import (
     Plan,
     amendment_workflow_id,
 )
+from amendments.listing import ListedAmendment, list_amendments, parse_status
 from amendments.local.stack import EmbeddedStack, Ports
 from amendments.planning import plan_against
 from amendments.process import exit_now
 from amendments.render import (
+    amendments_table,
     ledger_table,
     next_line,
     outcome_line,
@@ -544,6 +546,51 @@ def status(
     upcoming = next_line(state)
     if upcoming:
         console.print(upcoming, soft_wrap=True)
+
+
+@app.command("list")
+@handled
+def list_(
+    context: typer.Context,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            help="Only amendments whose latest run is in this status (Failed: what needs an "
+            "operator).",
+        ),
+    ] = None,
+    order_id: Annotated[str | None, typer.Option("--order", help="Only this order's.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 20,
+    all_runs: Annotated[
+        bool, typer.Option("--all-runs", help="Show the runs each one superseded too.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recent amendments, one per workflow id (its latest run), newest first."""
+    wanted = parse_status(status) if status is not None else None
+
+    async def main() -> list[ListedAmendment]:
+        client = await connect(settings(context))
+        return await list_amendments(client, order_id=order_id, status=wanted, limit=limit)
+
+    listed = run(main())
+    if as_json:
+        emit_json({"amendments": [a.model_dump(mode="json") for a in listed]})
+        return
+    if not listed:
+        which = f" of order {order_id}" if order_id else ""
+        console.print(f"no amendment{which}" + (f" is {wanted}" if wanted else " was found"))
+        return
+    console.print(amendments_table(listed, all_runs=all_runs))
+    failed_ones = [a for a in listed if a.status == "Failed"]
+    for amendment in failed_ones:
+        console.print(
+            f"{amendment.workflow_id} failed: `amend status "
+            f"{amendment.order_id or amendment.workflow_id.removeprefix('amend-')}` "
+            f"says why; `amend replay {amendment.workflow_id}` resumes it",
+            soft_wrap=True,
+        )
 
 
 @app.command()

@@ -8,6 +8,7 @@ no Temporal calls; the workflow imports it for its current details).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.table import Table
@@ -19,6 +20,9 @@ from amendments.domain.models import (
     OutcomeSeen,
     Plan,
 )
+
+if TYPE_CHECKING:  # the workflow imports this module; the listing is client-side only
+    from amendments.listing import ListedAmendment
 
 
 def plan_line(plan: Plan) -> str:
@@ -209,4 +213,33 @@ def state_table(state: AmendmentState) -> Table:
     for op in state.operations:
         note = ("declined " if not op.success else "") + ("reconciled" if op.reconciled else "")
         table.add_row(op.step, op.kind, str(op.amount), op.payment_id or "", op.record_id, note)
+    return table
+
+
+def amendments_table(listed: Iterable[ListedAmendment], *, all_runs: bool = False) -> Table:
+    """`amend list`: one row per amendment (its latest run); with `all_runs`, a row under it
+    for each run it superseded (a replay's failed run)."""
+    table = Table(title="amendments, latest run of each", title_justify="left", box=box.SIMPLE)
+    for column in ("workflow", "amendment", "status", "outstanding", "started (UTC)", "run"):
+        table.add_column(column, overflow="fold")
+    for amendment in listed:
+        replays = f" ({len(amendment.superseded)} earlier)" if amendment.superseded else ""
+        table.add_row(
+            amendment.workflow_id,
+            amendment.amendment_id or "",
+            amendment.status,
+            str(amendment.top_up_outstanding or ""),
+            f"{amendment.started_at:%Y-%m-%d %H:%M:%S}",
+            amendment.run_id + replays,
+        )
+        if all_runs:
+            for old in amendment.superseded:
+                table.add_row(
+                    "",
+                    "",
+                    f"superseded ({old.amendment_status or old.execution_status})",
+                    "",
+                    f"{old.started_at:%Y-%m-%d %H:%M:%S}",
+                    old.run_id,
+                )
     return table

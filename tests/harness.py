@@ -9,10 +9,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 
 from amendments.domain.models import AmendmentResult, AmendmentState, PlacedOrder
 from amendments.simulator import Simulator
+from amendments.simulator.app import FaultRule
 from amendments.starter import get_state, place_order, start_amendment
 from workflows.amend import AmendOrder
 
@@ -34,6 +35,16 @@ LUX = {
     "description": "Stablestol for innendørsbruk",
     "description_alias": "Stablestol Lux",
 }
+
+
+def swap(order_id: str, amendment_id: str, new: dict[str, Any] = LUX) -> dict[str, Any]:
+    """Line 1 reversed in full, `new` added (LUX: an even swap of CHAIR's line)."""
+    return {
+        "order_id": order_id,
+        "amendment_id": amendment_id,
+        "reverse": [{"line_id": 1, "quantity": None, "reason": "Swap"}],
+        "add": [new],
+    }
 
 
 def item(product: str, gross: int, quantity: int = 1) -> dict[str, Any]:
@@ -142,3 +153,17 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], within: float = 2
 
 
 READ = ["GET captures", "GET order", "GET refunds"]
+
+
+async def failed_after_writing(harness: Harness, order_id: str, amendment_id: str) -> str:
+    """An amendment that wrote its draft and an authorization, then met a 400: its run id."""
+    harness.sim.add_faults([FaultRule(method="POST", path="*/captures", status=400, times=1)])
+    handle = await harness.start(swap(order_id, amendment_id))
+    try:
+        await handle.result()
+    except WorkflowFailureError:
+        pass
+    else:
+        raise AssertionError("the amendment was to fail on its capture")
+    assert handle.result_run_id is not None
+    return handle.result_run_id

@@ -16,19 +16,9 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 
-from amendments.simulator.app import FaultRule
 from amendments.starter import AmendmentInProgress, AmendmentNeedsReplay, start_amendment
 from tests.cli import amend_async
-from tests.harness import CHAIR, LUX, Harness, item
-
-
-def swap(order_id: str, amendment_id: str, new: dict[str, Any] = LUX) -> dict[str, Any]:
-    return {
-        "order_id": order_id,
-        "amendment_id": amendment_id,
-        "reverse": [{"line_id": 1, "quantity": None, "reason": "Swap"}],
-        "add": [new],
-    }
+from tests.harness import CHAIR, Harness, failed_after_writing, item, swap
 
 
 def write(tmp_path: Path, document: dict[str, Any]) -> str:
@@ -39,16 +29,6 @@ def write(tmp_path: Path, document: dict[str, Any]) -> str:
 
 def writes(harness: Harness, since: int) -> list[str]:
     return [c for c in harness.calls(since) if c.startswith(("POST", "PUT"))]
-
-
-async def failed_after_writing(harness: Harness, order_id: str, amendment_id: str) -> str:
-    """An amendment that wrote its draft and an authorization, then met a 400: its run id."""
-    harness.sim.add_faults([FaultRule(method="POST", path="*/captures", status=400, times=1)])
-    handle = await harness.start(swap(order_id, amendment_id))
-    with pytest.raises(WorkflowFailureError):
-        await handle.result()
-    assert handle.result_run_id is not None
-    return handle.result_run_id
 
 
 async def test_the_same_amendment_again_after_it_completed(
