@@ -42,7 +42,7 @@ from amendments.domain.models import (
     amendment_workflow_id,
 )
 from amendments.listing import ListedAmendment, list_amendments, parse_status
-from amendments.local.stack import EmbeddedStack, Ports
+from amendments.local.stack import STATE_DIR, EmbeddedStack, Ports, StateInUse
 from amendments.planning import plan_against
 from amendments.process import exit_now
 from amendments.render import (
@@ -57,7 +57,7 @@ from amendments.render import (
 )
 from amendments.replay import NotReplayable, replay_amendment
 from amendments.simulator import DEMO_ACCOUNT_ID
-from amendments.simulator.app import Simulator, SimulatorConfig
+from amendments.simulator.app import Simulator, SimulatorConfig, SimulatorStateError
 from amendments.simulator.server import serve
 from amendments.starter import (
     AmendmentInProgress,
@@ -142,7 +142,14 @@ def handled(function: Callable[P, T]) -> Callable[P, T]:
             return function(*args, **kwargs)
         except AmendmentRejected as exc:
             fail(f"{exc.field}: {exc.reason}", field=exc.field, reason=exc.reason)
-        except (AmendmentInProgress, AmendmentNeedsReplay, OutcomeRefused, NotReplayable) as exc:
+        except (
+            AmendmentInProgress,
+            AmendmentNeedsReplay,
+            OutcomeRefused,
+            NotReplayable,
+            StateInUse,
+            SimulatorStateError,
+        ) as exc:
             fail(str(exc), kind=type(exc).__name__)
         except DinteroError as exc:
             fail(exc.message, kind=exc.type_name)
@@ -270,12 +277,18 @@ def demo(
     """Start the embedded stack and play the guide's story: an order, then four amendments."""
 
     async def main() -> bool:
-        async with EmbeddedStack() as stack:
+        async with EmbeddedStack() as stack:  # in memory: nothing shared with an `amend dev`
             if as_json:
                 report = await play(stack, lambda _: None)
                 emit_json(report)
             else:
                 console.print(f"Temporal UI   {stack.ui_url}\nDintero sim.  {stack.simulator_url}")
+                if stack.ports != Ports():
+                    console.print(
+                        "(the usual ports are taken, by an `amend dev`?: the demo runs on its "
+                        "own, and keeps its state in memory)",
+                        soft_wrap=True,
+                    )
                 with console.status("starting ...") as status:
                     report = await play(stack, status.update)
                 for number, amendment in enumerate(report.amendments, start=1):
@@ -324,20 +337,25 @@ def dev(
     temporal_port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
     simulator_port: Annotated[int, typer.Option(help="Dintero simulator port.")] = 8700,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Start empty: forget what .amend/ kept.")
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Run the dev server (state in .amend/temporal.db), the simulator and a worker until Ctrl-C."""
+    """Run the dev server, the simulator and a worker until Ctrl-C; both keep their state in
+    .amend/ (temporal.db, simulator.json) across restarts."""
     wiring.configure_logging()  # the worker's lines on stderr, as `amend worker` shows them
 
     async def main() -> None:
         ports = Ports(temporal=temporal_port, ui=ui_port, simulator=simulator_port)
-        async with EmbeddedStack(ports=ports) as stack:
+        async with EmbeddedStack(ports=ports, state_dir=STATE_DIR, fresh=fresh) as stack:
             endpoints = {
                 "temporal": stack.temporal_address,
                 "ui": stack.ui_url,
                 "simulator": stack.simulator_url,
                 "task_queue": stack.task_queue,
                 "account_id": DEMO_ACCOUNT_ID,
+                "state": str(STATE_DIR),
             }
             if as_json:
                 emit_json(endpoints)
@@ -345,7 +363,8 @@ def dev(
                 for name, value in endpoints.items():
                     console.print(f"{name:<11} {value}")
                 console.print(
-                    "Ctrl-C stops everything; Temporal's state stays in .amend/temporal.db"
+                    f"Ctrl-C stops everything; Temporal's and the simulator's state stay in "
+                    f"{STATE_DIR}/ (`amend dev --fresh` starts empty)"
                 )
             await _until_signalled()
 

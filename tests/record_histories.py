@@ -99,7 +99,7 @@ BRANCHES: dict[str, tuple[Any, ...]] = {
 
 async def record() -> None:
     DIRECTORY.mkdir(exist_ok=True)
-    async with EmbeddedStack(ports=Ports.available(Ports(0, 0, 0)), database=None) as stack:
+    async with EmbeddedStack(ports=Ports.available(Ports(0, 0, 0))) as stack:
         assert stack.client is not None
         client, queue = stack.client, stack.task_queue
         for name, (items, reverse, add, outcomes, timeout, *more) in BRANCHES.items():

