@@ -26,6 +26,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -374,12 +375,25 @@ def machine() -> dict[str, Any]:
     }
 
 
+def for_reading(console: Console) -> Console:
+    """The console a report is printed on: the terminal as it is (tables fit its width), or,
+    when stdout is a file or a pipe, plain text that never wraps a cell: Markdown tables, one
+    row per line, as the README's performance table is."""
+    if console.is_terminal:
+        return console
+    return Console(file=console.file, width=1000, no_color=True, highlight=False)
+
+
+def _table(console: Console, title: str) -> Table:
+    shape = box.HEAVY_HEAD if console.is_terminal else box.MARKDOWN
+    return Table(title=title, title_justify="left", box=shape)
+
+
 def report(console: Console, result: dict[str, Any]) -> None:
+    console = for_reading(console)
     console.print(f"machine: {result['machine']}")
     if "throughput" in result:
-        table = Table(
-            title="amendments vs the Temporal floor and a plain httpx script", title_justify="left"
-        )
+        table = _table(console, "amendments vs the Temporal floor and a plain httpx script")
         for column in (
             "branch",
             "figure",
@@ -450,7 +464,7 @@ def report(console: Console, result: dict[str, Any]) -> None:
         )
         console.print(table)
     if "waiting" in result:
-        table = Table(title="amendments waiting for a top-up", title_justify="left")
+        table = _table(console, "amendments waiting for a top-up")
         table.add_column("figure")
         table.add_column("value", justify="right")
         for key, value in result["waiting"].items():

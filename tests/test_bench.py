@@ -4,6 +4,7 @@ When nothing fails, an amendment makes exactly the minimum number of Dintero cal
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -13,6 +14,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bench.__main__ import report
+from bench.figures import AtConcurrency, BranchFigures, History, Latency, Throughput, Trio
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,3 +118,59 @@ def run_module(
         timeout=timeout,
         check=False,
     )
+
+
+def figures() -> dict[str, Any]:
+    """A report's input as a run produces it (the figures are made up; only their layout is
+    under test)."""
+    cpu = {
+        "product": {"worker": 60.0, "temporal": 50.0, "simulator": 20.0, "driver": 10.0},
+        "floor": {"floor": 30.0, "temporal": 40.0, "driver": 10.0},
+        "plain": {"plain": 5.0, "simulator": 20.0},
+    }
+    run = AtConcurrency(
+        concurrency=50,
+        per_second=Trio(product=13.4, floor=21.0, plain=40.2),
+        cpu_ms_per_amendment=cpu,
+        calls_per_amendment=12.0,
+    )
+    branch = BranchFigures(
+        history={"product": History(events=61, kib=38.2), "floor": History(events=47, kib=9.1)},
+        latency_ms=Latency(
+            product=(452.0, 610.0, 700.0), floor=(448.0, 590.0, 650.0), plain=(50.0, 60.0, 70.0)
+        ),
+        runs=(run,),
+        minimum_calls=12,
+    )
+    throughput = Throughput(
+        branches={"even": branch, "refund": branch},
+        worker_peak_rss_mib=120.0,
+        floor_worker_peak_rss_mib=80.0,
+    )
+    waiting = {"amendments": 10000, "seconds_to_all_waiting": 1887.2}
+    return {"machine": {"cores": 2}, "throughput": throughput, "waiting": waiting}
+
+
+def test_a_report_to_a_file_is_plain_text_one_row_per_line() -> None:
+    """Printed to a file or a pipe (`python -m bench > report.txt`): Markdown tables whose rows
+    each stay on one line, never a cell wrapped at 80 columns (before: every cell wrapped)."""
+    out = io.StringIO()
+    report(Console(file=out, width=80), figures())
+    lines = out.getvalue().splitlines()
+    rows = [line for line in lines if line.startswith("|")]
+    assert not any(ch in out.getvalue() for ch in "┃━│─┏┡")  # no box drawing
+    assert {line.count("|") for line in rows} == {8, 3}  # each row of each table is whole
+    per_second = next(line for line in rows if "amendments/s at 50" in line)
+    cells = [cell.strip() for cell in per_second.strip("|").split("|")]
+    assert cells == ["even", "amendments/s at 50", "13.4", "21.0", "40.2", "0.64", "1.91"]
+    by_process = next(line for line in rows if "by process" in line)
+    assert "worker 60 temporal 50 simulator 20 driver 10" in by_process
+    assert any("seconds to all waiting" in line and "1887.2" in line for line in rows)
+
+
+def test_a_report_on_a_terminal_fits_its_width() -> None:
+    out = io.StringIO()
+    report(Console(file=out, width=100, force_terminal=True, color_system=None), figures())
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 100
+    assert any("┏" in line for line in lines)  # rich's boxes, as a terminal shows them
