@@ -231,6 +231,27 @@ async def follow(
     return value
 
 
+async def outcome_of(
+    client: Client, handle: WorkflowHandle[Any, Any], order_id: str, *, quiet: bool
+) -> AmendmentResult:
+    """The run's result (followed on screen unless `quiet`), or, when it failed, one error
+    naming the workflow, why, and the commands that look at it and resume it."""
+    try:
+        if quiet:
+            return AmendmentResult.model_validate(await handle.result())
+        return await follow(client, handle, order_id)
+    except WorkflowFailureError as exc:
+        cause = exc.cause
+        kind = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
+        raise CliError(
+            f"{handle.id} failed: {cause}; `amend status {order_id}` shows where it stopped, "
+            f"and `amend replay {handle.id}` resumes it once the cause is fixed (nothing is "
+            "written twice)",
+            kind=kind,
+            workflow_id=handle.id,
+        ) from None
+
+
 def print_result(result: AmendmentResult) -> None:
     """What `amend start --wait` and `amend replay --wait` print: the outcome and the ledger."""
     if result.outcome == "reverted":
@@ -503,9 +524,7 @@ def start(
                 console.print(f"started {handle.id} (run {run_id})")
         if not wait:
             return started, None
-        if as_json:
-            return started, await handle.result()
-        return started, await follow(client, handle, request.order_id)
+        return started, await outcome_of(client, handle, request.order_id, quiet=as_json)
 
     started, result = run(main())
     handle = started.handle
@@ -544,7 +563,10 @@ def status(
             return await get_state(client, order_id)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
-                raise CliError(f"no amendment of order {order_id} was found") from None
+                raise CliError(
+                    f"no amendment of order {order_id} was found (`amend list` shows the "
+                    "recent ones)"
+                ) from None
             raise
 
     state = run(main())
@@ -683,13 +705,13 @@ def replay(
         if not wait:
             return replayed, None
         handle = client.get_workflow_handle(workflow_id, run_id=replayed.new_run_id)
-        if as_json:
-            return replayed, await handle.result()
-        console.print(
-            f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
-            f"{replayed.rerun_from}"
-        )
-        return replayed, await follow(client, handle, workflow_id.removeprefix("amend-"))
+        if not as_json:
+            console.print(
+                f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
+                f"{replayed.rerun_from}"
+            )
+        order_id = workflow_id.removeprefix("amend-")
+        return replayed, await outcome_of(client, handle, order_id, quiet=as_json)
 
     replayed, result = run(main())
     if as_json:
@@ -700,9 +722,7 @@ def replay(
                 "new_run_id": replayed.new_run_id,
                 "reset_event_id": replayed.reset_event_id,
                 "rerun_from": replayed.rerun_from,
-                "result": result.model_dump(mode="json")
-                if isinstance(result, AmendmentResult)
-                else result,
+                "result": result.model_dump(mode="json") if result else None,
             }
         )
         return

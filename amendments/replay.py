@@ -60,7 +60,8 @@ async def replay_amendment(
         state = status.name.lower() if status is not None else "unknown"
         raise NotReplayable(
             f"{workflow_id} is {state}; only a failed, timed-out, terminated or "
-            "cancelled amendment can be replayed"
+            f"cancelled amendment can be replayed (`amend status "
+            f"{workflow_id.removeprefix('amend-')}` shows it)"
         )
     history = await client.get_workflow_handle(
         workflow_id, run_id=description.run_id

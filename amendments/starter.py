@@ -278,7 +278,7 @@ async def send_authorization_outcome(
         # By name: the SDK's typing of async update methods does not fit execute_update's.
         seen: OutcomeSeen = await handle.execute_update(OUTCOME, parsed, result_type=OutcomeSeen)
     except (WorkflowUpdateFailedError, RPCError) as exc:
-        raise _refused(exc, order_id) from None
+        raise await _refused(client, exc, order_id) from None
     return seen
 
 
@@ -295,19 +295,36 @@ async def revert_amendment(
             REVERT, parsed, result_type=AmendmentResult
         )
     except (WorkflowUpdateFailedError, RPCError) as exc:
-        raise _refused(exc, order_id) from None
+        raise await _refused(client, exc, order_id) from None
     return result
 
 
-def _refused(exc: WorkflowUpdateFailedError | RPCError, order_id: str) -> Exception:
+async def _refused(
+    client: Client, exc: WorkflowUpdateFailedError | RPCError, order_id: str
+) -> Exception:
+    """Why a message was not taken, naming the amendment's workflow and where to look next."""
+    workflow_id = amendment_workflow_id(order_id)
     if isinstance(exc, WorkflowUpdateFailedError):
         cause = exc.cause
-        return OutcomeRefused(str(getattr(cause, "message", cause)))
-    if exc.status == RPCStatusCode.NOT_FOUND:
         return OutcomeRefused(
-            f"no amendment of order {order_id} is running (none started, or it has ended)"
+            f"{getattr(cause, 'message', cause)} ({workflow_id}: `amend status {order_id}` "
+            "shows where it stands)"
         )
-    return exc
+    if exc.status != RPCStatusCode.NOT_FOUND:
+        return exc
+    latest = await _latest_run(client, workflow_id)
+    if latest is None:
+        return OutcomeRefused(
+            f"no amendment of order {order_id} is running: none was started "
+            "(`amend list` shows the recent ones)"
+        )
+    ended = f"no amendment of order {order_id} is running: {workflow_id} ended "
+    if latest.status in REPLAYABLE:
+        return OutcomeRefused(
+            f"{ended}{latest.status.name.lower()}; `amend status {order_id}` shows why, and "
+            f"`amend replay {workflow_id}` resumes it once the cause is fixed"
+        )
+    return OutcomeRefused(f"{ended}{latest.status.name.lower()} (`amend status {order_id}`)")
 
 
 async def get_state(client: Client, order_id: str) -> AmendmentState:

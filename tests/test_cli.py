@@ -121,7 +121,10 @@ async def test_authorize_sends_outcomes(cli_env: dict[str, str], harness: Harnes
         "authorize", order_id, "--payment-id", "P2", "--amount", "10001", "--wait", env=cli_env
     )
     assert too_much.code == 1
-    assert too_much.stderr.strip() == "error: amount 10001 exceeds the outstanding top-up 10000"
+    assert too_much.stderr.strip() == (
+        f"error: amount 10001 exceeds the outstanding top-up 10000 (amend-{order_id}: "
+        f"`amend status {order_id}` shows where it stands)"
+    )
     approved = await amend_async(
         "authorize", order_id, "--payment-id", "P2", "--amount", "10000", env=cli_env
     )

@@ -153,5 +153,5 @@ async def test_replay_refuses_a_completed_amendment(
     assert run.code == 1
     assert run.stderr.strip() == (
         f"error: amend-{order_id} is completed; only a failed, timed-out, terminated or "
-        "cancelled amendment can be replayed"
+        f"cancelled amendment can be replayed (`amend status {order_id}` shows it)"
     )

@@ -227,7 +227,8 @@ async def test_fail_on_timeout_then_replay_then_revert_from_the_cli(
     late = await amend_async("revert", order_id, "--reason", "again", env=cli_env)
     assert late.code == 1
     assert late.stderr.strip() == (
-        f"error: no amendment of order {order_id} is running (none started, or it has ended)"
+        f"error: no amendment of order {order_id} is running: amend-{order_id} ended "
+        f"completed (`amend status {order_id}`)"
     )
 
 
