@@ -95,6 +95,14 @@ class Harness:
     async def amend(self, request: dict[str, Any]) -> AmendmentResult:
         return await (await self.start(request)).result()
 
+    async def awaiting_top_up(self, amendment_id: str) -> str:
+        """A placed CHAIR order whose amendment swaps it for a dearer line (49800, a top-up of
+        10000) and now waits for its top-up outcomes: the order id."""
+        order_id = await self.place(CHAIR)
+        await self.start(swap(order_id, amendment_id, item("Y", 49800)))
+        await self.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
+        return order_id
+
     def mark(self) -> int:
         return len(self.sim.requests)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from amendments.simulator.app import FaultRule
 from tests.cli import Run, amend_async
-from tests.harness import CHAIR, Harness, item, swap
+from tests.harness import CHAIR, Harness, swap
 
 
 def error(run: Run) -> str:
@@ -71,10 +71,8 @@ async def test_a_failed_run_names_itself_and_the_commands_that_resume_it(
 async def test_a_waiting_amendment_names_itself_when_it_refuses(
     harness: Harness, cli_env: dict[str, str]
 ) -> None:
-    order_id = await harness.place(CHAIR)
+    order_id = await harness.awaiting_top_up("dearer")
     workflow_id = f"amend-{order_id}"
-    await harness.start(swap(order_id, "dearer", item("Y", 49800)))
-    await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
     too_much = ("authorize", order_id, "--payment-id", "P", "--amount", "99999", "--wait")
     assert error(await amend_async(*too_much, env=cli_env)) == (
         f"amount 99999 exceeds the outstanding top-up 10000 ({workflow_id}: `amend status "

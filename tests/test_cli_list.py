@@ -12,7 +12,7 @@ from typing import Any
 from temporalio.client import Client
 
 from tests.cli import Run, amend_async
-from tests.harness import CHAIR, Harness, eventually, failed_after_writing, item, swap
+from tests.harness import CHAIR, Harness, eventually, failed_after_writing
 
 
 async def listing(
@@ -74,9 +74,7 @@ async def test_a_replayed_amendment_is_listed_by_its_latest_run(
 async def test_a_waiting_amendment_shows_what_is_outstanding(
     harness: Harness, cli_env: dict[str, str]
 ) -> None:
-    order_id = await harness.place(CHAIR)
-    await harness.start(swap(order_id, "dearer", item("Y", 49800)))
-    await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
+    order_id = await harness.awaiting_top_up("dearer")
     waiting = await listing(
         cli_env, lambda a: bool(a) and a[0]["status"] == "AwaitingTopUp", "--order", order_id
     )

@@ -80,9 +80,7 @@ async def test_replay_wait_prints_what_start_wait_prints(
 async def test_status_names_the_last_step_and_what_comes_next(
     harness: Harness, cli_env: dict[str, str]
 ) -> None:
-    order_id = await harness.place(CHAIR)
-    await harness.start(swap(order_id, "waits", item("Y", 49800)))
-    await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
+    order_id = await harness.awaiting_top_up("waits")
     waiting = await amend_async("status", order_id, env=cli_env)
     assert waiting.code == 0, waiting.stderr
     assert "last step: top-up" in waiting.stdout

@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 
 from amendments.starter import AmendmentInProgress, AmendmentNeedsReplay, start_amendment
 from tests.cli import amend_async
-from tests.harness import CHAIR, Harness, failed_after_writing, item, swap
+from tests.harness import CHAIR, Harness, failed_after_writing, swap
 
 
 def write(tmp_path: Path, document: dict[str, Any]) -> str:
@@ -55,9 +55,7 @@ async def test_the_same_amendment_again_after_it_completed(
 async def test_another_amendment_while_one_runs(
     harness: Harness, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
-    order_id = await harness.place(CHAIR)
-    await harness.start(swap(order_id, "first", item("Y", 49800)))  # waits for its top-up
-    await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
+    order_id = await harness.awaiting_top_up("first")
     mark = harness.mark()
     second = await amend_async("start", write(tmp_path, swap(order_id, "second")), env=cli_env)
     assert second.code == 1
