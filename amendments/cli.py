@@ -38,10 +38,11 @@ from amendments.domain.models import (
     AmendmentResult,
     AmendmentState,
     AmendOrderInput,
+    ListedAmendment,
     Plan,
     amendment_workflow_id,
 )
-from amendments.listing import ListedAmendment, list_amendments, parse_status
+from amendments.listing import list_amendments, parse_status
 from amendments.local.stack import STATE_DIR, EmbeddedStack, Ports, StateInUse
 from amendments.planning import plan_against
 from amendments.process import exit_now

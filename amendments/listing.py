@@ -11,13 +11,11 @@ the latest run only: `Failed` lists exactly the amendments an operator still has
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
-from amendments.domain.base import Model
 from amendments.domain.errors import AmendmentRejected
-from amendments.domain.models import AmendmentStatus
+from amendments.domain.models import AmendmentStatus, ListedAmendment, ListedRun
 from amendments.search_attributes import (
     AMENDMENT_ID,
     AMENDMENT_STATUS,
@@ -36,29 +34,6 @@ STATUSES: tuple[AmendmentStatus, ...] = (
 )
 NEEDS_OPERATOR = ("Failed",)
 RUNS_SCANNED = 10_000  # a bound on one listing's visibility pages, not a page size
-
-
-class ListedRun(Model):
-    run_id: str
-    execution_status: str
-    amendment_status: str | None
-    started_at: datetime
-    closed_at: datetime | None = None
-
-
-class ListedAmendment(Model):
-    """An amendment as its latest run says, with the runs it superseded (newest first)."""
-
-    workflow_id: str
-    order_id: str | None
-    amendment_id: str | None
-    status: AmendmentStatus
-    execution_status: str
-    run_id: str
-    started_at: datetime
-    closed_at: datetime | None = None
-    top_up_outstanding: int = 0
-    superseded: tuple[ListedRun, ...] = ()
 
 
 def status_of(run: WorkflowExecution) -> AmendmentStatus:

@@ -8,7 +8,6 @@ no Temporal calls; the workflow imports it for its current details).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from rich import box
 from rich.table import Table
@@ -17,12 +16,10 @@ from amendments.domain.models import (
     AmendmentState,
     AmendOrderInput,
     LineResult,
+    ListedAmendment,
     OutcomeSeen,
     Plan,
 )
-
-if TYPE_CHECKING:  # the workflow imports this module; the listing is client-side only
-    from amendments.listing import ListedAmendment
 
 
 def plan_line(plan: Plan) -> str:
