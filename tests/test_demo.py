@@ -213,7 +213,8 @@ async def test_a_waiting_amendment_survives_a_dev_restart_and_completes(tmp_path
         gone = await amend_async("status", order_id, env=env)
         assert (gone.code, gone.stderr.strip()) == (
             1,
-            f"error: no amendment of order {order_id} was found",
+            f"error: no amendment of order {order_id} was found (`amend list` shows the "
+            "recent ones)",
         )
         async with httpx.AsyncClient(base_url=endpoints["simulator"]) as http:
             assert (await http.get("/_sim/state")).json() == {}
