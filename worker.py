@@ -1,6 +1,7 @@
 """The worker: `python worker.py` (or `amend worker`) runs PlaceOrder and AmendOrder.
 
-Settings come from the environment and `.env` (TEMPORAL_*, TASK_QUEUE, DINTERO_*). One
+Settings come from the environment and `.env` (TEMPORAL_*, TASK_QUEUE, DINTERO_*, and
+METRICS_BIND_ADDRESS, OTEL_EXPORTER_OTLP_ENDPOINT, LOG_FORMAT to watch it run). One
 `httpx.AsyncClient` serves every activity; the product's search attributes are registered on the
 namespace if missing; SIGINT or SIGTERM stops polling, lets running activities finish, and exits.
 The worker is put together in `amendments/wiring.py`; this file is only its entry point.
@@ -13,13 +14,14 @@ import sys
 
 from amendments.config import SettingsError, load_settings
 from amendments.process import exit_now
-from amendments.wiring import configure_logging, serve_until_signalled
+from amendments.telemetry import configure_logging
+from amendments.wiring import serve_until_signalled
 
 
 def main() -> int:
-    configure_logging()
     try:
         settings = load_settings(local_defaults=False)
+        configure_logging(settings.log_format)
         settings.dintero_credentials()  # refused before connecting, naming what is missing
         asyncio.run(serve_until_signalled(settings))
     except (SettingsError, ValueError) as exc:

@@ -23,6 +23,7 @@ from activities.models import (
     RecordInput,
     VerifyInput,
 )
+from amendments import metrics
 from amendments.dintero import DinteroClient
 from amendments.dintero.convert import wire_line
 from amendments.dintero.errors import DinteroError
@@ -112,6 +113,7 @@ class DinteroActivities:
             if _retrying(request.reconcile):
                 found = await self._find_draft(request)
                 if found is not None:
+                    metrics.write_reconciled("draft")
                     return found
             body = DraftOrderCreate(
                 options=DraftOptions(
@@ -150,6 +152,7 @@ class DinteroActivities:
             if _retrying(request.reconcile):
                 draft = await self.client.get_draft(request.draft_id)
                 if draft.status == "completed":
+                    metrics.write_reconciled("completion")
                     return DraftRef(
                         draft_id=draft.id,
                         order_id=request.order_id,
@@ -171,6 +174,8 @@ class DinteroActivities:
             if _retrying(request.reconcile):
                 records = await self.client.list_records(op.kind, request.order_id)
                 found = next((r for r in records if r.metadata == metadata), None)
+                if found is not None:
+                    metrics.write_reconciled(op.kind)
             record = found or await self.client.record(
                 op.kind,
                 request.order_id,

@@ -28,7 +28,7 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from amendments import wiring
+from amendments import telemetry, wiring
 from amendments.config import Settings, SettingsError, load_settings
 from amendments.connection import TemporalUnreachable, connect
 from amendments.demo import play
@@ -359,6 +359,9 @@ def dev(
     temporal_port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
     ui_port: Annotated[int, typer.Option(help="Temporal UI port.")] = 8233,
     simulator_port: Annotated[int, typer.Option(help="Dintero simulator port.")] = 8700,
+    metrics_port: Annotated[
+        int, typer.Option(help="The worker's Prometheus metrics port (0: none).")
+    ] = 9464,
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Start empty: forget what .amend/ kept.")
     ] = False,
@@ -366,15 +369,19 @@ def dev(
 ) -> None:
     """Run the dev server, the simulator and a worker until Ctrl-C; both keep their state in
     .amend/ (temporal.db, simulator.json) across restarts."""
-    wiring.configure_logging()  # the worker's lines on stderr, as `amend worker` shows them
+    telemetry.configure_logging()  # the worker's lines on stderr, as `amend worker` shows them
 
     async def main() -> None:
         ports = Ports(temporal=temporal_port, ui=ui_port, simulator=simulator_port)
-        async with EmbeddedStack(ports=ports, state_dir=STATE_DIR, fresh=fresh) as stack:
+        metrics = f"127.0.0.1:{metrics_port}" if metrics_port else None
+        async with EmbeddedStack(
+            ports=ports, state_dir=STATE_DIR, fresh=fresh, metrics=metrics
+        ) as stack:
             endpoints = {
                 "temporal": stack.temporal_address,
                 "ui": stack.ui_url,
                 "simulator": stack.simulator_url,
+                "metrics": f"http://{metrics}/metrics" if metrics else None,
                 "task_queue": stack.task_queue,
                 "account_id": DEMO_ACCOUNT_ID,
                 "state": str(STATE_DIR),
@@ -405,9 +412,10 @@ def worker(context: typer.Context, as_json: JsonFlag = False) -> None:
                 "task_queue": config.task_queue,
                 "temporal": config.temporal_address,
                 "dintero": config.dintero_base_url,
+                "metrics": config.metrics_bind_address,
             }
         )
-    wiring.configure_logging()
+    telemetry.configure_logging(config.log_format)
     run(wiring.serve_until_signalled(config))
 
 

@@ -14,7 +14,7 @@ credentials it refuses to start, naming the variables.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     dintero_client_secret: SecretStr | None = None
     # Below the activities' 15 s start-to-close, so a slow Dintero surfaces as a typed timeout.
     dintero_timeout_seconds: float = Field(default=10.0, gt=0, le=14)
+
+    # Watching it run (`amendments/telemetry.py`): each off unless set.
+    metrics_bind_address: str | None = Field(default=None, pattern=r"^[^\s:]*:\d{1,5}$")
+    metrics_visibility_seconds: float = Field(default=30.0, gt=0)  # the waiting-top-ups gauge
+    otel_exporter_otlp_endpoint: str | None = None
+    log_format: Literal["text", "json"] = "text"
 
     @model_validator(mode="after")
     def _tls_pair(self) -> Settings:

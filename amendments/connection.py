@@ -9,6 +9,7 @@ imported by workflows (they take the keys from `search_attributes`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -16,9 +17,10 @@ from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
+from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from amendments.config import Settings
@@ -54,8 +56,14 @@ class TemporalUnreachable(ConnectionError):
     """Temporal did not answer at the configured address; the message names it."""
 
 
-async def connect(settings: Settings) -> Client:
-    """A client for the configured Temporal, with the product's one data converter;
+async def connect(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
+    """A client for the configured Temporal, with the product's one data converter (and, for a
+    worker, the runtime serving its metrics and the tracing interceptor);
     `TemporalUnreachable` when nothing answers there."""
     options = connect_options(settings)
     try:
@@ -65,6 +73,8 @@ async def connect(settings: Settings) -> Client:
             data_converter=DATA_CONVERTER,
             tls=options.tls,
             api_key=options.api_key,
+            runtime=runtime,
+            interceptors=interceptors,
         )
     except RuntimeError as exc:  # the SDK's only word for it: "Failed client connect: ..."
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.dintero import DinteroActivities
+from amendments import telemetry
 from amendments.config import Settings
 from amendments.connection import connect, ensure_search_attributes
 from amendments.dintero import DinteroClient, build_http
@@ -90,7 +90,16 @@ def build_worker(client: Client, dintero: DinteroClient, task_queue: str, **tuni
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     dintero = dintero_client(settings)
-    client = await connect(settings)
+    provider = telemetry.tracing(settings)
+    runtime = telemetry.runtime(settings)
+    client = await connect(settings, runtime=runtime, interceptors=telemetry.interceptors(provider))
+    tasks = []
+    if runtime is not None:
+        log.info("metrics on http://%s/metrics", settings.metrics_bind_address)
+        waiting = telemetry.count_waiting_top_ups(
+            client, runtime.metric_meter, stop, settings.metrics_visibility_seconds
+        )
+        tasks.append(asyncio.create_task(waiting))
     added = await ensure_search_attributes(client, settings.temporal_namespace)
     if added:
         log.info("registered search attributes %s on %s", added, settings.temporal_namespace)
@@ -108,17 +117,11 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             await stop.wait()
             log.info("stopping: finishing running activities")
     finally:
+        await asyncio.gather(*tasks, return_exceptions=True)
         await dintero.aclose()
+        if provider is not None:
+            provider.shutdown()  # flushes the spans not yet exported
     log.info("worker stopped")
-
-
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 async def serve_until_signalled(settings: Settings) -> None:

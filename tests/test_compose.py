@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,15 @@ def env_file(name: str) -> dict[str, str]:
 
 
 def test_the_stack_has_every_part() -> None:
-    assert set(services()) == {"postgresql", "temporal", "temporal-ui", "simulator", "worker"}
+    assert set(services()) == {
+        "postgresql",
+        "temporal",
+        "temporal-ui",
+        "simulator",
+        "worker",
+        "prometheus",
+        "grafana",
+    }
 
 
 def test_images_are_pinned_or_built_here() -> None:
@@ -50,7 +59,7 @@ def test_images_are_pinned_or_built_here() -> None:
             assert (ROOT / context / "Dockerfile").is_file(), name
             continue
         image = service["image"]
-        assert image in built or re.fullmatch(r"[\w./-]+:\d+(\.\d+)+", image), (name, image)
+        assert image in built or re.fullmatch(r"[\w./-]+:v?\d+(\.\d+)+", image), (name, image)
 
 
 def test_dockerfile_copies_what_exists() -> None:
@@ -96,3 +105,45 @@ def test_env_example_loads_as_settings(monkeypatch: Any) -> None:
         monkeypatch.setenv(key, value)
     settings = Settings(_env_file=None)
     assert settings.dintero_credentials()[0] == "T12345678"
+
+
+def mounts(name: str) -> dict[str, Path]:
+    """A service's bind mounts: container path -> the repository path it shows."""
+    found = {}
+    for volume in services()[name].get("volumes", []):
+        source, target, *_ = volume.split(":")
+        if source.startswith("./"):
+            found[target] = ROOT / source
+    return found
+
+
+def test_prometheus_scrapes_the_workers_with_the_committed_rules() -> None:
+    [config_dir] = mounts("prometheus").values()
+    config = yaml.safe_load((config_dir / "prometheus.yml").read_text())
+    for rules in config["rule_files"]:
+        assert (config_dir / rules).is_file(), rules
+    [job] = config["scrape_configs"]
+    [dns] = job["dns_sd_configs"]
+    worker = services()["worker"]
+    port = worker["environment"]["METRICS_BIND_ADDRESS"].rpartition(":")[2]
+    assert (dns["names"], str(dns["port"])) == (["worker"], port)
+    assert port in worker["expose"]
+
+
+def test_grafana_reads_the_committed_datasource_and_dashboard() -> None:
+    grafana = mounts("grafana")
+    provisioning = grafana["/etc/grafana/provisioning"]
+    [datasource] = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    port = services()["prometheus"]["ports"][0].rpartition(":")[2]
+    assert datasource["url"] == f"http://prometheus:{port}"
+    [provider] = yaml.safe_load((provisioning / "dashboards" / "dashboards.yml").read_text())[
+        "providers"
+    ]
+    dashboards = grafana[provider["options"]["path"]]
+    board = json.loads((dashboards / "order-amendments.json").read_text())
+    uids = {t["datasource"]["uid"] for p in board["panels"] for t in p["targets"]}
+    assert uids == {datasource["uid"]}
+    home = services()["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith(provider["options"]["path"])

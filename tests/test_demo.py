@@ -39,6 +39,8 @@ async def start_dev(
         str(ports.ui),
         "--simulator-port",
         str(ports.simulator),
+        "--metrics-port",
+        str(free_port()),
         cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -73,11 +75,14 @@ async def test_dev_keeps_temporal_state_across_a_restart(tmp_path: Path) -> None
             {"currency": "NOK", "items": [CHAIR], "payment_id": "PID_123"},
             workflow_id="place-survives-restart",
         )
+        async with httpx.AsyncClient() as http:  # the printed metrics address serves metrics
+            metrics_text = (await http.get(endpoints["metrics"])).text
     finally:
         await stop(proc)
     assert proc.stderr is not None
     logged = (await proc.stderr.read()).decode()
     assert f"order={placed.order_id} placed and captured" in logged  # the worker's own lines
+    assert "temporal_worker_task_slots_available" in metrics_text
     proc, endpoints = await start_dev(tmp_path, ports)
     try:
         client = await Client.connect(endpoints["temporal"], data_converter=DATA_CONVERTER)

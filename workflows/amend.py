@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         RecordInput,
         VerifyInput,
     )
+    from amendments import metrics
     from amendments.domain.errors import AmendmentRejected
     from amendments.domain.models import (
         ENDED,
@@ -95,21 +96,31 @@ class AmendOrder:
         if self.request is None:
             assert self.rejected is not None
             self._end("Failed", f"input refused: {self.rejected}")
+            self._count("rejected")
             raise rejection(self.rejected, "AmendmentRejected")
         self._publish()
         try:
             result = await self._amend(self.request)
         except (ActivityError, ApplicationError) as exc:
             self._end("Failed", _message(exc))
+            self._count("rejected" if _kind(exc) == "AmendmentRejected" else "failed")
             await workflow.wait_condition(workflow.all_handlers_finished)
             raise _failure(self.step, exc) from exc
         except asyncio.CancelledError:  # cancelled: still answer every message and handler
             self._end("Failed", "the amendment was cancelled")
+            self._count("failed")
             raise
         self.result = result
         self._end("Reverted" if result.outcome == "reverted" else "Completed")
+        self._count(result.outcome)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return result
+
+    def _count(self, outcome: metrics.Outcome) -> None:
+        """The amendment's end in the metrics (nothing is recorded while a run replays)."""
+        elapsed = workflow.now() - workflow.info().start_time
+        branch = metrics.branch_of(self.plan.branch if self.plan else None)
+        metrics.amendment_finished(outcome, branch, elapsed.total_seconds())
 
     def _end(self, status: AmendmentStatus, error: str | None = None) -> None:
         """Every exit path: the status, and the collector closed (every ticket answered)."""
@@ -202,13 +213,20 @@ class AmendOrder:
         self.step = "top-up"
         self._publish()
         timeout = timedelta(seconds=request.top_up_timeout_seconds)
-        deadline = workflow.now() + timeout
-        renewed = False
+        waiting_since = workflow.now()
+        deadline = waiting_since + timeout
+        renewed = timed_out = False
+
+        def waited(result: metrics.WaitResult) -> None:
+            metrics.top_up_waited(result, (workflow.now() - waiting_since).total_seconds())
+
         while True:
             if self.top_up.revert_reason is not None:
+                waited("timed_out" if timed_out else "reverted")
                 self.top_up.close(f"the amendment is being reverted ({self.top_up.revert_reason})")
                 return self.top_up.revert_reason
             if self.top_up.outstanding == 0:
+                waited("covered")
                 self.top_up.close("the top-up is covered")
                 return None
             part = self.top_up.next()
@@ -232,8 +250,10 @@ class AmendOrder:
                     if request.on_top_up_timeout == "revert" and workflow.patched(
                         REVERT_ON_TIMEOUT
                     ):
+                        timed_out = True
                         self.top_up.request_revert(message)
                         continue
+                    waited("timed_out")
                     raise ApplicationError(
                         message,
                         {"outstanding": self.top_up.outstanding},
@@ -426,6 +446,11 @@ def _root(exc: BaseException) -> BaseException:
     while isinstance(exc, ActivityError) and exc.cause is not None:
         exc = exc.cause
     return exc
+
+
+def _kind(exc: BaseException) -> str | None:
+    cause = _root(exc)
+    return cause.type if isinstance(cause, ApplicationError) else None
 
 
 def _message(exc: BaseException) -> str:

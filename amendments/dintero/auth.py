@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from amendments import metrics
 from amendments.dintero.errors import DinteroAuthError, DinteroInvalidResponse, error_from_response
 from amendments.dintero.models import AccessToken
 
@@ -122,8 +123,10 @@ class DinteroTokenAuth(httpx.Auth):
             async with self._lock:
                 token = self._fresh()
                 if token is None:
+                    started = time.perf_counter()
                     response = yield self._token_request_for(request)
                     await response.aread()
+                    _counted(response, started)
                     token = self._store(response)
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
@@ -133,11 +136,17 @@ class DinteroTokenAuth(httpx.Auth):
             current = self._fresh()
             if current is None or current == token:
                 self._token = None
+                started = time.perf_counter()
                 refreshed = yield self._token_request_for(request)
                 await refreshed.aread()
+                _counted(refreshed, started)
                 current = self._store(refreshed)
         request.headers["Authorization"] = f"Bearer {current}"
         yield request
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         raise RuntimeError("DinteroTokenAuth is for httpx.AsyncClient only")
+
+
+def _counted(response: httpx.Response, started: float) -> None:
+    metrics.dintero_request("token", str(response.status_code), time.perf_counter() - started)

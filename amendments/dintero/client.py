@@ -9,12 +9,14 @@ and inject it, so that tests can point it at the simulator with `httpx.ASGITrans
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, TypeVar
 
 import httpx
+from opentelemetry import trace
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from amendments import __version__
+from amendments import __version__, metrics
 from amendments.dintero.auth import DinteroTokenAuth, validate_account_id
 from amendments.dintero.convert import to_snapshot
 from amendments.dintero.errors import (
@@ -42,6 +44,8 @@ USER_AGENT = f"order-amendments/{__version__} (+httpx)"
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 M = TypeVar("M", bound=BaseModel)
+# A span per request: the route name, the method and the status; never a body, header or token.
+_TRACER = trace.get_tracer("amendments.dintero")
 
 
 def build_http(
@@ -101,16 +105,31 @@ class DinteroClient:
         path: str,
         model: type[M],
         *,
+        operation: str,
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
     ) -> M:
         url = f"{self._prefix}{path}"
-        try:
-            response = await self.http.request(method, url, json=json, params=params)
-        except httpx.TransportError as exc:
-            raise error_from_transport(exc, exc.request if _has_request(exc) else None) from exc
-        if response.is_error:
-            raise error_from_response(response)
+        with _TRACER.start_as_current_span(
+            f"dintero {operation}",
+            kind=trace.SpanKind.CLIENT,
+            attributes={"dintero.operation": operation, "http.request.method": method},
+        ) as span:
+            started = time.perf_counter()
+            try:
+                response = await self.http.request(method, url, json=json, params=params)
+            except httpx.TransportError as exc:
+                answer = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
+                metrics.dintero_request(operation, answer, time.perf_counter() - started)
+                span.set_status(trace.StatusCode.ERROR, answer)
+                raise error_from_transport(exc, exc.request if _has_request(exc) else None) from exc
+            metrics.dintero_request(
+                operation, str(response.status_code), time.perf_counter() - started
+            )
+            span.set_attribute("http.response.status_code", response.status_code)
+            if response.is_error:
+                span.set_status(trace.StatusCode.ERROR, f"HTTP {response.status_code}")
+                raise error_from_response(response)
         try:
             return model.model_validate_json(response.content)
         except ValidationError as exc:
@@ -123,54 +142,85 @@ class DinteroClient:
     # --- drafts ----------------------------------------------------------------------------
 
     async def create_draft(self, body: DraftOrderCreate) -> DraftOrder:
-        return await self._call("POST", "/draft_orders", DraftOrder, json=body.wire())
+        return await self._call(
+            "POST", "/draft_orders", DraftOrder, json=body.wire(), operation="create_draft"
+        )
 
     async def get_draft(self, draft_id: str) -> DraftOrder:
-        return await self._call("GET", f"/draft_orders/{draft_id}", DraftOrder)
+        return await self._call(
+            "GET", f"/draft_orders/{draft_id}", DraftOrder, operation="get_draft"
+        )
 
     async def list_drafts(self, *, status: str | None = None) -> list[DraftOrder]:
         params = {"status": status} if status else None
-        page = await self._call("GET", "/draft_orders", DraftOrderList, params=params)
+        page = await self._call(
+            "GET", "/draft_orders", DraftOrderList, params=params, operation="list_drafts"
+        )
         return page.draft_orders
 
     async def complete_draft(self, draft_id: str) -> list[Order]:
         completed = await self._call(
-            "PUT", f"/draft_orders/{draft_id}/complete", CompletedDraft, json={}
+            "PUT",
+            f"/draft_orders/{draft_id}/complete",
+            CompletedDraft,
+            json={},
+            operation="complete_draft",
         )
         return completed.orders
 
     # --- orders and payment records --------------------------------------------------------
 
     async def get_order(self, order_id: str) -> Order:
-        return await self._call("GET", f"/orders/{order_id}", Order)
+        return await self._call("GET", f"/orders/{order_id}", Order, operation="read_order")
 
     async def list_authorizations(self, order_id: str) -> list[PaymentOperation]:
-        page = await self._call("GET", f"/orders/{order_id}/authorizations", AuthorizationList)
+        page = await self._call(
+            "GET",
+            f"/orders/{order_id}/authorizations",
+            AuthorizationList,
+            operation="list_authorizations",
+        )
         return page.authorizations
 
     async def list_captures(self, order_id: str) -> list[PaymentOperation]:
-        page = await self._call("GET", f"/orders/{order_id}/captures", CaptureList)
+        page = await self._call(
+            "GET", f"/orders/{order_id}/captures", CaptureList, operation="list_captures"
+        )
         return page.captures
 
     async def list_refunds(self, order_id: str) -> list[PaymentOperation]:
-        page = await self._call("GET", f"/orders/{order_id}/refunds", RefundList)
+        page = await self._call(
+            "GET", f"/orders/{order_id}/refunds", RefundList, operation="list_refunds"
+        )
         return page.refunds
 
     async def record_authorization(
         self, order_id: str, body: PaymentOperationCreate
     ) -> PaymentOperation:
         return await self._call(
-            "POST", f"/orders/{order_id}/authorizations", PaymentOperation, json=body.wire()
+            "POST",
+            f"/orders/{order_id}/authorizations",
+            PaymentOperation,
+            json=body.wire(),
+            operation="record_authorization",
         )
 
     async def record_capture(self, order_id: str, body: PaymentOperationCreate) -> PaymentOperation:
         return await self._call(
-            "POST", f"/orders/{order_id}/captures", PaymentOperation, json=body.wire()
+            "POST",
+            f"/orders/{order_id}/captures",
+            PaymentOperation,
+            json=body.wire(),
+            operation="record_capture",
         )
 
     async def record_refund(self, order_id: str, body: PaymentOperationCreate) -> PaymentOperation:
         return await self._call(
-            "POST", f"/orders/{order_id}/refunds", PaymentOperation, json=body.wire()
+            "POST",
+            f"/orders/{order_id}/refunds",
+            PaymentOperation,
+            json=body.wire(),
+            operation="record_refund",
         )
 
     async def list_records(self, kind: RecordKind, order_id: str) -> list[PaymentOperation]:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from amendments.connection import DATA_CONVERTER
 
@@ -26,13 +27,15 @@ def temporal_binary() -> str:
     return found
 
 
-async def wait_for_temporal(address: str, within: float = 60) -> Client:
+async def wait_for_temporal(
+    address: str, within: float = 60, runtime: Runtime | None = None
+) -> Client:
     """A client once the dev server at `address` answers (it takes a moment to start)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
         try:
-            return await Client.connect(address, data_converter=DATA_CONVERTER)
+            return await Client.connect(address, data_converter=DATA_CONVERTER, runtime=runtime)
         except RuntimeError:
             if loop.time() > deadline:
                 raise

@@ -30,6 +30,7 @@ from amendments.local.devserver import temporal_binary, wait_for_temporal
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
 from amendments.simulator.app import SimulatorConfig
 from amendments.simulator.server import free_port
+from amendments.telemetry import metrics_runtime
 from amendments.wiring import build_worker, dintero_client
 
 STATE_DIR = Path(".amend")
@@ -78,6 +79,7 @@ class EmbeddedStack:
     ports: Ports = field(default_factory=Ports.available)
     state_dir: Path | None = None
     fresh: bool = False
+    metrics: str | None = None  # the worker's Prometheus bind address, if any
     task_queue: str = "order-amendments"
     host: str = "127.0.0.1"
 
@@ -197,7 +199,8 @@ class EmbeddedStack:
     async def _connect(self) -> Client:
         assert self._temporal is not None
         try:
-            return await wait_for_temporal(self.temporal_address)
+            runtime = metrics_runtime(self.metrics) if self.metrics else None
+            return await wait_for_temporal(self.temporal_address, runtime=runtime)
         except RuntimeError:
             if self._temporal.poll() is not None and self._temporal.stderr is not None:
                 error = self._temporal.stderr.read().decode().strip()[-500:]
