@@ -11,13 +11,23 @@ ensure_venv() {
   fi
 }
 
-# Debian's chromium for the browser test (Playwright's own browser download cannot work offline).
-ensure_chromium() {
-  if [ -x /usr/bin/chromium ] || [ "${SKIP_CHROMIUM_INSTALL:-}" = 1 ]; then
+# Debian packages the tests drive for real, installed as root when missing (one apt-get update):
+# chromium for the browser test (Playwright's own browser download cannot work offline), and
+# prometheus (the server and promtool) for the metrics test.
+ensure_test_packages() {
+  local missing=()
+  if [ ! -x /usr/bin/chromium ] && [ "${SKIP_CHROMIUM_INSTALL:-}" != 1 ]; then
+    missing+=(chromium)
+  fi
+  if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+    missing+=(prometheus)
+  fi
+  if [ ${#missing[@]} -eq 0 ]; then
     return
   fi
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "== installing Debian's chromium for the browser test"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "== installing Debian's ${missing[*]} for the tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
 }
