@@ -99,9 +99,9 @@ def tracing(settings: Settings) -> TracerProvider | None:
     return provider
 
 
-def interceptors(provider: TracerProvider | None) -> list[Interceptor]:
-    """The client's (and so the worker's) interceptors: tracing when a provider is set."""
-    return [TracingInterceptor()] if provider is not None else []
+def interceptors(tracing_on: bool) -> list[Interceptor]:
+    """The client's (and so the worker's: it takes them from its client) interceptors."""
+    return [TracingInterceptor()] if tracing_on else []
 
 
 class TemporalFields(logging.Filter):

@@ -92,7 +92,9 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     dintero = dintero_client(settings)
     provider = telemetry.tracing(settings)
     runtime = telemetry.runtime(settings)
-    client = await connect(settings, runtime=runtime, interceptors=telemetry.interceptors(provider))
+    client = await connect(
+        settings, runtime=runtime, interceptors=telemetry.interceptors(provider is not None)
+    )
     tasks = []
     if runtime is not None:
         log.info("metrics on http://%s/metrics", settings.metrics_bind_address)

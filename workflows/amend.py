@@ -423,12 +423,16 @@ class AmendOrder:
         return current_details(self.state())
 
     def _log(self, what: str) -> None:
+        """One line per step; its fields also apart, for `LOG_FORMAT=json`."""
+        order_id = self.request.order_id if self.request else None
+        amendment_id = self.request.amendment_id if self.request else None
         workflow.logger.info(
             "order=%s amendment=%s step=%s: %s",
-            self.request.order_id if self.request else "?",
-            self.request.amendment_id if self.request else "?",
+            order_id or "?",
+            amendment_id or "?",
             self.step,
             what,
+            extra={"order_id": order_id, "amendment_id": amendment_id, "step": self.step},
         )
 
 

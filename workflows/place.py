@@ -76,5 +76,7 @@ class PlaceOrder:
                 retry_policy=DINTERO_CALL.retry,
                 summary=f"{kind.capitalize()} {operation.amount} on order {order_id}",
             )
-        workflow.logger.info("order=%s placed and captured", order_id)
+        workflow.logger.info(
+            "order=%s placed and captured", order_id, extra={"order_id": order_id, "step": "placed"}
+        )
         return PlacedOrder(order_id=order_id, total=sum(i.amount for i in items))
