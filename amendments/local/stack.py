@@ -10,6 +10,7 @@ exit, so a demo never touches what `amend dev` keeps.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -21,6 +22,7 @@ from types import TracebackType
 
 from pydantic import SecretStr
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from amendments.config import Settings
@@ -30,7 +32,7 @@ from amendments.local.devserver import temporal_binary, wait_for_temporal
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
 from amendments.simulator.app import SimulatorConfig
 from amendments.simulator.server import free_port
-from amendments.telemetry import metrics_runtime
+from amendments.telemetry import count_waiting_top_ups, metrics_runtime
 from amendments.wiring import build_worker, dintero_client
 
 STATE_DIR = Path(".amend")
@@ -85,6 +87,9 @@ class EmbeddedStack:
 
     def __post_init__(self) -> None:
         self._lock: int | None = None
+        self._runtime: Runtime | None = None
+        self._stopping = asyncio.Event()
+        self._watch: asyncio.Task[None] | None = None
         self._simulator: Simulator | None = None
         self._server: BackgroundServer | None = None
         self._temporal: subprocess.Popen[bytes] | None = None
@@ -138,6 +143,11 @@ class EmbeddedStack:
             self.dintero = dintero_client(self.settings())
             self._worker = build_worker(self.client, self.dintero, self.task_queue)
             await self._worker.__aenter__()
+            if self._runtime is not None:
+                waiting = count_waiting_top_ups(
+                    self.client, self._runtime.metric_meter, self._stopping, every=30
+                )
+                self._watch = asyncio.create_task(waiting)
         except BaseException:
             await self._stop()
             raise
@@ -199,8 +209,8 @@ class EmbeddedStack:
     async def _connect(self) -> Client:
         assert self._temporal is not None
         try:
-            runtime = metrics_runtime(self.metrics) if self.metrics else None
-            return await wait_for_temporal(self.temporal_address, runtime=runtime)
+            self._runtime = metrics_runtime(self.metrics) if self.metrics else None
+            return await wait_for_temporal(self.temporal_address, runtime=self._runtime)
         except RuntimeError:
             if self._temporal.poll() is not None and self._temporal.stderr is not None:
                 error = self._temporal.stderr.read().decode().strip()[-500:]
@@ -208,6 +218,10 @@ class EmbeddedStack:
             raise
 
     async def _stop(self) -> None:
+        self._stopping.set()
+        if self._watch is not None:
+            await self._watch
+            self._watch = None
         if self._worker is not None:
             with contextlib.suppress(Exception):
                 await self._worker.__aexit__(None, None, None)
