@@ -37,6 +37,7 @@ from amendments.simulator.server import free_port
 from amendments.starter import revert_amendment, send_authorization_outcome
 from tests.harness import CHAIR, Harness, call_name, eventually, item, swap
 from tests.processes import WorkerProcess
+from tests.test_compose import mounts
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
@@ -194,10 +195,14 @@ def check_names_and_labels(text: str, ids: set[str]) -> None:
     # The SDK's own metrics share the endpoint.
     assert "temporal_workflow_task_schedule_to_start_latency_bucket" in names
     assert "temporal_worker_task_slots_available" in names
-    # Every metric the dashboard and the alert rules query is one this worker exports.
-    board = (ROOT / "deploy" / "grafana" / "dashboards" / "order-amendments.json").read_text()
-    queried = set(METRIC.findall(board)) | set(METRIC.findall(RULES.read_text()))
-    assert metrics.FINISHED in queried
+    # Every metric that compose's dashboards and alert rules query is one this worker exports.
+    queried = set()
+    for board in mounts("grafana")["/var/lib/grafana/dashboards"].glob("*.json"):
+        queried |= set(METRIC.findall(board.read_text()))
+    [prometheus] = mounts("prometheus").values()
+    for rules in yaml.safe_load((prometheus / "prometheus.yml").read_text())["rule_files"]:
+        queried |= set(METRIC.findall((prometheus / rules).read_text()))
+    assert set(metrics.PRODUCT_METRICS) - {n.removesuffix("_bucket") for n in queried} == set()
     assert queried - names == set()
     # Bounded labels only: never an order, amendment or payment id.
     values = {v for s in samples(text) for v in s.labels.values()}
