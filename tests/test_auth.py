@@ -82,8 +82,8 @@ async def test_a_401_that_persists_after_refresh_is_unauthorized(
     await client.list_drafts()
     original = sim._authenticate
 
-    def always_reject(request: object, aid: str) -> None:
-        from amendments.simulator.state import SimError
+    def always_reject(request: object, aid: str | None) -> str:
+        from amendments.simulator.base import SimError
 
         raise SimError(401, "UNAUTHORIZED", "Access forbidden, invalid JWT token was used")
 

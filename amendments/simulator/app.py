@@ -6,9 +6,15 @@ envelope `{"error": {"code", "message", "errors"}}`, and injects faults on reque
 in-process for tests (`httpx.ASGITransport(app=Simulator().app)`) and as a server
 (`amend simulator`). It is not a mock of our client: it enforces the API's rules on its side.
 
+It also serves Dintero Checkout's paths on the same host (`POST /v1/sessions-profile`,
+`GET /v1/transactions/{id}`, `POST /v1/transactions/{id}/capture|refund|void`, with the same
+tokens, envelope and faults; its rules and assumptions C1-C7 are in `checkout.py`).
+
 Test controls live under `/_sim/`, a prefix Dintero does not use:
 `GET /_sim/requests` (every API request: method, path, status, body), `GET /_sim/state`,
-`POST /_sim/reset`, `GET|POST|DELETE /_sim/faults`.
+`POST /_sim/reset`, `GET|POST|DELETE /_sim/faults`, and `POST /_sim/checkout/sessions/{id}/pay`
+(`{"outcome": "authorized" | "declined", "amount"?, "duplicates"?, "late_ms"?}`: the customer
+pays, then the session's `callback_url` is called over HTTP as Dintero calls it).
 
 Rules enforced (the README's "The flow" and "The Dintero simulator"). Where Dintero's real
 behaviour is unknown the simulator is strict; these are its ASSUMPTIONS, each a choice made
@@ -73,7 +79,9 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from amendments.config import LOCAL_ACCOUNT_ID
-from amendments.simulator.state import SimError, Store
+from amendments.simulator import checkout
+from amendments.simulator.base import SimError, now
+from amendments.simulator.state import Store
 
 ACCOUNT_ID = re.compile(r"^[PT]\d{8}$")
 DEMO_ACCOUNT_ID = LOCAL_ACCOUNT_ID  # the account the local stack and the demo use
@@ -120,6 +128,19 @@ class _Token:
     expires_at: float
 
 
+class PayIn(BaseModel):
+    """`POST /_sim/checkout/sessions/{id}/pay`: how the customer pays, and how Dintero calls
+    back (`duplicates` more deliveries at once, one more `late_ms` later)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["authorized", "declined"]
+    amount: int | None = Field(default=None, gt=0)
+    duplicates: int = Field(default=0, ge=0, le=20)
+    late_ms: int | None = Field(default=None, ge=0, le=60_000)
+    callback_attempts: int = Field(default=20, ge=1, le=20)
+
+
 @dataclass
 class SimulatorConfig:
     token_ttl: float = 3600.0
@@ -160,6 +181,8 @@ class Simulator:
         self.store = self._stored() or Store(seed=self.config.seed)
         self.requests: list[dict[str, Any]] = []
         self.faults: list[FaultRule] = []
+        self.callbacks: list[dict[str, Any]] = []  # every callback delivery, with its answer
+        self._late_callbacks: set[asyncio.Task[None]] = set()
         self._tokens: dict[str, _Token] = {}
         self._random = random.Random(self.config.seed)
         self.app = self._build()
@@ -170,6 +193,7 @@ class Simulator:
         self.store = Store(seed=self.config.seed)
         self.requests.clear()
         self.faults.clear()
+        self.callbacks.clear()
         self._tokens.clear()
         self._keep()
 
@@ -233,8 +257,22 @@ class Simulator:
             api.append(
                 _Route(f"{shop}/orders/{{order_id}}/{kind}s", "POST", self._recorder(kind), True)
             )
+        api += [
+            _Route("/v1/sessions-profile", "POST", self._create_session, write=True),
+            _Route("/v1/transactions/{transaction_id}", "GET", self._get_transaction, False),
+        ]
+        for action in ("capture", "refund", "void"):
+            api.append(
+                _Route(
+                    f"/v1/transactions/{{transaction_id}}/{action}",
+                    "POST",
+                    self._moving(action),
+                    True,
+                )
+            )
         routes = [Route(r.path, self._endpoint(r), methods=[r.method]) for r in api]
         routes += [
+            Route("/_sim/checkout/sessions/{session_id}/pay", self._sim_pay, methods=["POST"]),
             Route("/_sim/requests", self._sim_requests, methods=["GET"]),
             Route("/_sim/state", self._sim_state, methods=["GET"]),
             Route("/_sim/reset", self._sim_reset, methods=["POST"]),
@@ -321,12 +359,13 @@ class Simulator:
         if rule is not None and rule.status is not None and rule.mode == "respond":
             entry["fault"] = "respond"
             return self._fault_response(entry, rule)
-        aid = request.path_params["aid"]
+        aid: str | None = request.path_params.get("aid")  # Checkout's paths name no account
         try:
-            if not ACCOUNT_ID.fullmatch(aid):
+            if aid is not None and not ACCOUNT_ID.fullmatch(aid):
                 raise SimError(404, "NOT_FOUND", f"account {aid!r} does not match ^[PT]\\d{{8}}$")
             if not route.path.endswith("/auth/token"):
-                self._authenticate(request, aid)
+                aid = self._authenticate(request, aid)
+            assert aid is not None
             if rule is not None and rule.mode == "drop" and not (rule.apply and route.write):
                 entry["fault"] = "drop"
                 request.scope["state"]["sim_drop"] = True
@@ -430,11 +469,104 @@ class Simulator:
             "expires_in": int(self.config.token_ttl),
         }
 
-    def _authenticate(self, request: Request, aid: str) -> None:
+    def _authenticate(self, request: Request, aid: str | None) -> str:
+        """The account the bearer token is for (it must be the path's account, when the path
+        names one: Checkout's paths do not)."""
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         token = self._tokens.get(value) if scheme.lower() == "bearer" else None
-        if token is None or token.account_id != aid or token.expires_at <= time.monotonic():
+        if (
+            token is None
+            or (aid is not None and token.account_id != aid)
+            or token.expires_at <= time.monotonic()
+        ):
             raise SimError(401, "UNAUTHORIZED", "Access forbidden, invalid JWT token was used")
+        return token.account_id
+
+    # --- Checkout handlers ---------------------------------------------------------------
+
+    def _create_session(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
+        base_url = str(request.base_url).rstrip("/")
+        return checkout.create_session(self.store.accounts[aid].checkout, aid, body, base_url)
+
+    def _get_transaction(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
+        found = self.store.accounts[aid].checkout
+        return checkout.transaction_of(found, request.path_params["transaction_id"]).view()
+
+    def _moving(self, action: str) -> Handler:
+        move = {"capture": checkout.capture, "refund": checkout.refund, "void": checkout.void}
+        act = move[action]
+
+        def handler(aid: str, request: Request, body: Any) -> dict[str, Any]:
+            found = self.store.accounts[aid].checkout
+            return act(checkout.transaction_of(found, request.path_params["transaction_id"]), body)
+
+        return handler
+
+    async def _sim_pay(self, request: Request) -> Response:
+        """Play the customer in a session, then call its callback_url as Dintero does."""
+        try:
+            pay_in = PayIn.model_validate(await request.json())
+        except (ValueError, ValidationError) as exc:
+            return JSONResponse(SimError(400, "BAD_REQUEST", str(exc)).envelope(), 400)
+        session_id = request.path_params["session_id"]
+        found = [
+            account.checkout.sessions[session_id]
+            for account in self.store.accounts.values()
+            if session_id in account.checkout.sessions
+        ]
+        if not found:
+            return JSONResponse(SimError(404, "NOT_FOUND", f"session {session_id}").envelope(), 404)
+        session = found[0]
+        aid = session_id.partition(".")[0]
+        try:
+            transaction = checkout.pay(session, pay_in.outcome, pay_in.amount)
+        except SimError as exc:
+            return JSONResponse(exc.envelope(), exc.status)
+        self.store.accounts[aid].checkout.transactions[transaction.id] = transaction
+        self._keep()
+        delivered = [await self._call_back(session, transaction, pay_in.callback_attempts)]
+        for _ in range(pay_in.duplicates):
+            delivered.append(await self._call_back(session, transaction, 1))
+        if pay_in.late_ms is not None:
+            late = asyncio.create_task(self._late(session, transaction, pay_in.late_ms / 1000))
+            self._late_callbacks.add(late)
+            late.add_done_callback(self._late_callbacks.discard)
+        return JSONResponse({"transaction_id": transaction.id, "callbacks": delivered})
+
+    async def _late(
+        self, session: checkout.Session, transaction: checkout.Transaction, delay: float
+    ) -> None:
+        await asyncio.sleep(delay)
+        await self._call_back(session, transaction, 1)
+
+    async def _call_back(
+        self, session: checkout.Session, transaction: checkout.Transaction, attempts: int
+    ) -> dict[str, Any]:
+        """One delivery of the callback, retried on a 5xx or a transport error (C7)."""
+        method, url = session.callback()
+        params = {
+            "transaction_id": transaction.id,
+            "session_id": session.id,
+            "merchant_reference": transaction.merchant_reference,
+            "time": now(),
+        }
+        if transaction.declined:
+            params["error"] = "declined"
+        answer: dict[str, Any] = {"status": None, "attempts": 0}
+        async with httpx.AsyncClient(timeout=10) as http:
+            for attempt in range(1, attempts + 1):
+                answer["attempts"] = attempt
+                try:
+                    response = await http.request(method, url, params=params)
+                except httpx.TransportError as exc:
+                    answer["status"] = type(exc).__name__
+                else:
+                    answer["status"] = response.status_code
+                    if response.status_code < 500:
+                        break
+                await asyncio.sleep(0.05 * attempt)
+        self.callbacks.append({"session_id": session.id, **params, **answer})
+        return answer
 
     # --- API handlers --------------------------------------------------------------------
 

@@ -13,58 +13,27 @@ import string
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    TypeAdapter,
-    ValidationError,
-)
+from pydantic import Field, StrictBool, StrictInt, TypeAdapter
 
-_M = TypeVar("_M", bound=BaseModel)
-
-
-class SimError(Exception):
-    def __init__(
-        self, status: int, code: str, message: str, errors: list[dict[str, Any]] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.errors = errors or []
-
-    def envelope(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, "errors": self.errors}}
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
+from amendments.simulator.base import SimError, Strict, bad, now, parse
+from amendments.simulator.checkout import CheckoutAccount
 
 # --- request bodies the simulator accepts (strict: unknown fields are refused) -------------
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TaxLineIn(_Strict):
+class TaxLineIn(Strict):
     amount: StrictInt
     percentage: float = Field(ge=0, le=100)
 
 
-class RelatedItemIn(_Strict):
+class RelatedItemIn(Strict):
     line_id: StrictInt
     type: str
 
 
-class ItemIn(_Strict):
+class ItemIn(Strict):
     id: str = Field(min_length=1, max_length=200)
     line_id: StrictInt = Field(ge=1)
     quantity: StrictInt = Field(ge=1)
@@ -76,32 +45,32 @@ class ItemIn(_Strict):
     related_item: RelatedItemIn | None = None
 
 
-class OptionsIn(_Strict):
+class OptionsIn(Strict):
     generate_order_id: str | None = None
     order_id: str | None = None
     multiple_authorizations: bool | None = None
 
 
-class OrderIn(_Strict):
+class OrderIn(Strict):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     items: list[ItemIn] = Field(min_length=1)
 
 
-class DraftIn(_Strict):
+class DraftIn(Strict):
     options: OptionsIn = Field(default_factory=OptionsIn)
     order: OrderIn
 
 
-class OpItemIn(_Strict):
+class OpItemIn(Strict):
     line_id: StrictInt
     amount: StrictInt
 
 
-class PaymentDetailsIn(_Strict):
+class PaymentDetailsIn(Strict):
     payment_id: str = Field(min_length=1, max_length=200)
 
 
-class OperationIn(_Strict):
+class OperationIn(Strict):
     items: list[OpItemIn] = Field(min_length=1)
     payment_details: PaymentDetailsIn | None = None
     success: StrictBool
@@ -109,23 +78,6 @@ class OperationIn(_Strict):
     metadata: dict[str, str] | None = None
     processed_at: str | None = None
     processed_by: str | None = None
-
-
-def parse(model: type[_M], body: Any) -> _M:
-    """Validate a request body, or raise a 400 naming every bad field."""
-    try:
-        return model.model_validate(body)
-    except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-            for e in exc.errors(include_url=False)
-        ]
-        summary = "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
-        raise SimError(400, "BAD_REQUEST", f"invalid request body: {summary}", errors) from None
-
-
-def bad(message: str, field_name: str, code: str = "BAD_REQUEST") -> SimError:
-    return SimError(400, code, message, [{"field": field_name, "message": message}])
 
 
 # --- stored state ------------------------------------------------------------------------
@@ -147,7 +99,7 @@ class Draft:
     options: OptionsIn
     order: OrderIn
     status: str = "open"
-    created_at: str = field(default_factory=_now)
+    created_at: str = field(default_factory=now)
     reserved_order_id: str | None = None
 
     def view(self) -> dict[str, Any]:
@@ -171,7 +123,7 @@ class Operation:
     kind: str  # authorization | capture | refund
     body: OperationIn
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    created_at: str = field(default_factory=_now)
+    created_at: str = field(default_factory=now)
 
     def view(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -198,8 +150,8 @@ class Order:
     operations: list[Operation] = field(default_factory=list)
     status: str = "open"
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    created_at: str = field(default_factory=_now)
-    updated_at: str = field(default_factory=_now)
+    created_at: str = field(default_factory=now)
+    updated_at: str = field(default_factory=now)
 
     def ops(self, kind: str, *, successful: bool = True) -> list[Operation]:
         return [o for o in self.operations if o.kind == kind and (o.body.success or not successful)]
@@ -252,6 +204,7 @@ class Account:
     drafts: dict[str, Draft] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     reserved: set[str] = field(default_factory=set)
+    checkout: CheckoutAccount = field(default_factory=CheckoutAccount)
 
 
 _ACCOUNTS = TypeAdapter(dict[str, Account])
@@ -321,7 +274,7 @@ class Store:
             account.orders[order_id] = order
         for item in draft.order.items:
             order.lines[item.line_id] = Line(item=item, multiple_authorizations=multi)
-        order.updated_at = _now()
+        order.updated_at = now()
         draft.status = "completed"
         return {"orders": [order.view()]}
 
@@ -539,7 +492,7 @@ class Store:
         self._check_operation(order, kind, op_in)
         op = Operation(kind=kind, body=op_in)
         order.operations.append(op)
-        order.updated_at = _now()
+        order.updated_at = now()
         return op.view()
 
     def _check_operation(self, order: Order, kind: str, op: OperationIn) -> None:
