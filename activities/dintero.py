@@ -18,10 +18,13 @@ from temporalio.exceptions import ApplicationError
 from activities.models import (
     CompleteDraftInput,
     DraftRef,
+    MoveInput,
     NewDraftInput,
     PlanRequest,
     RecordInput,
+    SessionInput,
     VerifyInput,
+    VoidInput,
 )
 from amendments import metrics
 from amendments.dintero import DinteroClient
@@ -40,12 +43,15 @@ from amendments.domain.errors import AmendmentPartlyApplied, AmendmentRejected, 
 from amendments.domain.ledger import check_ledger, result_of
 from amendments.domain.models import (
     AmendmentResult,
+    PaymentLink,
+    Planned,
     PlannedLine,
     PlanOutcome,
     RecordedOperation,
 )
 from amendments.domain.order import OrderSnapshot
 from amendments.domain.planner import decide
+from amendments.payments import Moved, Payments, PaymentsRefused, RecordOnly, merchant_reference
 from amendments.planning import read_for_planning
 
 
@@ -77,10 +83,12 @@ def _same_lines(draft: DraftOrder, lines: tuple[PlannedLine, ...]) -> bool:
 
 
 class DinteroActivities:
-    """All activities, sharing one `DinteroClient` (one `httpx.AsyncClient` per worker)."""
+    """All activities, sharing one `DinteroClient` (one `httpx.AsyncClient` per worker) and
+    the payments adapter (`amendments/payments.py`; record-only moves nothing)."""
 
-    def __init__(self, client: DinteroClient) -> None:
+    def __init__(self, client: DinteroClient, payments: Payments | None = None) -> None:
         self.client = client
+        self.payments: Payments = payments or RecordOnly()
 
     async def _read(self, order_id: str) -> OrderSnapshot:
         try:
@@ -98,7 +106,11 @@ class DinteroActivities:
         except DinteroError as exc:
             _fail(exc)
         try:
-            return PlanOutcome(decide(order, request.amendment))
+            decided = PlanOutcome(decide(order, request.amendment)).root
+            if isinstance(decided, Planned):  # the plan says who moves its money
+                plan = decided.plan.model_copy(update={"payments": self.payments.mode})
+                decided = decided.model_copy(update={"plan": plan})
+            return PlanOutcome(decided)
         except AmendmentRejected as exc:
             _reject(exc)
         except AmendmentPartlyApplied as exc:
@@ -220,3 +232,74 @@ class DinteroActivities:
             outcome=request.outcome,
             revert_reason=request.revert_reason,
         )
+
+    # --- money movements (PAYMENTS=dintero-checkout only) ----------------------------------
+
+    @activity.defn(name="open_payment_session")
+    async def open_payment_session(self, request: SessionInput) -> PaymentLink:
+        """A payment session (the customer's link) for the outstanding top-up."""
+        try:
+            return await self.payments.open_session(
+                reference=merchant_reference(
+                    request.workflow_id, request.amendment_id, request.number
+                ),
+                amount=request.amount,
+                currency=request.currency,
+                order_id=request.order_id,
+            )
+        except DinteroError as exc:
+            _fail(exc)
+        except PaymentsRefused as exc:
+            _refused(exc)
+
+    @activity.defn(name="checkout_capture")
+    async def checkout_capture(self, request: MoveInput) -> Moved:
+        """Capture an authorized top-up transaction; on retry, find the capture first."""
+        try:
+            moved = await self.payments.capture(
+                request.transaction_id,
+                request.amount,
+                request.reference,
+                reconcile=_retrying(request.reconcile),
+            )
+        except DinteroError as exc:
+            _fail(exc)
+        except PaymentsRefused as exc:
+            _refused(exc)
+        if moved.reconciled:
+            metrics.write_reconciled("checkout_capture")
+        return moved
+
+    @activity.defn(name="checkout_refund")
+    async def checkout_refund(self, request: MoveInput) -> Moved:
+        """Refund on a transaction (the original payment, or a top-up at revert); on retry,
+        find the refund first."""
+        try:
+            moved = await self.payments.refund(
+                request.transaction_id,
+                request.amount,
+                request.reference,
+                request.reason,
+                reconcile=_retrying(request.reconcile),
+            )
+        except DinteroError as exc:
+            _fail(exc)
+        except PaymentsRefused as exc:
+            _refused(exc)
+        if moved.reconciled:
+            metrics.write_reconciled("checkout_refund")
+        return moved
+
+    @activity.defn(name="checkout_void")
+    async def checkout_void(self, request: VoidInput) -> Moved | None:
+        """Void an authorization nothing was captured on (nothing when there is none)."""
+        try:
+            return await self.payments.void(request.transaction_id, request.reference)
+        except DinteroError as exc:
+            _fail(exc)
+        except PaymentsRefused as exc:
+            _refused(exc)
+
+
+def _refused(exc: PaymentsRefused) -> NoReturn:
+    raise ApplicationError(str(exc), type="PaymentsRefused", non_retryable=True) from exc

@@ -51,3 +51,25 @@ class VerifyInput(Model):
     top_up_amount: int = 0
     outcome: Outcome = "applied"
     revert_reason: str | None = None
+
+
+class SessionInput(Model):
+    order_id: str
+    workflow_id: str
+    amendment_id: str
+    number: int  # the amendment's n-th payment session
+    amount: int
+    currency: str
+
+
+class MoveInput(Model):
+    transaction_id: str
+    amount: int
+    reference: str  # looked for on the transaction's events by a retried write
+    reason: str = ""
+    reconcile: bool = False
+
+
+class VoidInput(Model):
+    transaction_id: str
+    reference: str

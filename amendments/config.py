@@ -20,6 +20,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from amendments.dintero.auth import validate_account_id
+from amendments.dintero.checkout import DEFAULT_CHECKOUT_URL
 from amendments.dintero.client import DEFAULT_BASE_URL
 
 LOCAL_SIMULATOR_URL = "http://127.0.0.1:8700"
@@ -47,6 +48,13 @@ class Settings(BaseSettings):
     dintero_client_secret: SecretStr | None = None
     # Below the activities' 15 s start-to-close, so a slow Dintero surfaces as a typed timeout.
     dintero_timeout_seconds: float = Field(default=10.0, gt=0, le=14)
+
+    # Who moves the money (`amendments/payments.py`): nobody (record what another system did),
+    # or Dintero Checkout (refunds executed, top-ups collected by payment link and captured).
+    payments: Literal["record-only", "dintero-checkout"] = "record-only"
+    dintero_checkout_base_url: str = DEFAULT_CHECKOUT_URL
+    dintero_checkout_profile_id: str | None = None
+    callback_base_url: str | None = None  # the public address of `amend callbacks`
 
     # Watching it run (`amendments/telemetry.py`): each off unless set.
     metrics_bind_address: str | None = Field(default=None, pattern=r"^[^\s:]*:\d{1,5}$")
@@ -91,6 +99,24 @@ class Settings(BaseSettings):
         assert client_id is not None
         assert secret is not None
         return account_id, client_id, secret
+
+
+def checkout_settings(settings: Settings) -> tuple[str, str]:
+    """The Checkout profile id and the receiver's public address, or a SettingsError naming
+    what `PAYMENTS=dintero-checkout` is missing."""
+    missing = [
+        name
+        for name, value in (
+            ("DINTERO_CHECKOUT_PROFILE_ID", settings.dintero_checkout_profile_id),
+            ("CALLBACK_BASE_URL", settings.callback_base_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise SettingsError(f"PAYMENTS=dintero-checkout needs {', '.join(missing)}")
+    assert settings.dintero_checkout_profile_id is not None
+    assert settings.callback_base_url is not None
+    return settings.dintero_checkout_profile_id, settings.callback_base_url.rstrip("/")
 
 
 def load_settings(*, local_defaults: bool, **overrides: Any) -> Settings:

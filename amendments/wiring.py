@@ -20,9 +20,12 @@ from temporalio.worker import Worker
 
 from activities.dintero import DinteroActivities
 from amendments import telemetry
-from amendments.config import Settings
+from amendments.config import Settings, checkout_settings
 from amendments.connection import connect, ensure_search_attributes
 from amendments.dintero import DinteroClient, build_http
+from amendments.dintero.auth import DinteroTokenAuth
+from amendments.dintero.checkout import CheckoutClient
+from amendments.payments import DinteroCheckout, Payments, RecordOnly
 from workflows.amend import AmendOrder
 from workflows.place import PlaceOrder
 
@@ -71,8 +74,33 @@ def dintero_client(
     return DinteroClient(http, account_id)
 
 
-def build_worker(client: Client, dintero: DinteroClient, task_queue: str, **tuning: Any) -> Worker:
-    activities = DinteroActivities(dintero)
+def payments_for(settings: Settings, dintero: DinteroClient) -> Payments:
+    """The payments adapter `PAYMENTS` names; Checkout's client shares the Orders token."""
+    if settings.payments == "record-only":
+        return RecordOnly()
+    profile_id, callback_base_url = checkout_settings(settings)
+    auth = dintero.http.auth
+    assert isinstance(auth, DinteroTokenAuth)
+    account_id, client_id, secret = settings.dintero_credentials()
+    http = build_http(
+        base_url=settings.dintero_checkout_base_url,
+        account_id=account_id,
+        client_id=client_id,
+        client_secret=secret,
+        timeout=httpx.Timeout(settings.dintero_timeout_seconds, connect=5.0),
+        auth=auth,
+    )
+    return DinteroCheckout(CheckoutClient(http, profile_id), callback_base_url)
+
+
+def build_worker(
+    client: Client,
+    dintero: DinteroClient,
+    task_queue: str,
+    payments: Payments | None = None,
+    **tuning: Any,
+) -> Worker:
+    activities = DinteroActivities(dintero, payments)
     return Worker(
         client,
         task_queue=task_queue,
@@ -83,6 +111,10 @@ def build_worker(client: Client, dintero: DinteroClient, task_queue: str, **tuni
             activities.complete_draft,
             activities.record_operation,
             activities.verify_ledger,
+            activities.open_payment_session,
+            activities.checkout_capture,
+            activities.checkout_refund,
+            activities.checkout_void,
         ],
         **{**WORKER_TUNING, **tuning},
     )
@@ -105,7 +137,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     added = await ensure_search_attributes(client, settings.temporal_namespace)
     if added:
         log.info("registered search attributes %s on %s", added, settings.temporal_namespace)
-    worker = build_worker(client, dintero, settings.task_queue)
+    payments = payments_for(settings, dintero)
+    worker = build_worker(client, dintero, settings.task_queue, payments)
     log.info(
         "worker polling %s on %s/%s; Dintero at %s (account %s)",
         settings.task_queue,

@@ -52,8 +52,12 @@ class DinteroTokenAuth(httpx.Auth):
         audience: str,
         refresh_margin: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        token_url: str | None = None,
     ) -> None:
         self.account_id = validate_account_id(account_id)
+        # One token serves the Orders API and Checkout: with `token_url`, it is always asked for
+        # there (the Orders host), whichever API's request needs it.
+        self._token_url = token_url
         self._client_id = client_id
         self._client_secret = client_secret
         self._audience = audience
@@ -102,8 +106,12 @@ class DinteroTokenAuth(httpx.Auth):
         """The token request, on the same host and path prefix as the API request it serves."""
         path = request.url.path
         prefix = path[: path.find("/v1/accounts/")] if "/v1/accounts/" in path else ""
-        url = request.url.copy_with(
-            path=f"{prefix}/v1/accounts/{self.account_id}/auth/token", query=None
+        url = (
+            httpx.URL(self._token_url)
+            if self._token_url is not None
+            else request.url.copy_with(
+                path=f"{prefix}/v1/accounts/{self.account_id}/auth/token", query=None
+            )
         )
         headers = {"Authorization": self._basic()}
         if "user-agent" in request.headers:

@@ -57,15 +57,19 @@ def build_http(
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     transport: httpx.AsyncBaseTransport | None = None,
     max_connections: int = 50,
+    auth: DinteroTokenAuth | None = None,
 ) -> httpx.AsyncClient:
-    """The process's one `httpx.AsyncClient` for Dintero: token auth, timeouts, User-Agent."""
+    """The process's one `httpx.AsyncClient` for Dintero: token auth, timeouts, User-Agent.
+    `auth` shares another client's token (Checkout's client takes the Orders client's)."""
     validate_account_id(account_id)
-    auth = DinteroTokenAuth(
-        account_id=account_id,
-        client_id=client_id,
-        client_secret=client_secret,
-        audience=f"{base_url.rstrip('/')}/v1/accounts/{account_id}",
-    )
+    if auth is None:
+        auth = DinteroTokenAuth(
+            account_id=account_id,
+            client_id=client_id,
+            client_secret=client_secret,
+            audience=f"{base_url.rstrip('/')}/v1/accounts/{account_id}",
+            token_url=f"{base_url.rstrip('/')}/v1/accounts/{account_id}/auth/token",
+        )
     return httpx.AsyncClient(
         base_url=base_url,
         auth=auth,
@@ -109,35 +113,15 @@ class DinteroClient:
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
     ) -> M:
-        url = f"{self._prefix}{path}"
-        with _TRACER.start_as_current_span(
-            f"dintero {operation}",
-            kind=trace.SpanKind.CLIENT,
-            attributes={"dintero.operation": operation, "http.request.method": method},
-        ) as span:
-            started = time.perf_counter()
-            try:
-                response = await self.http.request(method, url, json=json, params=params)
-            except httpx.TransportError as exc:
-                answer = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
-                metrics.dintero_request(operation, answer, time.perf_counter() - started)
-                span.set_status(trace.StatusCode.ERROR, answer)
-                raise error_from_transport(exc, exc.request if _has_request(exc) else None) from exc
-            metrics.dintero_request(
-                operation, str(response.status_code), time.perf_counter() - started
-            )
-            span.set_attribute("http.response.status_code", response.status_code)
-            if response.is_error:
-                span.set_status(trace.StatusCode.ERROR, f"HTTP {response.status_code}")
-                raise error_from_response(response)
-        try:
-            return model.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise DinteroInvalidResponse(
-                f"Dintero answered {method} {url} with a body that does not match "
-                f"{model.__name__}: {exc.errors(include_url=False, include_input=False)}",
-                status=response.status_code,
-            ) from None  # the cause would carry the body, which may hold a token
+        return await request_json(
+            self.http,
+            method,
+            f"{self._prefix}{path}",
+            model,
+            operation=operation,
+            json=json,
+            params=params,
+        )
 
     # --- drafts ----------------------------------------------------------------------------
 
@@ -257,3 +241,43 @@ def _has_request(exc: httpx.TransportError) -> bool:
     except RuntimeError:
         return False
     return True
+
+
+async def request_json(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    model: type[M],
+    *,
+    operation: str,
+    json: dict[str, Any] | None = None,
+    params: dict[str, str] | None = None,
+) -> M:
+    """One request to a Dintero API, counted and traced under `operation`: the validated body,
+    or an `errors` exception (a retry is Temporal's)."""
+    with _TRACER.start_as_current_span(
+        f"dintero {operation}",
+        kind=trace.SpanKind.CLIENT,
+        attributes={"dintero.operation": operation, "http.request.method": method},
+    ) as span:
+        started = time.perf_counter()
+        try:
+            response = await http.request(method, url, json=json, params=params)
+        except httpx.TransportError as exc:
+            answer = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
+            metrics.dintero_request(operation, answer, time.perf_counter() - started)
+            span.set_status(trace.StatusCode.ERROR, answer)
+            raise error_from_transport(exc, exc.request if _has_request(exc) else None) from exc
+        metrics.dintero_request(operation, str(response.status_code), time.perf_counter() - started)
+        span.set_attribute("http.response.status_code", response.status_code)
+        if response.is_error:
+            span.set_status(trace.StatusCode.ERROR, f"HTTP {response.status_code}")
+            raise error_from_response(response)
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise DinteroInvalidResponse(
+            f"Dintero answered {method} {url} with a body that does not match "
+            f"{model.__name__}: {exc.errors(include_url=False, include_input=False)}",
+            status=response.status_code,
+        ) from None  # the cause would carry the body, which may hold a token

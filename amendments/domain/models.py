@@ -165,6 +165,18 @@ class Share(Model):
     amount: int
 
 
+PaymentsMode = Literal["record-only", "dintero-checkout"]
+
+
+class PaymentLink(Model):
+    """The Checkout payment session open for the outstanding top-up: its page for the customer."""
+
+    session_id: str
+    url: str
+    amount: int
+    merchant_reference: str
+
+
 class Plan(Model):
     """Everything the amendment will write, decided before the first write."""
 
@@ -181,6 +193,9 @@ class Plan(Model):
     top_up_amount: int
     operations: tuple[PlannedOperation, ...]
     top_up_shares: tuple[Share, ...]  # what each new line still needs from top-ups, in order
+    # Which payments adapter moves the money (`amendments/payments.py`), as the planning
+    # worker was set up; kept in the plan so that a replay takes the same path.
+    payments: PaymentsMode = "record-only"
 
     @property
     def line_ids(self) -> tuple[int, ...]:
@@ -267,6 +282,7 @@ class AmendmentState(Model):
     outcomes: tuple[OutcomeSeen, ...] = ()
     error: str | None = None
     revert_reason: str | None = None
+    payment_link: PaymentLink | None = None  # PAYMENTS=dintero-checkout, while a session is open
 
 
 # --- amendments as a listing shows them (`amend list`) -----------------------------------
