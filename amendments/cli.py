@@ -51,6 +51,7 @@ from amendments.render import (
     ledger_table,
     next_line,
     outcome_line,
+    payment_link_line,
     plan_line,
     plan_tables,
     progress_line,
@@ -585,6 +586,8 @@ def status(
     console.print(state_table(state))
     if state.top_up_outstanding:
         console.print(f"top-up outstanding: {state.top_up_outstanding}")
+    if state.payment_link is not None:
+        console.print(payment_link_line(state), soft_wrap=True)
     for seen in state.outcomes:
         if seen.disposition in ("ignored", "failed"):
             console.print(outcome_line(seen), soft_wrap=True)

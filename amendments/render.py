@@ -122,6 +122,8 @@ def current_details(state: AmendmentState) -> str:
     ]
     if plan is not None and plan.top_up_amount:
         rows += ["", f"Top-up outstanding: **{state.top_up_outstanding} {plan.currency}**"]
+    if state.payment_link is not None:
+        rows += ["", payment_link_line(state)]
     not_taken = [o for o in state.outcomes if o.disposition in ("ignored", "failed")]
     if not_taken:
         rows += ["", "Outcomes not taken:"]
@@ -240,3 +242,11 @@ def amendments_table(listed: Iterable[ListedAmendment], *, all_runs: bool = Fals
                     old.run_id,
                 )
     return table
+
+
+def payment_link_line(state: AmendmentState) -> str:
+    """`payment link for 10000 NOK: https://...` (PAYMENTS=dintero-checkout)."""
+    link = state.payment_link
+    assert link is not None
+    currency = f" {state.plan.currency}" if state.plan else ""
+    return f"payment link for {link.amount}{currency}: {link.url} (session {link.session_id})"

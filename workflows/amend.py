@@ -26,10 +26,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.dintero import DinteroActivities
     from activities.models import (
         CompleteDraftInput,
+        MoveInput,
         NewDraftInput,
         PlanRequest,
         RecordInput,
+        SessionInput,
         VerifyInput,
+        VoidInput,
     )
     from amendments import metrics
     from amendments.domain.errors import AmendmentRejected
@@ -41,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         AmendmentStatus,
         AmendOrderInput,
         OutcomeSeen,
+        PaymentLink,
         Plan,
         PlannedLine,
         PlannedOperation,
@@ -48,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
         RevertRequest,
     )
     from amendments.domain.revert import plan_revert
-    from amendments.domain.top_up import TopUpCollector, single
+    from amendments.domain.top_up import TopUpCollector, TopUpPart, single
     from amendments.render import current_details
     from amendments.search_attributes import (
         AMENDMENT_ID,
@@ -88,6 +92,8 @@ class AmendOrder:
         self.result: AmendmentResult | None = None
         self.reconcile = False
         self.published: tuple[str, int] | None = None
+        self.payment_link: PaymentLink | None = None  # PAYMENTS=dintero-checkout
+        self.sessions = 0
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -155,7 +161,7 @@ class AmendOrder:
 
         await self._draft(plan, plan.lines, plan.multiple_authorizations)
         for operation in plan.operations:
-            await self._record(plan, operation)
+            await self._move_then_record(plan, operation)
         revert_reason = None
         if plan.top_up_amount:
             revert_reason = await self._collect_top_up(request, plan)
@@ -230,6 +236,9 @@ class AmendOrder:
                 self.top_up.close("the top-up is covered")
                 return None
             part = self.top_up.next()
+            if part is None and plan.payments == "dintero-checkout" and self.payment_link is None:
+                await self._open_session(plan)
+                continue
             if part is None:
                 left = (deadline - workflow.now()).total_seconds()
                 if left <= 0 and self.reconcile and not renewed:
@@ -263,8 +272,11 @@ class AmendOrder:
                 continue
             await self._record(plan, part.authorization)
             if part.capture is not None:
+                if plan.payments == "dintero-checkout":
+                    await self._capture_in_checkout(plan, part)
                 await self._record(plan, part.capture)
             self.top_up.written(part)
+            self.payment_link = None  # its session yielded its one transaction
             self.step = "top-up"  # waiting again: the step awaited, not the last write
             self._publish()
 
@@ -276,9 +288,91 @@ class AmendOrder:
         self._publish()
         revert = plan_revert(plan, self.top_up.captured, reason)
         self._log(f"reverting: {reason}")
+        self.payment_link = None
         await self._draft(plan, revert.lines, multiple_authorizations=True, prefix="revert-")
         for operation in revert.operations:
-            await self._record(plan, operation)
+            await self._move_then_record(plan, operation)
+        if plan.payments == "dintero-checkout":
+            await self._void_outcomes_not_taken(plan)
+
+    # --- money moved by Checkout (PAYMENTS=dintero-checkout) -------------------------------
+
+    def _reference(self, step: str) -> str:
+        """What a Checkout write carries and a retried one looks for: workflow id, amendment
+        id and step, never the run id."""
+        assert self.request is not None
+        return f"{workflow.info().workflow_id}/{self.request.amendment_id}/{step}"
+
+    async def _move_then_record(self, plan: Plan, operation: PlannedOperation) -> None:
+        """Record the operation; with Checkout, a refund is first executed on its payment's
+        transaction (a refused refund fails the amendment before it is recorded)."""
+        if plan.payments == "dintero-checkout" and operation.kind == "refund":
+            assert operation.payment_id is not None
+            self.step = f"{operation.step}-checkout"
+            await self._call(
+                DinteroActivities.checkout_refund,
+                MoveInput(
+                    transaction_id=operation.payment_id,
+                    amount=abs(operation.amount),
+                    reference=self._reference(operation.step),
+                    reason=f"amendment {plan.amendment_id} of order {plan.order_id}",
+                    reconcile=self.reconcile,
+                ),
+                f"Refund {abs(operation.amount)} on transaction {operation.payment_id} in Checkout",
+            )
+        await self._record(plan, operation)
+
+    async def _open_session(self, plan: Plan) -> None:
+        self.sessions += 1
+        self.step = "top-up-session"
+        self.payment_link = await self._call(
+            DinteroActivities.open_payment_session,
+            SessionInput(
+                order_id=plan.order_id,
+                workflow_id=workflow.info().workflow_id,
+                amendment_id=plan.amendment_id,
+                number=self.sessions,
+                amount=self.top_up.outstanding,
+                currency=plan.currency,
+            ),
+            f"Open a payment session for {self.top_up.outstanding} {plan.currency}",
+        )
+        self.step = "top-up"
+        self._publish()
+
+    async def _capture_in_checkout(self, plan: Plan, part: TopUpPart) -> None:
+        assert part.capture is not None
+        assert part.capture.payment_id is not None
+        self.step = f"{part.capture.step}-checkout"
+        await self._call(
+            DinteroActivities.checkout_capture,
+            MoveInput(
+                transaction_id=part.capture.payment_id,
+                amount=part.capture.amount,
+                reference=self._reference(part.capture.step),
+                reconcile=self.reconcile,
+            ),
+            f"Capture {part.capture.amount} on transaction {part.capture.payment_id} in Checkout",
+        )
+
+    async def _void_outcomes_not_taken(self, plan: Plan) -> None:
+        """A customer who paid while the amendment was being reverted: the authorization is
+        not recorded, and is voided so that no money stays held for nothing."""
+        voided: set[str] = set()
+        for seen in self.top_up.seen:
+            if seen.success and seen.disposition == "ignored" and seen.payment_id:
+                if seen.payment_id in voided:
+                    continue
+                voided.add(seen.payment_id)
+                self.step = "revert-void"
+                await self._call(
+                    DinteroActivities.checkout_void,
+                    VoidInput(
+                        transaction_id=seen.payment_id,
+                        reference=self._reference(f"revert-void-{seen.payment_id}"),
+                    ),
+                    f"Void transaction {seen.payment_id} in Checkout (paid after the revert)",
+                )
 
     async def _record(self, plan: Plan, operation: PlannedOperation) -> None:
         self.step = operation.step
@@ -388,6 +482,7 @@ class AmendOrder:
             outcomes=self.top_up.seen,
             error=self.error,
             revert_reason=self.top_up.revert_reason,
+            payment_link=self.payment_link if self.status == "AwaitingTopUp" else None,
         )
 
     # --- helpers ---------------------------------------------------------------------------
