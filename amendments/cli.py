@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
+import uvicorn
 from pydantic import BaseModel, SecretStr, ValidationError
 from rich.console import Console
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
@@ -29,6 +30,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from amendments import telemetry, wiring
+from amendments.callbacks import callback_app
 from amendments.config import Settings, SettingsError, load_settings
 from amendments.connection import TemporalUnreachable, connect
 from amendments.demo import play
@@ -418,6 +420,47 @@ def worker(context: typer.Context, as_json: JsonFlag = False) -> None:
         )
     telemetry.configure_logging(config.log_format)
     run(wiring.serve_until_signalled(config))
+
+
+@app.command()
+@handled
+def callbacks(
+    context: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8710,
+    as_json: JsonFlag = False,
+) -> None:
+    """Receive Dintero Checkout's callbacks at /callbacks/dintero (PAYMENTS=dintero-checkout):
+    each checked against Checkout and the amendment, then signalled to it."""
+    config = settings(context, local_defaults=False)
+    config.dintero_credentials()  # it reads transactions with the account's token
+    telemetry.configure_logging(config.log_format)
+
+    async def main() -> None:
+        client = await connect(config)
+        dintero = wiring.dintero_client(config)
+        checkout = wiring.checkout_client(config, dintero)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                callback_app(client, checkout),
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+            )
+        )
+        try:
+            await server.serve()
+        finally:
+            await checkout.aclose()
+            await dintero.aclose()
+
+    url = f"http://{host}:{port}/callbacks/dintero"
+    if as_json:
+        emit_json({"callbacks": url, "checkout": config.dintero_checkout_base_url})
+    else:
+        err.print(f"callback receiver on {url} (Ctrl-C stops it)")
+    run(main())
 
 
 @app.command()

@@ -74,11 +74,8 @@ def dintero_client(
     return DinteroClient(http, account_id)
 
 
-def payments_for(settings: Settings, dintero: DinteroClient) -> Payments:
-    """The payments adapter `PAYMENTS` names; Checkout's client shares the Orders token."""
-    if settings.payments == "record-only":
-        return RecordOnly()
-    profile_id, callback_base_url = checkout_settings(settings)
+def checkout_client(settings: Settings, dintero: DinteroClient) -> CheckoutClient:
+    """Checkout's client, sharing the Orders client's token."""
     auth = dintero.http.auth
     assert isinstance(auth, DinteroTokenAuth)
     account_id, client_id, secret = settings.dintero_credentials()
@@ -90,7 +87,15 @@ def payments_for(settings: Settings, dintero: DinteroClient) -> Payments:
         timeout=httpx.Timeout(settings.dintero_timeout_seconds, connect=5.0),
         auth=auth,
     )
-    return DinteroCheckout(CheckoutClient(http, profile_id), callback_base_url)
+    return CheckoutClient(http, settings.dintero_checkout_profile_id or "")
+
+
+def payments_for(settings: Settings, dintero: DinteroClient) -> Payments:
+    """The payments adapter `PAYMENTS` names."""
+    if settings.payments == "record-only":
+        return RecordOnly()
+    _, callback_base_url = checkout_settings(settings)
+    return DinteroCheckout(checkout_client(settings, dintero), callback_base_url)
 
 
 def build_worker(

@@ -1,0 +1,156 @@
+"""The Checkout callback receiver (`amend callbacks`): Dintero's callback, turned into an
+`authorization_outcome` for the amendment whose payment session was paid.
+
+It never trusts the callback's query parameters. For `GET|POST /callbacks/dintero?transaction_id=
+&session_id=&merchant_reference=...` it reads the transaction from Checkout with the account's
+token, and signals only when the transaction's own session and merchant reference are the
+callback's, the reference is one of ours (`amend-{order}/{amendment}/{n}`), that amendment is
+running and waiting on exactly that session, and the currency is the plan's and the amount at
+most the session's. Then it signals `authorization_outcome` (payment_id = the transaction id,
+the transaction's amount, success unless it was declined) and answers 200 at once: the
+workflow records it (a duplicate of a recorded payment is answered `duplicate` there, so
+Dintero's retries are harmless).
+
+Answers: 200 signalled, or nothing left to do (the payment was taken already; an authorization
+for an amendment no longer waiting is voided, so no money stays held); 400 a parameter that
+does not match the transaction, a reference that is not ours, a currency or amount that does not
+match; 404 a transaction Checkout does not know for this account; 409 an amendment that is not
+waiting for this session; 502 Checkout failing; 503 Temporal unreachable (Dintero retries
+both). Nothing logged carries a token or a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from amendments.dintero.checkout import CheckoutClient, Transaction
+from amendments.dintero.errors import DinteroError, NotFound
+from amendments.domain.models import AmendmentState, AuthorizationOutcome
+from amendments.payments import CALLBACK_PATH, RETURN_PATH, parse_reference
+from workflows.amend import OUTCOME, AmendOrder
+
+log = logging.getLogger("amendments.callbacks")
+DECLINED = {"DECLINED", "FAILED", "AUTHORIZATION_VOIDED"}
+
+
+class Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def callback_app(temporal: Client, checkout: CheckoutClient) -> Starlette:
+    receiver = Receiver(temporal, checkout)
+    return Starlette(
+        routes=[
+            Route(CALLBACK_PATH, receiver.callback, methods=["GET", "POST"]),
+            Route(RETURN_PATH, receiver.returned, methods=["GET"]),
+            Route("/healthz", receiver.health, methods=["GET"]),
+        ]
+    )
+
+
+class Receiver:
+    def __init__(self, temporal: Client, checkout: CheckoutClient) -> None:
+        self.temporal = temporal
+        self.checkout = checkout
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    async def returned(self, request: Request) -> Response:
+        """Where the customer's browser lands after paying (Checkout's `return_url`)."""
+        return HTMLResponse("<p>Thank you. Your payment is being processed.</p>")
+
+    async def callback(self, request: Request) -> Response:
+        params = request.query_params
+        try:
+            answer = await self._take(
+                params.get("transaction_id", ""),
+                params.get("session_id", ""),
+                params.get("merchant_reference", ""),
+            )
+        except Refused as exc:
+            log.warning("callback refused (%s): %s", exc.status, exc.reason)
+            return JSONResponse({"error": exc.reason}, status_code=exc.status)
+        log.info("callback %s: %s", params.get("transaction_id"), answer["result"])
+        return JSONResponse(answer)
+
+    async def _take(self, transaction_id: str, session_id: str, reference: str) -> dict[str, Any]:
+        if not transaction_id or not session_id or not reference:
+            raise Refused(400, "transaction_id, session_id and merchant_reference are required")
+        transaction = await self._transaction(transaction_id)
+        if transaction.session_id != session_id:
+            raise Refused(400, "session_id is not the transaction's session")
+        if transaction.merchant_reference != reference:
+            raise Refused(400, "merchant_reference is not the transaction's")
+        parsed = parse_reference(reference)
+        if parsed is None:
+            raise Refused(400, f"merchant_reference {reference!r} is not an amendment's")
+        workflow_id, amendment_id, _ = parsed
+        state = await self._state(workflow_id)
+        if state is None or state.amendment_id != amendment_id:
+            raise Refused(400, f"no amendment {amendment_id} runs as {workflow_id}")
+        taken = {o.payment_id for o in state.outcomes if o.disposition in ("recorded", "declined")}
+        if transaction.id in taken:
+            return {"result": "already taken"}
+        link = state.payment_link
+        if state.status != "AwaitingTopUp" or link is None or link.session_id != session_id:
+            if state.status not in ("AwaitingTopUp", "Applying", "Planning"):
+                return await self._void(transaction, workflow_id, state)
+            raise Refused(409, f"{workflow_id} is not waiting for session {session_id}")
+        if state.plan is None or transaction.currency != state.plan.currency:
+            raise Refused(400, f"currency {transaction.currency} is not the amendment's")
+        if not 0 < transaction.amount <= link.amount:
+            raise Refused(400, f"amount {transaction.amount} is not 1..{link.amount}")
+        outcome = AuthorizationOutcome(
+            payment_id=transaction.id,
+            amount=transaction.amount,
+            success=transaction.state not in DECLINED,
+        )
+        try:
+            await self.temporal.get_workflow_handle(workflow_id).signal(OUTCOME, outcome)
+        except (RPCError, RuntimeError) as exc:
+            raise Refused(503, f"Temporal did not take the signal: {str(exc)[:200]}") from None
+        return {"result": "signalled", "workflow_id": workflow_id, "success": outcome.success}
+
+    async def _transaction(self, transaction_id: str) -> Transaction:
+        try:
+            return await self.checkout.get_transaction(transaction_id)
+        except NotFound:
+            raise Refused(404, f"transaction {transaction_id} is not this account's") from None
+        except DinteroError as exc:
+            raise Refused(502, f"Checkout did not answer: {exc.message}") from None
+
+    async def _state(self, workflow_id: str) -> AmendmentState | None:
+        handle = self.temporal.get_workflow_handle_for(AmendOrder.run, workflow_id)
+        try:
+            return await handle.query(AmendOrder.state)
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                return None
+            raise Refused(503, f"Temporal did not answer: {exc.message}") from None
+        except RuntimeError as exc:  # the SDK's word for a connection it cannot make
+            raise Refused(503, f"Temporal did not answer: {str(exc)[:200]}") from None
+
+    async def _void(
+        self, transaction: Transaction, workflow_id: str, state: AmendmentState
+    ) -> dict[str, Any]:
+        """A payment for an amendment that no longer waits (reverted, completed, failed): an
+        authorization nothing captured is voided, so no money stays held for nothing."""
+        if transaction.state != "AUTHORIZED":
+            return {"result": f"nothing to do ({transaction.state.lower()})"}
+        try:
+            await self.checkout.void(transaction.id, f"{workflow_id}/late/{transaction.id}")
+        except DinteroError as exc:
+            raise Refused(502, f"Checkout did not void: {exc.message}") from None
+        return {"result": f"voided: {workflow_id} is {state.status.lower()}"}

@@ -1,0 +1,359 @@
+"""PAYMENTS=dintero-checkout end to end: the real dev server, the simulator over a socket serving
+Orders and Checkout on one host, a worker with the Checkout adapter, and the callback receiver as
+a real process (`amend callbacks`). The customer is played by the simulator's
+`/_sim/checkout/sessions/{id}/pay`, which calls the receiver over HTTP as Dintero does.
+
+Each test checks the money on both APIs from the simulator's own state: the Checkout
+transaction's events and the order's records, each exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from amendments.callbacks import callback_app
+from amendments.config import Settings
+from amendments.dintero.checkout import CheckoutClient
+from amendments.domain.models import AmendmentResult, AmendmentState
+from amendments.payments import DinteroCheckout
+from amendments.simulator import Simulator
+from amendments.simulator.app import FaultRule
+from amendments.simulator.server import free_port
+from amendments.starter import revert_amendment
+from amendments.wiring import build_worker, checkout_client, dintero_client
+from tests.cli import amend_async
+from tests.harness import CHAIR, Harness, eventually, item, swap
+
+AMEND = str(Path(sys.executable).with_name("amend"))
+ACCOUNT = "T12345678"
+
+
+@dataclass
+class Stack:
+    harness: Harness
+    checkout: CheckoutClient
+    http: httpx.AsyncClient  # to the simulator's test controls
+    receiver: str
+
+    @property
+    def sim(self) -> Simulator:
+        return self.harness.sim
+
+    def transaction(self, transaction_id: str) -> Any:
+        return self.sim.store.accounts[ACCOUNT].checkout.transactions[transaction_id]
+
+    async def paid_order(self, amount: int = 39800) -> tuple[str, str]:
+        """An order paid through Checkout: the transaction, captured, is its payment_id."""
+        session = await self.checkout.create_session(
+            amount=amount,
+            currency="NOK",
+            merchant_reference=f"shop-{uuid.uuid4().hex[:8]}",
+            items=[{"line_id": "1", "amount": amount}],
+            return_url="https://shop.example/back",
+            callback_url=self.receiver,  # not an amendment's: the receiver refuses, harmless
+        )
+        transaction_id = await self.pay(session.id)
+        await self.checkout.capture(transaction_id, amount, "shop-capture")
+        order_id = await self.harness.place(CHAIR, payment_id=transaction_id)
+        return order_id, transaction_id
+
+    async def pay(self, session_id: str, **pay: Any) -> str:
+        body = {"outcome": "authorized", **pay}
+        answer = await self.http.post(f"/_sim/checkout/sessions/{session_id}/pay", json=body)
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["transaction_id"])
+
+    async def link(self, order_id: str, number: int) -> AmendmentState:
+        """The state once its `number`-th payment session is open."""
+        return await self.harness.wait_for_state(
+            order_id,
+            lambda s: (
+                s.payment_link is not None
+                and s.payment_link.merchant_reference.endswith(f"/{number}")
+            ),
+        )
+
+    def events(self, transaction_id: str) -> list[tuple[str, int]]:
+        return [(e.event, e.amount) for e in self.transaction(transaction_id).events if e.success]
+
+
+@pytest.fixture
+async def stack(
+    env: WorkflowEnvironment, served: tuple[Simulator, str], socket_sim: Simulator
+) -> AsyncIterator[Stack]:
+    _, url = served
+    port = free_port()
+    receiver_url = f"http://127.0.0.1:{port}"
+    environment = {
+        "PATH": os.environ.get("PATH", ""),
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "DINTERO_BASE_URL": url,
+        "DINTERO_CHECKOUT_BASE_URL": url,
+        "DINTERO_ACCOUNT_ID": ACCOUNT,
+        "DINTERO_CLIENT_ID": "receiver",
+        "DINTERO_CLIENT_SECRET": "receiver-secret",
+    }
+    receiver = await asyncio.create_subprocess_exec(
+        AMEND, "callbacks", "--port", str(port), env=environment,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    settings = Settings(
+        _env_file=None,
+        dintero_base_url=url,
+        dintero_checkout_base_url=url,
+        dintero_account_id=ACCOUNT,
+        dintero_client_id="worker",
+        dintero_client_secret=SecretStr("worker-secret"),
+        dintero_timeout_seconds=2,
+        payments="dintero-checkout",
+        dintero_checkout_profile_id="P-sim",
+        callback_base_url=receiver_url,
+    )
+    dintero = dintero_client(settings)
+    checkout = checkout_client(settings, dintero)
+    payments = DinteroCheckout(checkout, receiver_url)
+    task_queue = f"checkout-{uuid.uuid4()}"
+    try:
+        async with httpx.AsyncClient(base_url=url) as http:
+
+            async def healthy() -> bool | None:
+                try:
+                    return (await http.get(f"{receiver_url}/healthz")).status_code == 200 or None
+                except httpx.TransportError:
+                    return None
+
+            await eventually(healthy)
+            async with build_worker(env.client, dintero, task_queue, payments):
+                yield Stack(
+                    Harness(env.client, socket_sim, task_queue),
+                    checkout,
+                    http,
+                    f"{receiver_url}/callbacks/dintero",
+                )
+    finally:
+        receiver.send_signal(signal.SIGINT)
+        await asyncio.wait_for(receiver.wait(), timeout=15)
+        await dintero.aclose()
+        await checkout.aclose()
+        assert receiver.stderr is not None
+        logged = (await receiver.stderr.read()).decode()
+        assert "receiver-secret" not in logged
+        assert "Bearer" not in logged
+
+
+async def result(stack: Stack, order_id: str) -> AmendmentResult:
+    handle = stack.harness.client.get_workflow_handle(
+        f"amend-{order_id}", result_type=AmendmentResult
+    )
+    found: AmendmentResult = await handle.result()
+    return found
+
+
+def dearer(order_id: str, amendment_id: str) -> dict[str, Any]:
+    return swap(order_id, amendment_id, item("Y", 49800))  # a top-up of 10000
+
+
+async def test_a_refund_is_executed_in_checkout_then_recorded(stack: Stack) -> None:
+    order_id, paid_by = await stack.paid_order()
+    done = await stack.harness.amend(swap(order_id, "cheaper", item("Z", 29900)))
+    assert done.outcome == "applied"
+    assert stack.events(paid_by) == [("AUTHORIZE", 39800), ("CAPTURE", 39800), ("REFUND", 9900)]
+    refunds = stack.harness.records(order_id, "refund")
+    assert [(r["amount"], r["payment_details"]["payment_id"]) for r in refunds] == [(9900, paid_by)]
+
+
+async def test_a_top_up_paid_in_one_session(stack: Stack) -> None:
+    order_id, _ = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "one-session"))
+    state = await stack.link(order_id, 1)
+    assert state.payment_link is not None
+    assert state.payment_link.amount == 10000
+    assert state.payment_link.merchant_reference == f"amend-{order_id}/one-session/1"
+    address = stack.harness.client.service_client.config.target_host
+    status = await amend_async("status", order_id, env={"TEMPORAL_ADDRESS": address})
+    assert f"payment link for 10000 NOK: {state.payment_link.url}" in status.stdout
+    transaction_id = await stack.pay(state.payment_link.session_id)
+    done = await result(stack, order_id)
+    assert (done.outcome, done.total) == ("applied", 49800)
+    assert stack.events(transaction_id) == [("AUTHORIZE", 10000), ("CAPTURE", 10000)]
+    captures = [
+        r
+        for r in stack.harness.records(order_id, "capture")
+        if r["payment_details"]["payment_id"] == transaction_id
+    ]
+    assert [c["amount"] for c in captures] == [10000]
+
+
+async def test_a_declined_session_then_a_paid_one(stack: Stack) -> None:
+    order_id, _ = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "declined-first"))
+    first = await stack.link(order_id, 1)
+    assert first.payment_link is not None
+    declined = await stack.pay(first.payment_link.session_id, outcome="declined")
+    second = await stack.link(order_id, 2)
+    assert second.payment_link is not None
+    assert (second.payment_link.amount, second.top_up_outstanding) == (10000, 10000)
+    approved = await stack.pay(second.payment_link.session_id)
+    done = await result(stack, order_id)
+    assert done.total == 49800
+    assert stack.events(declined) == []  # its authorization failed: nothing moved
+    assert stack.events(approved) == [("AUTHORIZE", 10000), ("CAPTURE", 10000)]
+    auths = stack.harness.records(order_id, "authorization")
+    assert [(a["payment_details"]["payment_id"], a["success"]) for a in auths[-2:]] == [
+        (declined, False),
+        (approved, True),
+    ]
+
+
+async def test_a_partial_authorization_then_a_session_for_the_rest(stack: Stack) -> None:
+    order_id, _ = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "in-parts"))
+    first = await stack.link(order_id, 1)
+    assert first.payment_link is not None
+    part = await stack.pay(first.payment_link.session_id, amount=4000, duplicates=2, late_ms=300)
+    second = await stack.link(order_id, 2)
+    assert second.payment_link is not None
+    assert second.payment_link.amount == 6000
+    rest = await stack.pay(second.payment_link.session_id, duplicates=1)
+    done = await result(stack, order_id)
+    assert done.total == 49800
+    await asyncio.sleep(0.5)  # the late duplicate arrives after the end: changes nothing
+    assert stack.events(part) == [("AUTHORIZE", 4000), ("CAPTURE", 4000)]
+    assert stack.events(rest) == [("AUTHORIZE", 6000), ("CAPTURE", 6000)]
+    captured: dict[str, int] = {}
+    for record in stack.harness.records(order_id, "capture"):
+        pid = record["payment_details"]["payment_id"]
+        captured[pid] = captured.get(pid, 0) + record["amount"]
+    assert (captured[part], captured[rest]) == (4000, 6000)
+    late = [c for c in stack.sim.callbacks if c["transaction_id"] == part]
+    assert len(late) == 4  # the callback, two duplicates, one late
+    assert all(c["status"] == 200 for c in late)
+
+
+async def test_forged_callbacks_change_nothing(stack: Stack) -> None:
+    order_id, paid_by = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "forged"))
+    state = await stack.link(order_id, 1)
+    assert state.payment_link is not None
+    session_id = state.payment_link.session_id
+    reference = state.payment_link.merchant_reference
+    shop = stack.transaction(paid_by)  # a real transaction, of another session and reference
+    forged = [
+        ({"transaction_id": paid_by, "session_id": session_id, "merchant_reference": reference},
+         400, "session_id is not the transaction's session"),
+        ({"transaction_id": paid_by, "session_id": shop.session_id,
+          "merchant_reference": reference}, 400, "merchant_reference is not the transaction's"),
+        ({"transaction_id": paid_by, "session_id": shop.session_id,
+          "merchant_reference": shop.merchant_reference}, 400, "is not an amendment's"),
+        ({"transaction_id": "Tnosuch", "session_id": session_id, "merchant_reference": reference},
+         404, "is not this account's"),
+        ({"session_id": session_id, "merchant_reference": reference}, 400, "are required"),
+    ]  # fmt: skip
+    for params, status, reason in forged:
+        answer = await stack.http.get(stack.receiver, params=params)
+        assert (answer.status_code, reason in answer.json()["error"]) == (status, True), params
+    # A real payment in a session of ours, for more than that session asked: refused too.
+    other = await stack.checkout.create_session(
+        amount=20000, currency="NOK", merchant_reference=f"amend-{order_id}/forged/9",
+        items=[], return_url="https://x", callback_url="http://127.0.0.1:1/nowhere",
+    )  # fmt: skip
+    tid = await stack.pay(other.id, callback_attempts=1)
+    foreign = {"transaction_id": tid, "session_id": other.id,
+               "merchant_reference": f"amend-{order_id}/forged/9"}  # fmt: skip
+    answer = await stack.http.get(stack.receiver, params=foreign)
+    assert answer.status_code == 409  # not the session the amendment waits on
+    after = await stack.harness.state(order_id)
+    assert (after.outcomes, after.top_up_outstanding) == ((), 10000)
+    assert stack.events(tid) == [("AUTHORIZE", 20000)]
+
+
+async def test_a_revert_refunds_what_was_captured_and_voids_a_late_payment(
+    stack: Stack,
+) -> None:
+    order_id, _ = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "undone"))
+    first = await stack.link(order_id, 1)
+    assert first.payment_link is not None
+    part = await stack.pay(first.payment_link.session_id, amount=4000)
+    second = await stack.link(order_id, 2)
+    assert second.payment_link is not None
+    reverted = await revert_amendment(
+        stack.harness.client, order_id, {"reason": "customer changed their mind"}
+    )
+    assert reverted.outcome == "reverted"
+    assert stack.events(part) == [("AUTHORIZE", 4000), ("CAPTURE", 4000), ("REFUND", 4000)]
+    # The customer pays the second link after all: the receiver voids it.
+    late = await stack.pay(second.payment_link.session_id)
+    assert stack.transaction(late).status() == "AUTHORIZATION_VOIDED"
+    assert [c["status"] for c in stack.sim.callbacks if c["transaction_id"] == late] == [200]
+    refunds = [
+        r
+        for r in stack.harness.records(order_id, "refund")
+        if r["payment_details"]["payment_id"] == part
+    ]
+    assert [r["amount"] for r in refunds] == [4000]
+
+
+@pytest.mark.parametrize("write", ["capture", "refund"])
+async def test_an_ambiguous_checkout_write_lands_once(stack: Stack, write: str) -> None:
+    """Checkout applies the write, then answers 502: the retry finds it by its reference."""
+    order_id, paid_by = await stack.paid_order()
+    stack.sim.add_faults(
+        [FaultRule(method="POST", path=f"/v1/transactions/*/{write}", status=502,
+                   mode="ambiguous", times=1)]
+    )  # fmt: skip
+    if write == "refund":
+        await stack.harness.amend(swap(order_id, "ambiguous", item("Z", 29900)))
+        assert stack.events(paid_by) == [
+            ("AUTHORIZE", 39800), ("CAPTURE", 39800), ("REFUND", 9900)
+        ]  # fmt: skip
+        assert [r["amount"] for r in stack.harness.records(order_id, "refund")] == [9900]
+        return
+    await stack.harness.start(dearer(order_id, "ambiguous"))
+    state = await stack.link(order_id, 1)
+    assert state.payment_link is not None
+    tid = await stack.pay(state.payment_link.session_id)
+    await result(stack, order_id)
+    assert stack.events(tid) == [("AUTHORIZE", 10000), ("CAPTURE", 10000)]
+    mine = [
+        r
+        for r in stack.harness.records(order_id, "capture")
+        if r["payment_details"]["payment_id"] == tid
+    ]
+    assert [r["amount"] for r in mine] == [10000]
+
+
+async def test_temporal_unreachable_is_a_5xx_so_that_dintero_retries(stack: Stack) -> None:
+    """The receiver, in process, with a client whose Temporal is gone: a genuine callback of
+    ours is answered 503 (Dintero calls again later), and nothing is lost."""
+    order_id, _ = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "later"))
+    state = await stack.link(order_id, 1)
+    assert state.payment_link is not None
+    session = state.payment_link
+    gone = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
+    app = callback_app(gone, stack.checkout)
+    tid = await stack.pay(session.session_id, callback_attempts=1)  # the real receiver takes it
+    params = {
+        "transaction_id": tid,
+        "session_id": session.session_id,
+        "merchant_reference": session.merchant_reference,
+    }
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r") as r:
+        answer = await r.get("/callbacks/dintero", params=params)
+    assert answer.status_code == 503
+    assert "Temporal did not answer" in answer.json()["error"]
+    assert (await result(stack, order_id)).total == 49800
