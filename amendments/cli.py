@@ -41,6 +41,7 @@ from amendments.domain.models import (
     AmendmentState,
     AmendOrderInput,
     ListedAmendment,
+    PaymentsMode,
     Plan,
     amendment_workflow_id,
 )
@@ -297,12 +298,24 @@ def demo(
     keep: Annotated[
         bool, typer.Option("--keep", help="Leave everything running afterwards.")
     ] = False,
+    payments: Annotated[
+        str,
+        typer.Option(
+            "--payments",
+            help="record-only (record what another system did) or dintero-checkout (the money "
+            "moves in the simulator's Checkout, the customer pays by payment link).",
+        ),
+    ] = "record-only",
     as_json: JsonFlag = False,
 ) -> None:
     """Start the embedded stack and play the guide's story: an order, then four amendments."""
+    if payments not in ("record-only", "dintero-checkout"):
+        raise CliError(f"--payments must be record-only or dintero-checkout, got {payments!r}")
+    mode: PaymentsMode = "dintero-checkout" if payments == "dintero-checkout" else "record-only"
 
     async def main() -> bool:
-        async with EmbeddedStack() as stack:  # in memory: nothing shared with an `amend dev`
+        # In memory: nothing shared with an `amend dev`.
+        async with EmbeddedStack(payments=mode) as stack:
             if as_json:
                 report = await play(stack, lambda _: None)
                 emit_json(report)
@@ -325,6 +338,10 @@ def demo(
                     )
                     for seen in amendment.outcomes:
                         console.print(f"   top-up {outcome_line(seen)}", soft_wrap=True)
+                    for link in amendment.payment_links:
+                        console.print(f"   payment link {link}", soft_wrap=True)
+                    for move in amendment.checkout_moves:
+                        console.print(f"   Checkout: {move}", soft_wrap=True)
                     if amendment.revert_reason:
                         console.print(f"   {amendment.revert_reason}", soft_wrap=True)
                     console.print(f"   {amendment.ui_url}", soft_wrap=True)

@@ -1,6 +1,11 @@
 """The demo's story: the Dintero guide's order, then four amendments of it, through the public
 starter API on the embedded stack (dev server, simulator, worker).
 
+With `--payments dintero-checkout` the money moves in the simulator's Checkout: the order is paid
+through a payment session, the refund is executed on that transaction, each top-up part is paid
+by the customer (played by the simulator) through the payment link the amendment shows, and is
+captured; the revert refunds the part paid.
+
 1. an even swap (the guide's chair for the Lux chair);
 2. a cheaper replacement (a refund line and a refund);
 3. a dearer replacement paid by two partial top-up authorizations, sent as updates;
@@ -14,6 +19,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from pydantic import BaseModel, ConfigDict
 
 from amendments.domain.errors import LedgerViolation
@@ -23,6 +29,7 @@ from amendments.domain.models import (
     AmendOrderInput,
     LineResult,
     OutcomeSeen,
+    PaymentLink,
     Plan,
 )
 from amendments.local.stack import EmbeddedStack
@@ -72,6 +79,8 @@ class AmendmentReport(BaseModel):
     ui_url: str
     revert_reason: str | None = None
     outcomes: tuple[OutcomeSeen, ...] = ()  # each top-up outcome, as it was taken
+    payment_links: tuple[str, ...] = ()  # PAYMENTS=dintero-checkout: each link shown
+    checkout_moves: tuple[str, ...] = ()  # and each capture, refund or void made there
 
 
 class DemoReport(BaseModel):
@@ -92,10 +101,12 @@ async def play(stack: EmbeddedStack, progress: Progress) -> DemoReport:
     assert stack.client is not None
     assert stack.dintero is not None
     client, dintero, queue = stack.client, stack.dintero, stack.task_queue
+    checkout = stack.payments == "dintero-checkout"
     progress("placing the guide's order (2 chairs, 39800 NOK) ...")
+    payment_id = await _paid_in_checkout(stack, 39800) if checkout else "PID_123"
     placed = await place_order(
         client,
-        {"currency": "NOK", "items": [GUIDE_ORDER], "payment_id": "PID_123"},
+        {"currency": "NOK", "items": [GUIDE_ORDER], "payment_id": payment_id},
         task_queue=queue,
     )
     order_id = placed.order_id
@@ -121,8 +132,14 @@ async def play(stack: EmbeddedStack, progress: Progress) -> DemoReport:
         plan: Plan = await plan_against(dintero, request)
         mark = len(stack.simulator.requests)
         handle = await start_amendment(client, request, task_queue=queue, plan=plan)
-        for payment_id, amount in top_ups:
+        links: list[str] = []
+        for session, (payment_id, amount) in enumerate(top_ups, start=1):
             await _until_awaiting(stack, order_id)
+            if checkout:
+                link = await _customer_pays(stack, order_id, session, amount)
+                links.append(link)
+                progress(f"amendment {number}: the customer pays {amount} NOK at {link}")
+                continue
             progress(f"amendment {number}: top-up authorization {payment_id} of {amount} NOK")
             await send_authorization_outcome(
                 client,
@@ -131,12 +148,22 @@ async def play(stack: EmbeddedStack, progress: Progress) -> DemoReport:
                 wait=True,
             )
         if revert is not None:
+            if checkout:  # the customer's second session stays unpaid
+                await _until_link(stack, order_id, len(top_ups) + 1)
             progress(f"amendment {number}: the operator reverts it ({revert})")
             await revert_amendment(client, order_id, {"reason": revert})
         result: AmendmentResult = await handle.result()
         state = await get_state(client, order_id)
         calls = [
             r for r in stack.simulator.requests[mark:] if not str(r["path"]).endswith("/auth/token")
+        ]
+        moves = [
+            f"{str(r['path']).rsplit('/', 1)[1]} {r['body'].get('amount', '')} on "
+            f"{str(r['path']).split('/')[3]}".replace("  ", " ")
+            for r in calls
+            if str(r["path"]).startswith("/v1/transactions/")
+            and r["status"] == 200
+            and r["method"] == "POST"
         ]
         reports.append(
             AmendmentReport(
@@ -150,6 +177,8 @@ async def play(stack: EmbeddedStack, progress: Progress) -> DemoReport:
                 ui_url=stack.workflow_url(handle.id, handle.result_run_id),
                 revert_reason=result.revert_reason,
                 outcomes=state.outcomes,
+                payment_links=tuple(links),
+                checkout_moves=tuple(moves),
             )
         )
     progress("re-reading the order and checking the ledger ...")
@@ -178,3 +207,47 @@ async def _until_awaiting(stack: EmbeddedStack, order_id: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise TimeoutError(f"the amendment of {order_id} did not reach AwaitingTopUp")
+
+
+async def _paid_in_checkout(stack: EmbeddedStack, amount: int) -> str:
+    """The guide's order paid through a Checkout session: its transaction, captured."""
+    checkout = stack.checkout
+    session = await checkout.create_session(
+        amount=amount,
+        currency="NOK",
+        merchant_reference="guide-order",
+        items=[{"line_id": "1", "amount": amount}],
+        return_url="https://shop.example/thanks",
+        callback_url=f"{stack.receiver_url}/callbacks/dintero",
+    )
+    transaction_id = await _pay(stack, session.id, amount)
+    await checkout.capture(transaction_id, amount, "guide-order-capture")
+    return transaction_id
+
+
+async def _customer_pays(stack: EmbeddedStack, order_id: str, session: int, amount: int) -> str:
+    """The customer opens the amendment's `session`-th payment link and pays `amount`."""
+    link = await _until_link(stack, order_id, session)
+    await _pay(stack, link.session_id, amount)
+    return link.url
+
+
+async def _pay(stack: EmbeddedStack, session_id: str, amount: int) -> str:
+    async with httpx.AsyncClient(base_url=stack.simulator_url) as http:
+        paid = await http.post(
+            f"/_sim/checkout/sessions/{session_id}/pay",
+            json={"outcome": "authorized", "amount": amount},
+        )
+    paid.raise_for_status()
+    return str(paid.json()["transaction_id"])
+
+
+async def _until_link(stack: EmbeddedStack, order_id: str, session: int) -> PaymentLink:
+    """Poll until the amendment shows its `session`-th payment link (at most 30 s)."""
+    assert stack.client is not None
+    for _ in range(600):
+        link = (await get_state(stack.client, order_id)).payment_link
+        if link is not None and link.merchant_reference.endswith(f"/{session}"):
+            return link
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"the amendment of {order_id} showed no payment link {session}")

@@ -42,6 +42,7 @@ def test_the_stack_has_every_part() -> None:
         "temporal-ui",
         "simulator",
         "worker",
+        "callbacks",
         "prometheus",
         "grafana",
     }
@@ -147,3 +148,12 @@ def test_grafana_reads_the_committed_datasource_and_dashboard() -> None:
     assert uids == {datasource["uid"]}
     home = services()["grafana"]["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
     assert home.startswith(provider["options"]["path"])
+
+
+def test_the_callback_receiver_is_where_the_workers_say_dintero_calls() -> None:
+    worker, callbacks = services()["worker"], services()["callbacks"]
+    port = callbacks["command"][callbacks["command"].index("--port") + 1]
+    assert worker["environment"]["CALLBACK_BASE_URL"] == f"http://callbacks:{port}"
+    assert callbacks["command"][:2] == ["amend", "callbacks"]
+    names = set(env_file(callbacks["env_file"])) | set(callbacks["environment"])
+    assert names <= SETTING_NAMES, names - SETTING_NAMES

@@ -239,3 +239,32 @@ async def test_a_broken_simulator_state_file_is_refused_naming_it(tmp_path: Path
     assert broken.stderr.startswith("error: cannot read the simulator's state from ")
     assert "start empty with `amend dev --fresh`" in broken.stderr
     assert (tmp_path / ".amend" / "simulator.json").read_text() == "{not json"  # left as it was
+
+
+async def test_the_checkout_demo_moves_the_money_by_payment_link(tmp_path: Path) -> None:
+    run = await amend_async(
+        "demo", "--payments", "dintero-checkout", "--json", cwd=tmp_path, timeout=300
+    )
+    assert run.code == 0, run.stderr
+    report = run.json()
+    assert report["ok"] is True
+    amendments = report["amendments"]
+    assert [a["status"] for a in amendments] == ["Completed"] * 3 + ["Reverted"]
+    moves = [[m.split(" on ")[0] for m in a["checkout_moves"]] for a in amendments]
+    assert moves == [
+        [],
+        ["refund 9900"],
+        ["capture 18000", "capture 12000"],
+        [
+            "capture 10000",
+            "refund 10000",
+        ],
+    ]
+    assert [len(a["payment_links"]) for a in amendments] == [0, 0, 2, 1]
+    top_ups = [(o["amount"], o["disposition"]) for o in amendments[2]["outcomes"]]
+    assert top_ups == [(18000, "recorded"), (12000, "recorded")]
+    bad = await amend_async("demo", "--payments", "cash", cwd=tmp_path)
+    assert (bad.code, bad.stderr.strip()) == (
+        1,
+        "error: --payments must be record-only or dintero-checkout, got 'cash'",
+    )

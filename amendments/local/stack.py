@@ -20,20 +20,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+import uvicorn
 from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
+from amendments.callbacks import callback_app
 from amendments.config import Settings
 from amendments.connection import ensure_search_attributes
 from amendments.dintero import DinteroClient
+from amendments.dintero.checkout import CheckoutClient
+from amendments.domain.models import PaymentsMode
 from amendments.local.devserver import temporal_binary, wait_for_temporal
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
 from amendments.simulator.app import SimulatorConfig
 from amendments.simulator.server import free_port
 from amendments.telemetry import count_waiting_top_ups, metrics_runtime
-from amendments.wiring import build_worker, dintero_client
+from amendments.wiring import build_worker, checkout_client, dintero_client, payments_for
 
 STATE_DIR = Path(".amend")
 TEMPORAL_DB = "temporal.db"
@@ -82,6 +86,7 @@ class EmbeddedStack:
     state_dir: Path | None = None
     fresh: bool = False
     metrics: str | None = None  # the worker's Prometheus bind address, if any
+    payments: PaymentsMode = "record-only"  # dintero-checkout: the receiver runs here too
     task_queue: str = "order-amendments"
     host: str = "127.0.0.1"
 
@@ -90,6 +95,10 @@ class EmbeddedStack:
         self._runtime: Runtime | None = None
         self._stopping = asyncio.Event()
         self._watch: asyncio.Task[None] | None = None
+        self._receiver: uvicorn.Server | None = None
+        self._receiving: asyncio.Task[None] | None = None
+        self._checkout: CheckoutClient | None = None
+        self.receiver_port = free_port(self.host) if self.payments != "record-only" else None
         self._simulator: Simulator | None = None
         self._server: BackgroundServer | None = None
         self._temporal: subprocess.Popen[bytes] | None = None
@@ -114,6 +123,19 @@ class EmbeddedStack:
     def simulator_url(self) -> str:
         return f"http://{self.host}:{self.ports.simulator}"
 
+    @property
+    def checkout(self) -> CheckoutClient:
+        """Checkout's client (PAYMENTS=dintero-checkout), for the demo's own payments."""
+        assert self._checkout is not None, "the stack runs with PAYMENTS=record-only"
+        return self._checkout
+
+    @property
+    def receiver_url(self) -> str | None:
+        """The callback receiver's base URL (PAYMENTS=dintero-checkout)."""
+        if self.receiver_port is None:
+            return None
+        return f"http://{self.host}:{self.receiver_port}"
+
     def settings(self) -> Settings:
         return Settings(
             _env_file=None,
@@ -123,6 +145,10 @@ class EmbeddedStack:
             dintero_account_id=DEMO_ACCOUNT_ID,
             dintero_client_id="demo",
             dintero_client_secret=SecretStr("demo-secret"),
+            payments=self.payments,
+            dintero_checkout_base_url=self.simulator_url,  # one local URL serves both
+            dintero_checkout_profile_id="P-local" if self.payments != "record-only" else None,
+            callback_base_url=self.receiver_url,
         )
 
     def workflow_url(self, workflow_id: str, run_id: str | None = None) -> str:
@@ -141,7 +167,10 @@ class EmbeddedStack:
             self.client = await self._connect()
             await ensure_search_attributes(self.client, "default")
             self.dintero = dintero_client(self.settings())
-            self._worker = build_worker(self.client, self.dintero, self.task_queue)
+            payments = payments_for(self.settings(), self.dintero)
+            if self.payments != "record-only":
+                await self._start_receiver()
+            self._worker = build_worker(self.client, self.dintero, self.task_queue, payments)
             await self._worker.__aenter__()
             if self._runtime is not None:
                 waiting = count_waiting_top_ups(
@@ -160,6 +189,28 @@ class EmbeddedStack:
         tb: TracebackType | None,
     ) -> None:
         await self._stop()
+
+    async def _start_receiver(self) -> None:
+        """`amend callbacks` in this process and loop, on its own port."""
+        assert self.client is not None
+        assert self.dintero is not None
+        assert self.receiver_port is not None
+        self._checkout = checkout_client(self.settings(), self.dintero)
+        config = uvicorn.Config(
+            callback_app(self.client, self._checkout),
+            host=self.host,
+            port=self.receiver_port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        self._receiver = uvicorn.Server(config)
+        self._receiving = asyncio.create_task(self._receiver.serve())
+        for _ in range(200):
+            if self._receiver.started:
+                return
+            await asyncio.sleep(0.025)
+        raise RuntimeError(f"the callback receiver did not start on {self.receiver_url}")
 
     def _kept(self, name: str) -> Path | None:
         return None if self.state_dir is None else self.state_dir / name
@@ -226,6 +277,13 @@ class EmbeddedStack:
             with contextlib.suppress(Exception):
                 await self._worker.__aexit__(None, None, None)
             self._worker = None
+        if self._receiver is not None and self._receiving is not None:
+            self._receiver.should_exit = True
+            await self._receiving
+            self._receiver = self._receiving = None
+        if self._checkout is not None:
+            await self._checkout.aclose()
+            self._checkout = None
         if self.dintero is not None:
             await self.dintero.aclose()
             self.dintero = None
