@@ -357,3 +357,78 @@ async def test_temporal_unreachable_is_a_5xx_so_that_dintero_retries(stack: Stac
     assert answer.status_code == 503
     assert "Temporal did not answer" in answer.json()["error"]
     assert (await result(stack, order_id)).total == 49800
+
+
+async def test_a_payment_racing_a_revert_is_never_left_held(stack: Stack) -> None:
+    """The outcome of a payment and the operator's revert arrive together: whichever the
+    workflow takes first, the money ends right (captured and refunded, or voided)."""
+    order_id, _ = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "race"))
+    state = await stack.link(order_id, 1)
+    assert state.payment_link is not None
+    # The customer pays; Dintero's callback is lost, so the outcome is sent as it would be.
+    tid = await stack.pay(state.payment_link.session_id, callback=False)
+    client = stack.harness.client
+    handle = client.get_workflow_handle(f"amend-{order_id}")
+    outcome = {"payment_id": tid, "amount": 10000, "success": True}
+    reverting = asyncio.create_task(
+        revert_amendment(client, order_id, {"reason": "cancelled at the till"})
+    )
+    await handle.signal("authorization_outcome", outcome)
+    try:
+        done = await reverting
+    except Exception:  # the top-up was covered first: the amendment applied instead
+        done = await result(stack, order_id)
+    moved = stack.events(tid)
+    if done.outcome == "reverted":
+        assert moved in (
+            [("AUTHORIZE", 10000), ("VOID", 10000)],
+            [("AUTHORIZE", 10000), ("CAPTURE", 10000), ("REFUND", 10000)],
+        ), moved
+    else:
+        assert moved == [("AUTHORIZE", 10000), ("CAPTURE", 10000)]
+    assert stack.transaction(tid).status() in ("AUTHORIZATION_VOIDED", "REFUNDED", "CAPTURED")
+
+
+async def test_an_ambiguous_refund_at_revert_lands_once(stack: Stack) -> None:
+    order_id, _ = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "revert-ambiguous"))
+    first = await stack.link(order_id, 1)
+    assert first.payment_link is not None
+    part = await stack.pay(first.payment_link.session_id, amount=4000)
+    await stack.link(order_id, 2)
+    stack.sim.add_faults(
+        [FaultRule(method="POST", path=f"/v1/transactions/{part}/refund", status=502,
+                   mode="ambiguous", times=1)]
+    )  # fmt: skip
+    await revert_amendment(stack.harness.client, order_id, {"reason": "no"})
+    assert stack.events(part) == [("AUTHORIZE", 4000), ("CAPTURE", 4000), ("REFUND", 4000)]
+    refunds = [
+        r["amount"]
+        for r in stack.harness.records(order_id, "refund")
+        if r["payment_details"]["payment_id"] == part
+    ]
+    assert refunds == [4000]
+
+
+async def test_a_payment_taken_while_reverting_is_voided_by_the_workflow(stack: Stack) -> None:
+    """The outcome reaches the workflow once its revert has begun (the receiver read the state
+    just before): not taken, and voided by the revert so that no money stays held."""
+    order_id, _ = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "late-outcome"))
+    state = await stack.link(order_id, 1)
+    assert state.payment_link is not None
+    tid = await stack.pay(state.payment_link.session_id, callback=False)
+    stack.sim.add_faults(  # the revert's draft takes a second: time for the outcome to arrive
+        [FaultRule(method="POST", path="*/draft_orders", latency_ms=1000, times=1)]
+    )
+    client = stack.harness.client
+    reverting = asyncio.create_task(revert_amendment(client, order_id, {"reason": "too late"}))
+    await stack.harness.wait_for_state(order_id, lambda s: s.status == "Reverting")
+    outcome = {"payment_id": tid, "amount": 10000, "success": True}
+    await client.get_workflow_handle(f"amend-{order_id}").signal("authorization_outcome", outcome)
+    done = await reverting
+    assert done.outcome == "reverted"
+    assert stack.events(tid) == [("AUTHORIZE", 10000), ("VOID", 10000)]
+    seen = [o for o in (await stack.harness.state(order_id)).outcomes if o.payment_id == tid]
+    assert [o.disposition for o in seen] == ["ignored"]

@@ -139,6 +139,7 @@ class PayIn(BaseModel):
     duplicates: int = Field(default=0, ge=0, le=20)
     late_ms: int | None = Field(default=None, ge=0, le=60_000)
     callback_attempts: int = Field(default=20, ge=1, le=20)
+    callback: bool = True  # False: the callback is lost (the test delivers the outcome itself)
 
 
 @dataclass
@@ -524,6 +525,8 @@ class Simulator:
             return JSONResponse(exc.envelope(), exc.status)
         self.store.accounts[aid].checkout.transactions[transaction.id] = transaction
         self._keep()
+        if not pay_in.callback:
+            return JSONResponse({"transaction_id": transaction.id, "callbacks": []})
         delivered = [await self._call_back(session, transaction, pay_in.callback_attempts)]
         for _ in range(pay_in.duplicates):
             delivered.append(await self._call_back(session, transaction, 1))
