@@ -11,6 +11,11 @@ the transaction's amount, success unless it was declined) and answers 200 at onc
 workflow records it (a duplicate of a recorded payment is answered `duplicate` there, so
 Dintero's retries are harmless).
 
+A callback without a transaction but with `error` (the customer gave up, assumption C8) is
+checked against the session in Checkout (`CANCELLED`, no transaction, our reference, the
+session the amendment waits on) and signalled as `payment_session_ended`: the amendment opens a
+fresh session.
+
 Answers: 200 signalled, or nothing left to do (the payment was taken already; an authorization
 for an amendment no longer waiting is voided, so no money stays held); 400 a parameter that
 does not match the transaction, a reference that is not ours, a currency or amount that does not
@@ -35,7 +40,7 @@ from amendments.dintero.checkout import CheckoutClient, Transaction
 from amendments.dintero.errors import DinteroError, NotFound
 from amendments.domain.models import AmendmentState, AuthorizationOutcome
 from amendments.payments import CALLBACK_PATH, RETURN_PATH, parse_reference
-from workflows.amend import OUTCOME, AmendOrder
+from workflows.amend import OUTCOME, SESSION_ENDED, AmendOrder
 
 log = logging.getLogger("amendments.callbacks")
 DECLINED = {"DECLINED", "FAILED", "AUTHORIZATION_VOIDED"}
@@ -78,6 +83,7 @@ class Receiver:
                 params.get("transaction_id", ""),
                 params.get("session_id", ""),
                 params.get("merchant_reference", ""),
+                params.get("error", ""),
             )
         except Refused as exc:
             log.warning("callback refused (%s): %s", exc.status, exc.reason)
@@ -85,7 +91,11 @@ class Receiver:
         log.info("callback %s: %s", params.get("transaction_id"), answer["result"])
         return JSONResponse(answer)
 
-    async def _take(self, transaction_id: str, session_id: str, reference: str) -> dict[str, Any]:
+    async def _take(
+        self, transaction_id: str, session_id: str, reference: str, error: str = ""
+    ) -> dict[str, Any]:
+        if not transaction_id and error and session_id and reference:
+            return await self._given_up(session_id, reference)
         if not transaction_id or not session_id or not reference:
             raise Refused(400, "transaction_id, session_id and merchant_reference are required")
         transaction = await self._transaction(transaction_id)
@@ -122,6 +132,36 @@ class Receiver:
         except (RPCError, RuntimeError) as exc:
             raise Refused(503, f"Temporal did not take the signal: {str(exc)[:200]}") from None
         return {"result": "signalled", "workflow_id": workflow_id, "success": outcome.success}
+
+    async def _given_up(self, session_id: str, reference: str) -> dict[str, Any]:
+        """A session the customer left without paying (no transaction): once Checkout says so,
+        the amendment opens a fresh one for what is outstanding."""
+        try:
+            session = await self.checkout.get_session(session_id)
+        except NotFound:
+            raise Refused(404, f"session {session_id} is not this account's") from None
+        except DinteroError as exc:
+            raise Refused(502, f"Checkout did not answer: {exc.message}") from None
+        if session.order.merchant_reference != reference:
+            raise Refused(400, "merchant_reference is not the session's")
+        if session.transaction_id is not None or (session.status or "").upper() != "CANCELLED":
+            raise Refused(400, f"session {session_id} was not given up")
+        parsed = parse_reference(reference)
+        if parsed is None:
+            raise Refused(400, f"merchant_reference {reference!r} is not an amendment's")
+        workflow_id, amendment_id, _ = parsed
+        state = await self._state(workflow_id)
+        if state is None or state.amendment_id != amendment_id:
+            raise Refused(400, f"no amendment {amendment_id} runs as {workflow_id}")
+        link = state.payment_link
+        if link is None or link.session_id != session_id:
+            return {"result": "nothing to do (not the session it waits on)"}
+        try:
+            handle = self.temporal.get_workflow_handle(workflow_id)
+            await handle.signal(SESSION_ENDED, {"session_id": session_id})
+        except (RPCError, RuntimeError) as exc:
+            raise Refused(503, f"Temporal did not take the signal: {str(exc)[:200]}") from None
+        return {"result": "signalled: session given up", "workflow_id": workflow_id}
 
     async def _transaction(self, transaction_id: str) -> Transaction:
         try:

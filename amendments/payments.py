@@ -6,8 +6,9 @@
 - `dintero-checkout`: Dintero Checkout executes it. A refund is made on the transaction that
   paid the reversed lines before it is recorded; a top-up is collected through a payment session
   (a link for the customer) whose callback the receiver (`amendments/callbacks.py`) turns into
-  an `authorization_outcome`, and each authorized transaction is captured here before the
-  capture is recorded; a revert refunds what was captured.
+  an `authorization_outcome` (or, for a session given up, `payment_session_ended`), and each
+  authorized transaction is captured here before the capture is recorded; a revert refunds what
+  was captured and voids what was authorized too late.
 
 Checkout documents no idempotency key either, so each write carries a reference derived from
 the workflow id, the amendment id and the step (never the run id), and a retried or reset write

@@ -238,7 +238,7 @@ async def test_a_partial_authorization_then_a_session_for_the_rest(stack: Stack)
         pid = record["payment_details"]["payment_id"]
         captured[pid] = captured.get(pid, 0) + record["amount"]
     assert (captured[part], captured[rest]) == (4000, 6000)
-    late = [c for c in stack.sim.callbacks if c["transaction_id"] == part]
+    late = [c for c in stack.sim.callbacks if c.get("transaction_id") == part]
     assert len(late) == 4  # the callback, two duplicates, one late
     assert all(c["status"] == 200 for c in late)
 
@@ -298,7 +298,7 @@ async def test_a_revert_refunds_what_was_captured_and_voids_a_late_payment(
     # The customer pays the second link after all: the receiver voids it.
     late = await stack.pay(second.payment_link.session_id)
     assert stack.transaction(late).status() == "AUTHORIZATION_VOIDED"
-    assert [c["status"] for c in stack.sim.callbacks if c["transaction_id"] == late] == [200]
+    assert [c["status"] for c in stack.sim.callbacks if c.get("transaction_id") == late] == [200]
     refunds = [
         r
         for r in stack.harness.records(order_id, "refund")
@@ -411,9 +411,13 @@ async def test_an_ambiguous_refund_at_revert_lands_once(stack: Stack) -> None:
     assert refunds == [4000]
 
 
-async def test_a_payment_taken_while_reverting_is_voided_by_the_workflow(stack: Stack) -> None:
+@pytest.mark.parametrize("ambiguous", [False, True])
+async def test_a_payment_taken_while_reverting_is_voided_by_the_workflow(
+    stack: Stack, ambiguous: bool
+) -> None:
     """The outcome reaches the workflow once its revert has begun (the receiver read the state
-    just before): not taken, and voided by the revert so that no money stays held."""
+    just before): not taken, and voided by the revert so that no money stays held; a void that
+    Checkout applies and then answers 502 is not made twice."""
     order_id, _ = await stack.paid_order()
     await stack.harness.start(dearer(order_id, "late-outcome"))
     state = await stack.link(order_id, 1)
@@ -422,6 +426,11 @@ async def test_a_payment_taken_while_reverting_is_voided_by_the_workflow(stack: 
     stack.sim.add_faults(  # the revert's draft takes a second: time for the outcome to arrive
         [FaultRule(method="POST", path="*/draft_orders", latency_ms=1000, times=1)]
     )
+    if ambiguous:
+        stack.sim.add_faults(
+            [FaultRule(method="POST", path=f"/v1/transactions/{tid}/void", status=502,
+                       mode="ambiguous", times=1)]
+        )  # fmt: skip
     client = stack.harness.client
     reverting = asyncio.create_task(revert_amendment(client, order_id, {"reason": "too late"}))
     await stack.harness.wait_for_state(order_id, lambda s: s.status == "Reverting")
@@ -432,3 +441,33 @@ async def test_a_payment_taken_while_reverting_is_voided_by_the_workflow(stack: 
     assert stack.events(tid) == [("AUTHORIZE", 10000), ("VOID", 10000)]
     seen = [o for o in (await stack.harness.state(order_id)).outcomes if o.payment_id == tid]
     assert [o.disposition for o in seen] == ["ignored"]
+
+
+async def test_an_abandoned_session_gets_a_fresh_one(stack: Stack) -> None:
+    """The customer leaves the payment page: Dintero calls back with `error=cancelled` and no
+    transaction; the receiver checks the session with Checkout and the amendment opens another."""
+    order_id, _ = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "abandoned"))
+    first = await stack.link(order_id, 1)
+    assert first.payment_link is not None
+    left = await stack.http.post(
+        f"/_sim/checkout/sessions/{first.payment_link.session_id}/pay",
+        json={"outcome": "abandoned"},
+    )
+    assert left.json()["callbacks"][0]["status"] == 200, left.json()
+    second = await stack.link(order_id, 2)
+    assert second.payment_link is not None
+    assert second.payment_link.amount == 10000
+    # A forged "given up" for the new session, which Checkout says is still open: refused.
+    forged = {
+        "session_id": second.payment_link.session_id,
+        "merchant_reference": second.payment_link.merchant_reference,
+        "error": "cancelled",
+    }
+    answer = await stack.http.get(stack.receiver, params=forged)
+    assert (answer.status_code, "was not given up" in answer.json()["error"]) == (400, True)
+    paid = await stack.pay(second.payment_link.session_id)
+    done = await result(stack, order_id)
+    assert done.total == 49800
+    assert stack.events(paid) == [("AUTHORIZE", 10000), ("CAPTURE", 10000)]
+    assert [a["success"] for a in stack.harness.records(order_id, "authorization")][-1] is True

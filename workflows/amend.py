@@ -65,6 +65,7 @@ with workflow.unsafe.imports_passed_through():
 
 OUTCOME = "authorization_outcome"
 REVERT = "revert"
+SESSION_ENDED = "payment_session_ended"  # PAYMENTS=dintero-checkout: a session given up
 # Runs that started before timeouts could revert keep failing on a timeout when replayed.
 REVERT_ON_TIMEOUT = "revert-on-top-up-timeout"
 A = TypeVar("A")
@@ -249,7 +250,7 @@ class AmendOrder:
                 try:
                     if left <= 0:
                         raise TimeoutError
-                    await workflow.wait_condition(self.top_up.has_work, timeout=left)
+                    await workflow.wait_condition(self._top_up_news, timeout=left)
                 except TimeoutError:
                     message = (
                         f"top-up not covered: {self.top_up.outstanding} {plan.currency} still "
@@ -416,6 +417,23 @@ class AmendOrder:
         if seen is not None and seen.disposition == "ignored":
             workflow.logger.warning("%s signal ignored: %s", OUTCOME, seen.note)
         workflow.set_current_details(self._details())
+
+    @workflow.signal(name=SESSION_ENDED)
+    def on_session_ended(self, *payload: Any) -> None:
+        """The customer left the payment session without paying (the receiver checked it with
+        Checkout): the top-up wait opens a fresh one. Any other session is no news."""
+        given = single(payload)
+        session_id = given.get("session_id") if isinstance(given, dict) else None
+        link = self.payment_link
+        if link is not None and session_id == link.session_id:
+            self._log(f"payment session {session_id} given up; opening another")
+            self.payment_link = None
+
+    def _top_up_news(self) -> bool:
+        """What the top-up wait wakes up for: an outcome or a revert, or (Checkout) its payment
+        session given up."""
+        checkout = self.plan is not None and self.plan.payments == "dintero-checkout"
+        return self.top_up.has_work() or (checkout and self.payment_link is None)
 
     @workflow.update(name=OUTCOME)
     async def outcome_update(self, *payload: Any) -> OutcomeSeen:

@@ -30,6 +30,19 @@ class SessionCreated(_Wire):
     url: str
 
 
+class SessionOrder(_Wire):
+    amount: int
+    currency: str
+    merchant_reference: str | None = None
+
+
+class Session(_Wire):
+    id: str
+    status: str | None = None
+    transaction_id: str | None = None
+    order: SessionOrder
+
+
 class TransactionEvent(_Wire):
     event: str
     amount: int = 0
@@ -105,6 +118,11 @@ class CheckoutClient:
             SessionCreated,
             operation="create_session",
             json=body,
+        )
+
+    async def get_session(self, session_id: str) -> Session:
+        return await request_json(
+            self.http, "GET", f"/v1/sessions/{session_id}", Session, operation="read_session"
         )
 
     async def get_transaction(self, transaction_id: str) -> Transaction:

@@ -8,13 +8,14 @@ in-process for tests (`httpx.ASGITransport(app=Simulator().app)`) and as a serve
 
 It also serves Dintero Checkout's paths on the same host (`POST /v1/sessions-profile`,
 `GET /v1/transactions/{id}`, `POST /v1/transactions/{id}/capture|refund|void`, with the same
-tokens, envelope and faults; its rules and assumptions C1-C7 are in `checkout.py`).
+tokens, envelope and faults; its rules and assumptions C1-C8 are in `checkout.py`).
 
 Test controls live under `/_sim/`, a prefix Dintero does not use:
 `GET /_sim/requests` (every API request: method, path, status, body), `GET /_sim/state`,
 `POST /_sim/reset`, `GET|POST|DELETE /_sim/faults`, and `POST /_sim/checkout/sessions/{id}/pay`
-(`{"outcome": "authorized" | "declined", "amount"?, "duplicates"?, "late_ms"?}`: the customer
-pays, then the session's `callback_url` is called over HTTP as Dintero calls it).
+(`{"outcome": "authorized" | "declined" | "abandoned", "amount"?, "duplicates"?, "late_ms"?,
+"callback"?}`: the customer pays or gives up, then the session's `callback_url` is called over
+HTTP as Dintero calls it).
 
 Rules enforced (the README's "The flow" and "The Dintero simulator"). Where Dintero's real
 behaviour is unknown the simulator is strict; these are its ASSUMPTIONS, each a choice made
@@ -134,7 +135,7 @@ class PayIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    outcome: Literal["authorized", "declined"]
+    outcome: Literal["authorized", "declined", "abandoned"]
     amount: int | None = Field(default=None, gt=0)
     duplicates: int = Field(default=0, ge=0, le=20)
     late_ms: int | None = Field(default=None, ge=0, le=60_000)
@@ -261,6 +262,7 @@ class Simulator:
         api += [
             _Route("/v1/sessions-profile", "POST", self._create_session, write=True),
             _Route("/v1/transactions/{transaction_id}", "GET", self._get_transaction, False),
+            _Route("/v1/sessions/{session_id}", "GET", self._get_session, False),
         ]
         for action in ("capture", "refund", "void"):
             api.append(
@@ -489,6 +491,12 @@ class Simulator:
         base_url = str(request.base_url).rstrip("/")
         return checkout.create_session(self.store.accounts[aid].checkout, aid, body, base_url)
 
+    def _get_session(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
+        found = checkout.session_of(
+            self.store.accounts[aid].checkout, request.path_params["session_id"]
+        )
+        return found.view(str(request.base_url).rstrip("/"))
+
     def _get_transaction(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
         found = self.store.accounts[aid].checkout
         return checkout.transaction_of(found, request.path_params["transaction_id"]).view()
@@ -519,6 +527,14 @@ class Simulator:
             return JSONResponse(SimError(404, "NOT_FOUND", f"session {session_id}").envelope(), 404)
         session = found[0]
         aid = session_id.partition(".")[0]
+        if pay_in.outcome == "abandoned":
+            try:
+                checkout.abandon(session)
+            except SimError as exc:
+                return JSONResponse(exc.envelope(), exc.status)
+            self._keep()
+            answer = await self._call_back(session, None, pay_in.callback_attempts)
+            return JSONResponse({"transaction_id": None, "callbacks": [answer]})
         try:
             transaction = checkout.pay(session, pay_in.outcome, pay_in.amount)
         except SimError as exc:
@@ -543,18 +559,22 @@ class Simulator:
         await self._call_back(session, transaction, 1)
 
     async def _call_back(
-        self, session: checkout.Session, transaction: checkout.Transaction, attempts: int
+        self, session: checkout.Session, transaction: checkout.Transaction | None, attempts: int
     ) -> dict[str, Any]:
-        """One delivery of the callback, retried on a 5xx or a transport error (C7)."""
+        """One delivery of the callback, retried on a 5xx or a transport error (C7); without a
+        transaction, the customer gave up (C8)."""
         method, url = session.callback()
         params = {
-            "transaction_id": transaction.id,
             "session_id": session.id,
-            "merchant_reference": transaction.merchant_reference,
+            "merchant_reference": session.body.order.merchant_reference,
             "time": now(),
         }
-        if transaction.declined:
-            params["error"] = "declined"
+        if transaction is None:
+            params["error"] = "cancelled"
+        else:
+            params["transaction_id"] = transaction.id
+            if transaction.declined:
+                params["error"] = "declined"
         answer: dict[str, Any] = {"status": None, "attempts": 0}
         async with httpx.AsyncClient(timeout=10) as http:
             for attempt in range(1, attempts + 1):

@@ -2,7 +2,7 @@
 and the money rules on captures, refunds and voids. Pure state and rules like `state.py`: each
 method changes state and returns what Checkout would answer, or raises `SimError` first.
 
-Checkout's assumptions (C1-C7, beside A1-A13 in `app.py`), each a choice made where no Dintero
+Checkout's assumptions (C1-C8, beside A1-A13 in `app.py`), each a choice made where no Dintero
 source says:
 - C1 A session's `order.items` amounts sum to `order.amount`; `url.callback_url` is required
   here (Dintero makes it optional) because the product always needs its callback.
@@ -19,6 +19,9 @@ source says:
   transaction with nothing captured; a declined or voided transaction takes nothing.
 - C7 The callback is retried (up to `callback_attempts`, quickly here) on a 5xx or a transport
   error, never on a 4xx.
+- C8 A customer who gives up leaves the session without a transaction; its callback carries
+  `error=cancelled` and no `transaction_id`, and `GET /v1/sessions/{id}` then answers
+  `status: "CANCELLED"` (otherwise `OPEN`, or `PAID` once it has its transaction).
 """
 
 from __future__ import annotations
@@ -82,6 +85,13 @@ class Session:
     body: SessionIn
     created_at: str = field(default_factory=now)
     transaction_id: str | None = None
+    cancelled: bool = False
+
+    @property
+    def status(self) -> str:
+        if self.transaction_id is not None:
+            return "PAID"
+        return "CANCELLED" if self.cancelled else "OPEN"
 
     def view(self, base_url: str) -> dict[str, Any]:
         return {
@@ -89,6 +99,7 @@ class Session:
             "url": f"{base_url}/checkout/{self.id}",
             "order": self.body.order.model_dump(),
             "transaction_id": self.transaction_id,
+            "status": self.status,
             "created_at": self.created_at,
         }
 
@@ -193,6 +204,20 @@ def create_session(account: CheckoutAccount, aid: str, body: Any, base_url: str)
     return {"id": session.id, "url": session.view(base_url)["url"]}
 
 
+def session_of(account: CheckoutAccount, session_id: str) -> Session:
+    found = account.sessions.get(session_id)
+    if found is None:
+        raise SimError(404, "NOT_FOUND", f"session {session_id} not found")
+    return found
+
+
+def abandon(session: Session) -> None:
+    """The customer gives up (C8)."""
+    if session.status != "OPEN":
+        raise bad(f"session {session.id} is {session.status.lower()}", "session_id")
+    session.cancelled = True
+
+
 def transaction_of(account: CheckoutAccount, transaction_id: str) -> Transaction:
     found = account.transactions.get(transaction_id)
     if found is None:
@@ -202,8 +227,8 @@ def transaction_of(account: CheckoutAccount, transaction_id: str) -> Transaction
 
 def pay(session: Session, outcome: str, amount: int | None) -> Transaction:
     """The customer pays (or is declined) in the session: its one transaction."""
-    if session.transaction_id is not None:
-        raise bad(f"session {session.id} already has a transaction (C2)", "session_id")
+    if session.transaction_id is not None or session.cancelled:
+        raise bad(f"session {session.id} is {session.status.lower()} (C2)", "session_id")
     asked = session.body.order.amount if amount is None else amount
     if not 0 < asked <= session.body.order.amount:
         raise bad(f"amount must be 1..{session.body.order.amount}, got {asked}", "amount")
