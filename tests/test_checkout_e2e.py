@@ -23,9 +23,11 @@ import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from amendments.callbacks import callback_app
 from amendments.config import Settings
+from amendments.connection import DATA_CONVERTER
 from amendments.dintero.checkout import CheckoutClient
 from amendments.domain.models import AmendmentResult, AmendmentState
 from amendments.payments import DinteroCheckout
@@ -36,6 +38,7 @@ from amendments.starter import revert_amendment
 from amendments.wiring import build_worker, checkout_client, dintero_client
 from tests.cli import amend_async
 from tests.harness import CHAIR, Harness, eventually, item, swap
+from workflows.amend import AmendOrder
 
 AMEND = str(Path(sys.executable).with_name("amend"))
 ACCOUNT = "T12345678"
@@ -154,6 +157,13 @@ async def stack(
         assert "Bearer" not in logged
 
 
+async def replays(stack: Stack, order_id: str) -> None:
+    """The Checkout path's history replays against the workflow as it is (determinism)."""
+    handle = stack.harness.client.get_workflow_handle(f"amend-{order_id}")
+    replayer = Replayer(workflows=[AmendOrder], data_converter=DATA_CONVERTER)
+    await replayer.replay_workflow(await handle.fetch_history())
+
+
 async def result(stack: Stack, order_id: str) -> AmendmentResult:
     handle = stack.harness.client.get_workflow_handle(
         f"amend-{order_id}", result_type=AmendmentResult
@@ -173,6 +183,7 @@ async def test_a_refund_is_executed_in_checkout_then_recorded(stack: Stack) -> N
     assert stack.events(paid_by) == [("AUTHORIZE", 39800), ("CAPTURE", 39800), ("REFUND", 9900)]
     refunds = stack.harness.records(order_id, "refund")
     assert [(r["amount"], r["payment_details"]["payment_id"]) for r in refunds] == [(9900, paid_by)]
+    await replays(stack, order_id)
 
 
 async def test_a_top_up_paid_in_one_session(stack: Stack) -> None:
@@ -241,6 +252,7 @@ async def test_a_partial_authorization_then_a_session_for_the_rest(stack: Stack)
     late = [c for c in stack.sim.callbacks if c.get("transaction_id") == part]
     assert len(late) == 4  # the callback, two duplicates, one late
     assert all(c["status"] == 200 for c in late)
+    await replays(stack, order_id)
 
 
 async def test_forged_callbacks_change_nothing(stack: Stack) -> None:
@@ -441,6 +453,7 @@ async def test_a_payment_taken_while_reverting_is_voided_by_the_workflow(
     assert stack.events(tid) == [("AUTHORIZE", 10000), ("VOID", 10000)]
     seen = [o for o in (await stack.harness.state(order_id)).outcomes if o.payment_id == tid]
     assert [o.disposition for o in seen] == ["ignored"]
+    await replays(stack, order_id)
 
 
 async def test_an_abandoned_session_gets_a_fresh_one(stack: Stack) -> None:
@@ -471,3 +484,4 @@ async def test_an_abandoned_session_gets_a_fresh_one(stack: Stack) -> None:
     assert done.total == 49800
     assert stack.events(paid) == [("AUTHORIZE", 10000), ("CAPTURE", 10000)]
     assert [a["success"] for a in stack.harness.records(order_id, "authorization")][-1] is True
+    await replays(stack, order_id)
