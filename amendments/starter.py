@@ -51,8 +51,13 @@ from amendments.domain.models import (
 )
 from amendments.render import details_of, summary_of
 from amendments.replay import REPLAYABLE
-from amendments.search_attributes import AMENDMENT_ID, AMENDMENT_STATUS, ORDER_ID
-from workflows.amend import OUTCOME, REVERT, AmendOrder
+from amendments.search_attributes import (
+    AMENDMENT_ID,
+    AMENDMENT_STATUS,
+    ORDER_ID,
+    TOP_UP_OUTSTANDING,
+)
+from workflows.amend import ATTRIBUTES_AT_START, OUTCOME, REVERT, AmendOrder
 from workflows.place import PlaceOrder
 
 DEFAULT_TASK_QUEUE = "order-amendments"
@@ -178,8 +183,10 @@ async def start_or_resume(
                     SearchAttributePair(ORDER_ID, amendment.order_id),
                     SearchAttributePair(AMENDMENT_ID, amendment.amendment_id),
                     SearchAttributePair(AMENDMENT_STATUS, "Planning"),
+                    SearchAttributePair(TOP_UP_OUTSTANDING, 0),
                 ]
             ),
+            memo={ATTRIBUTES_AT_START: True},  # the workflow need not upsert them again
             static_summary=summary_of(amendment, plan),
             static_details=details_of(amendment, plan),
         )

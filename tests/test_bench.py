@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 
 from bench.__main__ import report
+from bench.actions import actions, dollars_per_thousand, load
 from bench.figures import AtConcurrency, BranchFigures, History, Latency, Throughput, Trio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,3 +177,32 @@ def test_a_report_on_a_terminal_fits_its_width() -> None:
     lines = out.getvalue().splitlines()
     assert max(len(line) for line in lines) <= 100
     assert any("┏" in line for line in lines)  # rich's boxes, as a terminal shows them
+
+
+def test_actions_are_counted_by_temporal_clouds_rules() -> None:
+    """`python -m bench.actions` on the recorded histories: each kind counted by hand here."""
+    histories = ROOT / "tests" / "histories"
+    even = actions(load(histories / "even.json").events)
+    assert (even["start"], even["activities"], even["search attributes"]) == (1, 8, 3)
+    assert sum(even.values()) == 12
+    reverted = actions(load(histories / "revert_by_update.json").events)
+    assert (reverted["timers"], reverted["updates"], reverted["signals"]) == (1, 1, 3)
+    assert dollars_per_thousand(12) == 0.6
+    printed = run_module(
+        "bench.actions", str(histories / "even.json"), str(histories / "top_up.json"), "--json"
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert json.loads(printed.stdout)["even"]["total"] == 12
+
+
+def test_retries_and_local_activities_count_as_cloud_counts_them() -> None:
+    started = HistoryEvent(event_type=EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
+    started.activity_task_started_event_attributes.attempt = 3  # two retries
+    markers = []
+    for task in (7, 7, 9):  # two local activities in one workflow task, one in another
+        marker = HistoryEvent(event_type=EventType.EVENT_TYPE_MARKER_RECORDED)
+        marker.marker_recorded_event_attributes.marker_name = "core_local_activity"
+        marker.marker_recorded_event_attributes.workflow_task_completed_event_id = task
+        markers.append(marker)
+    counted = actions([started, *markers])
+    assert (counted["retries"], counted["local activities"]) == (2, 2)

@@ -68,6 +68,11 @@ REVERT = "revert"
 SESSION_ENDED = "payment_session_ended"  # PAYMENTS=dintero-checkout: a session given up
 # Runs that started before timeouts could revert keep failing on a timeout when replayed.
 REVERT_ON_TIMEOUT = "revert-on-top-up-timeout"
+# Set in the memo by the starter (free at start): its search attributes are the first upsert's,
+# so that upsert (an Action) is left out. Not a `workflow.patched`, which upserts the
+# `TemporalChangeVersion` search attribute and so costs the very Action it would save; a run
+# started before has no such memo and keeps upserting, as its history says.
+ATTRIBUTES_AT_START = "search_attributes_at_start"
 A = TypeVar("A")
 R = TypeVar("R")
 
@@ -105,6 +110,8 @@ class AmendOrder:
             self._end("Failed", f"input refused: {self.rejected}")
             self._count("rejected")
             raise rejection(self.rejected, "AmendmentRejected")
+        if self._started_with_attributes():
+            self.published = (self.status, 0)  # the start set them (free): no upsert (an Action)
         self._publish()
         try:
             result = await self._amend(self.request)
@@ -530,6 +537,20 @@ class AmendOrder:
                 AMENDMENT_STATUS.value_set(self.status),
                 TOP_UP_OUTSTANDING.value_set(self.top_up_outstanding),
             ]
+        )
+
+    def _started_with_attributes(self) -> bool:
+        """Whether the start gave exactly the search attributes the first upsert would (the
+        starter API and `amend start` do; a raw start may not)."""
+        request = self.request
+        if request is None or workflow.memo_value(ATTRIBUTES_AT_START, False) is not True:
+            return False
+        given = workflow.info().typed_search_attributes
+        return (
+            given.get(ORDER_ID) == request.order_id
+            and given.get(AMENDMENT_ID) == request.amendment_id
+            and given.get(AMENDMENT_STATUS) == self.status
+            and given.get(TOP_UP_OUTSTANDING) == 0
         )
 
     def _details(self) -> str:
