@@ -44,9 +44,18 @@ from amendments.domain.models import AmendOrderInput
 from amendments.domain.planner import plan_amendment
 from amendments.process import exit_now
 from amendments.starter import send_authorization_outcome, start_amendment
+from bench.actions import actions, dollars_per_thousand
 from bench.figures import AtConcurrency, BranchFigures, History, Latency, Throughput, Trio
 from bench.floor_workflow import Floor
-from bench.infra import FLOOR_QUEUE, PRODUCT_QUEUE, Infra, memory_kib, tree_rss_kib
+from bench.infra import (
+    FLOOR_QUEUE,
+    NAIVE_QUEUE,
+    PRODUCT_QUEUE,
+    Infra,
+    memory_kib,
+    tree_rss_kib,
+)
+from bench.naive_workflow import NaiveAmendOrder
 
 T = TypeVar("T")
 
@@ -130,6 +139,16 @@ async def product_amendment(infra: Infra, order_id: str, branch: str) -> str:
     return handle.id
 
 
+async def naive_amendment(infra: Infra, order_id: str, branch: str) -> str:
+    """Run one amendment of the naive peer to its end; its workflow id."""
+    assert infra.client is not None
+    workflow_id = f"naive-{uuid.uuid4()}"
+    await infra.client.execute_workflow(
+        NaiveAmendOrder.run, request(order_id, branch), id=workflow_id, task_queue=NAIVE_QUEUE
+    )
+    return workflow_id
+
+
 async def floor_run(infra: Infra, activities: int) -> str:
     """Run one floor workflow to its end; its workflow id."""
     assert infra.client is not None
@@ -140,14 +159,16 @@ async def floor_run(infra: Infra, activities: int) -> str:
     return workflow_id
 
 
-async def history_size(infra: Infra, workflow_id: str) -> History:
-    """Events and KiB of a workflow's history: what the server stores and sends per run."""
+async def history_size(infra: Infra, workflow_id: str) -> tuple[History, int]:
+    """Events and KiB of a workflow's history (what the server stores and sends per run), and
+    its Temporal Cloud Actions."""
     assert infra.client is not None
     history = await infra.client.get_workflow_handle(workflow_id).fetch_history()
-    return History(
+    size = History(
         events=len(history.events),
         kib=sum(event.ByteSize() for event in history.events) / 1024,
     )
+    return size, sum(actions(history.events).values())
 
 
 async def plain_amendment(dintero: DinteroClient, order_id: str, branch: str) -> None:
@@ -213,33 +234,42 @@ async def throughput(
         for branch in branches_to_run:
             _, activities, minimum = BRANCHES[branch]
             progress(f"{branch}: latency of single amendments ...")
-            orders = await seed_orders(dintero, latency_runs * 2)
-            product_ms, floor_ms, plain_ms = [], [], []
-            product_id = floor_id = ""
-            for order_id in orders[:latency_runs]:
+            orders = await seed_orders(dintero, latency_runs * 3)
+            product_ms, naive_ms, floor_ms, plain_ms = [], [], [], []
+            product_id = naive_id = floor_id = ""
+            for order_id, naive_order in zip(
+                orders[:latency_runs], orders[latency_runs : 2 * latency_runs], strict=True
+            ):
                 began = time.perf_counter()
                 product_id = await product_amendment(infra, order_id, branch)
                 product_ms.append((time.perf_counter() - began) * 1000)
                 began = time.perf_counter()
+                naive_id = await naive_amendment(infra, naive_order, branch)
+                naive_ms.append((time.perf_counter() - began) * 1000)
+                began = time.perf_counter()
                 floor_id = await floor_run(infra, activities)
                 floor_ms.append((time.perf_counter() - began) * 1000)
-            history = {
+            sized = {
                 "product": await history_size(infra, product_id),
+                "naive": await history_size(infra, naive_id),
                 "floor": await history_size(infra, floor_id),
             }
-            for order_id in orders[latency_runs:]:
+            history = {name: size for name, (size, _) in sized.items()}
+            cloud_actions = {name: counted for name, (_, counted) in sized.items()}
+            for order_id in orders[2 * latency_runs :]:
                 began = time.perf_counter()
                 await plain_amendment(dintero, order_id, branch)
                 plain_ms.append((time.perf_counter() - began) * 1000)
             latency = Latency(
                 product=percentiles(product_ms),
+                naive=percentiles(naive_ms),
                 floor=percentiles(floor_ms),
                 plain=percentiles(plain_ms),
             )
             runs = []
             for concurrency in concurrencies:
                 progress(f"{branch}: {count} amendments at concurrency {concurrency} ...")
-                orders = await seed_orders(dintero, count * 2)
+                orders = await seed_orders(dintero, count * 3)
                 _, mark = await infra.calls_since(0)
                 product_s, product_cpu = await measured(
                     infra,
@@ -248,6 +278,15 @@ async def throughput(
                     ("worker", "temporal", "simulator", "driver"),
                 )
                 calls, _ = await infra.calls_since(mark)
+                naive_s, naive_cpu = await measured(
+                    infra,
+                    [
+                        partial(naive_amendment, infra, o, branch)
+                        for o in orders[2 * count : 3 * count]
+                    ],
+                    concurrency,
+                    ("naive", "temporal", "simulator", "driver"),
+                )
                 floor_s, floor_cpu = await measured(
                     infra,
                     [partial(floor_run, infra, activities)] * count,
@@ -256,7 +295,10 @@ async def throughput(
                 )
                 plain_s, plain_cpu = await measured(
                     infra,
-                    [partial(plain_amendment, dintero, o, branch) for o in orders[count:]],
+                    [
+                        partial(plain_amendment, dintero, o, branch)
+                        for o in orders[count : 2 * count]
+                    ],
                     concurrency,
                     ("simulator", "driver"),
                 )
@@ -265,11 +307,13 @@ async def throughput(
                         concurrency=concurrency,
                         per_second=Trio(
                             product=count / product_s,
+                            naive=count / naive_s,
                             floor=count / floor_s,
                             plain=count / plain_s,
                         ),
                         cpu_ms_per_amendment={
                             "product": product_cpu,
+                            "naive": naive_cpu,
                             "floor": floor_cpu,
                             "plain": plain_cpu,
                         },
@@ -277,7 +321,11 @@ async def throughput(
                     )
                 )
             branches[branch] = BranchFigures(
-                history=history, latency_ms=latency, runs=tuple(runs), minimum_calls=minimum
+                history=history,
+                actions=cloud_actions,
+                latency_ms=latency,
+                runs=tuple(runs),
+                minimum_calls=minimum,
             )
     finally:
         await dintero.aclose()
@@ -393,41 +441,65 @@ def report(console: Console, result: dict[str, Any]) -> None:
     console = for_reading(console)
     console.print(f"machine: {result['machine']}")
     if "throughput" in result:
-        table = _table(console, "amendments vs the Temporal floor and a plain httpx script")
+        table = _table(
+            console, "amendments vs the naive peer, the Temporal floor and a plain httpx script"
+        )
         for column in (
             "branch",
             "figure",
             "product",
+            "naive",
             "floor",
             "plain script",
+            "product/naive",
             "product/floor",
-            "plain/floor",
         ):
             table.add_column(column, justify="left" if column in ("branch", "figure") else "right")
         figures: Throughput = result["throughput"]
         for branch, rows in figures.branches.items():
             for run in rows.runs:
+                per_second = run.per_second
                 table.add_row(
                     branch,
                     f"amendments/s at {run.concurrency}",
-                    *_ratio_row(run.per_second.product, run.per_second.floor, run.per_second.plain),
+                    *_ratio_row(
+                        per_second.product, per_second.naive, per_second.floor, per_second.plain
+                    ),
                 )
             for index, name in enumerate(("p50", "p95", "p99")):
                 latency = rows.latency_ms
                 table.add_row(
                     branch,
                     f"latency {name} ms",
-                    *_ratio_row(latency.product[index], latency.floor[index], latency.plain[index]),
+                    *_ratio_row(
+                        latency.product[index],
+                        latency.naive[index],
+                        latency.floor[index],
+                        latency.plain[index],
+                    ),
                 )
-            product, floor = rows.history["product"], rows.history["floor"]
+            product, naive, floor = (rows.history[n] for n in ("product", "naive", "floor"))
             table.add_row(
                 branch,
                 "history events / KiB",
                 f"{product.events} / {product.kib:.1f}",
+                f"{naive.events} / {naive.kib:.1f}",
                 f"{floor.events} / {floor.kib:.1f}",
                 "-",
+                f"{product.kib / naive.kib:.2f} (KiB)",
                 f"{product.kib / floor.kib:.2f} (KiB)",
-                "",
+            )
+            spent = rows.actions
+            table.add_row(
+                branch,
+                "Cloud Actions (per 1,000: $)",
+                *(
+                    f"{spent[n]} ({dollars_per_thousand(spent[n]):.2f})"
+                    for n in ("product", "naive", "floor")
+                ),
+                "-",
+                f"{spent['product'] / spent['naive']:.2f}",
+                f"{spent['product'] / spent['floor']:.2f}",
             )
             for run in rows.runs:
                 cpu = run.cpu_ms_per_amendment
@@ -435,12 +507,14 @@ def report(console: Console, result: dict[str, Any]) -> None:
                 table.add_row(
                     branch,
                     f"CPU ms/amendment at {run.concurrency}",
-                    *_ratio_row(totals["product"], totals["floor"], totals["plain"]),
+                    *_ratio_row(
+                        totals["product"], totals["naive"], totals["floor"], totals["plain"]
+                    ),
                 )
                 table.add_row(
                     "",
                     "  by process",
-                    *(_by_process(cpu[name]) for name in ("product", "floor", "plain")),
+                    *(_by_process(cpu[name]) for name in ("product", "naive", "floor", "plain")),
                     "",
                     "",
                 )
@@ -448,6 +522,7 @@ def report(console: Console, result: dict[str, Any]) -> None:
                     branch,
                     f"Dintero calls/amendment at {run.concurrency}",
                     f"{run.calls_per_amendment:.2f}",
+                    "-",
                     "-",
                     f"{rows.minimum_calls} (minimum)",
                     "",
@@ -457,10 +532,11 @@ def report(console: Console, result: dict[str, Any]) -> None:
             "",
             "worker peak RSS MiB",
             f"{figures.worker_peak_rss_mib:.0f}",
+            "-",
             f"{figures.floor_worker_peak_rss_mib:.0f}",
             "-",
-            f"{figures.worker_peak_rss_mib / figures.floor_worker_peak_rss_mib:.2f}",
             "",
+            f"{figures.worker_peak_rss_mib / figures.floor_worker_peak_rss_mib:.2f}",
         )
         console.print(table)
     if "waiting" in result:
@@ -478,13 +554,14 @@ def _by_process(cpu: dict[str, float]) -> str:
     return " ".join(f"{name} {ms:.0f}" for name, ms in cpu.items())
 
 
-def _ratio_row(product: float, floor: float, plain: float) -> tuple[str, ...]:
+def _ratio_row(product: float, naive: float, floor: float, plain: float) -> tuple[str, ...]:
     return (
         f"{product:.1f}",
+        f"{naive:.1f}",
         f"{floor:.1f}",
         f"{plain:.1f}",
+        f"{product / naive:.2f}",
         f"{product / floor:.2f}",
-        f"{plain / floor:.2f}",
     )
 
 

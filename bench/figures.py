@@ -16,17 +16,20 @@ class Figures(BaseModel):
 
 
 class Trio(Figures):
-    """One figure for the product, the Temporal floor and the plain script."""
+    """One figure for the product, the naive peer (the same calls without the product's
+    guarantees), the Temporal floor and the plain script."""
 
     product: float
+    naive: float
     floor: float
     plain: float
 
 
 class Latency(Figures):
-    """p50, p95 and p99 in ms, for each of the three."""
+    """p50, p95 and p99 in ms, for each of the four."""
 
     product: tuple[float, float, float]
+    naive: tuple[float, float, float]
     floor: tuple[float, float, float]
     plain: tuple[float, float, float]
 
@@ -44,7 +47,8 @@ class AtConcurrency(Figures):
 
 
 class BranchFigures(Figures):
-    history: dict[str, History]  # product, floor
+    history: dict[str, History]  # product, naive, floor
+    actions: dict[str, int]  # Temporal Cloud Actions per run: product, naive, floor
     latency_ms: Latency
     runs: tuple[AtConcurrency, ...]
     minimum_calls: int
@@ -52,6 +56,7 @@ class BranchFigures(Figures):
     def as_json(self) -> dict[str, Any]:
         rows: dict[str, Any] = {
             "history": {name: h.model_dump() for name, h in self.history.items()},
+            "actions": dict(self.actions),
             "latency_ms": self.latency_ms.model_dump(),
         }
         for run in self.runs:

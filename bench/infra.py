@@ -1,5 +1,6 @@
-"""The benchmark's processes: the Temporal dev server, the simulator, the product's worker and
-the floor worker, each its own process (so their memory can be read), all on this machine."""
+"""The benchmark's processes: the Temporal dev server, the simulator, the product's worker, the
+naive peer's worker and the floor worker, each its own process (so their memory can be read),
+all on this machine."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from amendments.simulator.server import free_port
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT_QUEUE = "bench-amendments"
 FLOOR_QUEUE = "bench-floor"
+NAIVE_QUEUE = "bench-naive"
 
 
 def memory_kib(pid: int, field_name: str) -> int:
@@ -129,8 +131,10 @@ class Infra:
         await self._wait_http(f"{self.simulator_url}/healthz")
         self.spawn("worker", sys.executable, str(ROOT / "worker.py"))
         self.spawn("floor", sys.executable, "-m", "bench.floor", FLOOR_QUEUE)
+        self.spawn("naive", sys.executable, "-m", "bench.naive", NAIVE_QUEUE)
         await self._wait_log("worker", "worker polling")
         await self._wait_log("floor", "floor worker polling")
+        await self._wait_log("naive", "naive worker polling")
 
     async def __aexit__(
         self,

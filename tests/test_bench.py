@@ -44,12 +44,23 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
         rows = report["throughput"][branch]
         assert rows["minimum_calls"] == minimum
         assert rows["calls_per_amendment_at_3"] == minimum
-        assert set(rows["per_second_at_3"]) == {"product", "floor", "plain"}
+        assert set(rows["per_second_at_3"]) == {"product", "naive", "floor", "plain"}
         assert all(value > 0 for value in rows["per_second_at_3"].values())
         assert len(rows["latency_ms"]["product"]) == 3
-        assert rows["history"]["product"]["events"] > rows["history"]["floor"]["events"] > 0
+        assert len(rows["latency_ms"]["naive"]) == 3
+        history = rows["history"]
+        assert history["product"]["events"] > history["naive"]["events"] > 0
+        assert history["naive"]["events"] >= history["floor"]["events"] > 0
+        # Cloud Actions from each run's real history: the start, one per activity, the upserts.
+        activities = {"even": 8, "refund": 9}[branch]
+        assert rows["actions"] == {
+            "product": 1 + activities + 2,  # Applying, Completed (Planning was set at start)
+            "naive": 1 + activities,
+            "floor": 1 + activities,
+        }
         cpu = rows["cpu_ms_per_amendment_at_3"]
         assert set(cpu["product"]) == {"worker", "temporal", "simulator", "driver"}
+        assert set(cpu["naive"]) == {"naive", "temporal", "simulator", "driver"}
         assert set(cpu["floor"]) == {"floor", "temporal", "driver"}
         assert cpu["product"]["worker"] > 0
         assert cpu["product"]["temporal"] > 0
@@ -75,7 +86,7 @@ def test_sigterm_stops_the_benchmark_and_every_process_it_started(tmp_path: Path
         try:
             wait_for(lambda: "seeding 2000 orders" in _read(progress))
             started = Path(f"/proc/{bench.pid}/task/{bench.pid}/children").read_text().split()
-            assert len(started) == 4  # dev server, simulator, worker, floor worker
+            assert len(started) == 5  # dev server, simulator, worker, naive and floor workers
             bench.send_signal(signal.SIGTERM)
             bench.wait(timeout=60)
             alive = [pid for pid in started if Path(f"/proc/{pid}").exists()]
@@ -128,19 +139,28 @@ def figures() -> dict[str, Any]:
     under test)."""
     cpu = {
         "product": {"worker": 60.0, "temporal": 50.0, "simulator": 20.0, "driver": 10.0},
+        "naive": {"naive": 50.0, "temporal": 45.0, "simulator": 20.0, "driver": 10.0},
         "floor": {"floor": 30.0, "temporal": 40.0, "driver": 10.0},
         "plain": {"plain": 5.0, "simulator": 20.0},
     }
     run = AtConcurrency(
         concurrency=50,
-        per_second=Trio(product=13.4, floor=21.0, plain=40.2),
+        per_second=Trio(product=13.4, naive=14.1, floor=21.0, plain=40.2),
         cpu_ms_per_amendment=cpu,
         calls_per_amendment=12.0,
     )
     branch = BranchFigures(
-        history={"product": History(events=61, kib=38.2), "floor": History(events=47, kib=9.1)},
+        history={
+            "product": History(events=61, kib=38.2),
+            "naive": History(events=50, kib=20.4),
+            "floor": History(events=47, kib=9.1),
+        },
+        actions={"product": 11, "naive": 9, "floor": 9},
         latency_ms=Latency(
-            product=(452.0, 610.0, 700.0), floor=(448.0, 590.0, 650.0), plain=(50.0, 60.0, 70.0)
+            product=(452.0, 610.0, 700.0),
+            naive=(450.0, 600.0, 690.0),
+            floor=(448.0, 590.0, 650.0),
+            plain=(50.0, 60.0, 70.0),
         ),
         runs=(run,),
         minimum_calls=12,
@@ -162,13 +182,16 @@ def test_a_report_to_a_file_is_plain_text_one_row_per_line() -> None:
     lines = out.getvalue().splitlines()
     rows = [line for line in lines if line.startswith("|")]
     assert not any(ch in out.getvalue() for ch in "┃━│─┏┡")  # no box drawing
-    assert {line.count("|") for line in rows} == {8, 3}  # each row of each table is whole
+    assert {line.count("|") for line in rows} == {9, 3}  # each row of each table is whole
     per_second = next(line for line in rows if "amendments/s at 50" in line)
     cells = [cell.strip() for cell in per_second.strip("|").split("|")]
-    assert cells == ["even", "amendments/s at 50", "13.4", "21.0", "40.2", "0.64", "1.91"]
+    assert cells == ["even", "amendments/s at 50", "13.4", "14.1", "21.0", "40.2", "0.95", "0.64"]
     by_process = next(line for line in rows if "by process" in line)
     assert "worker 60 temporal 50 simulator 20 driver 10" in by_process
     assert any("seconds to all waiting" in line and "1887.2" in line for line in rows)
+    assert any(
+        "Cloud Actions" in line and "11 (0.55)" in line and "9 (0.45)" in line for line in rows
+    )
 
 
 def test_a_report_on_a_terminal_fits_its_width() -> None:
