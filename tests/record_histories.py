@@ -21,6 +21,7 @@ from typing import Any
 from temporalio.client import WorkflowFailureError
 
 from amendments.local.stack import EmbeddedStack, Ports
+from amendments.simulator.server import free_port
 from amendments.starter import (
     get_state,
     place_order,
@@ -99,7 +100,7 @@ BRANCHES: dict[str, tuple[Any, ...]] = {
 
 async def record() -> None:
     DIRECTORY.mkdir(exist_ok=True)
-    async with EmbeddedStack(ports=Ports.available(Ports(0, 0, 0))) as stack:
+    async with EmbeddedStack(ports=Ports(free_port(), free_port(), free_port())) as stack:
         assert stack.client is not None
         client, queue = stack.client, stack.task_queue
         for name, (items, reverse, add, outcomes, timeout, *more) in BRANCHES.items():
