@@ -57,7 +57,7 @@ from amendments.search_attributes import (
     ORDER_ID,
     TOP_UP_OUTSTANDING,
 )
-from workflows.amend import ATTRIBUTES_AT_START, OUTCOME, REVERT, AmendOrder
+from workflows.amend import ATTRIBUTES_AT_START, LOCAL_READS, OUTCOME, REVERT, AmendOrder
 from workflows.place import PlaceOrder
 
 DEFAULT_TASK_QUEUE = "order-amendments"
@@ -186,7 +186,9 @@ async def start_or_resume(
                     SearchAttributePair(TOP_UP_OUTSTANDING, 0),
                 ]
             ),
-            memo={ATTRIBUTES_AT_START: True},  # the workflow need not upsert them again
+            # The workflow need not upsert these search attributes again, and runs its reads
+            # as local activities.
+            memo={ATTRIBUTES_AT_START: True, LOCAL_READS: True},
             static_summary=summary_of(amendment, plan),
             static_details=details_of(amendment, plan),
         )

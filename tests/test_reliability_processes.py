@@ -152,3 +152,58 @@ async def test_an_outage_delays_but_loses_nothing(socket_sim: Simulator, harness
         f"\noutage: {len(refused)} requests refused over 8 s; all 20 completed "
         f"{recovery:.1f} s after recovery"
     )
+
+
+@pytest.mark.parametrize("read", ["plan", "verify"])
+async def test_worker_killed_mid_read(
+    env: WorkflowEnvironment,
+    served: tuple[Simulator, str],
+    socket_sim: Simulator,
+    harness: Harness,
+    tmp_path: Path,
+    workers: list[WorkerProcess],
+    read: str,
+) -> None:
+    """The reads run as local activities, inside the workflow task: a worker SIGKILLed while
+    one waits on Dintero loses the task; the next worker runs the read again and the amendment
+    completes, every record written once."""
+    _, url = served
+    [case] = cases(1)
+    [order_id] = [await harness.place(*case.items)]
+    task_queue = f"mid-read-{uuid.uuid4()}"
+    worker = WorkerProcess(env, url, task_queue, tmp_path / "worker.log")
+    workers.append(worker)
+    await worker.start()
+    mark = len(socket_sim.requests)
+    # The read is slow: GET order answers after 5 s (the plan's, or the check's: `after` lets the
+    # plan's read through when the verify is the one to hit).
+    after = 0 if read == "plan" else 1
+    socket_sim.add_faults(
+        [FaultRule(method="GET", path=f"*/orders/{order_id}", latency_ms=5000, after=after,
+                   times=1)]
+    )  # fmt: skip
+    handle = await start_amendment(
+        env.client, case.request(order_id, f"mid-read-{read}"), task_queue=task_queue
+    )
+    for payment_id, amount, success in case.outcomes:
+        await send_authorization_outcome(
+            env.client, order_id, {"payment_id": payment_id, "amount": amount, "success": success}
+        )
+
+    async def slow_read_begun() -> bool | None:
+        return (
+            True if any(r.get("fault") == "latency" for r in socket_sim.requests[mark:]) else None
+        )
+
+    await eventually(slow_read_begun, within=60)
+    await worker.kill()
+    await worker.start()
+    await asyncio.wait_for(handle.result(), timeout=120)
+    assert await worker.stop() == 0
+    assert problems_with(socket_sim, order_id, f"mid-read-{read}", case) == []
+    reads = [
+        r
+        for r in socket_sim.requests[mark:]
+        if r["method"] == "GET" and r["path"].endswith(f"/orders/{order_id}")
+    ]
+    assert len(reads) >= 3  # plan, the read cut short, its retry (and the check)
