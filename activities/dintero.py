@@ -9,6 +9,7 @@ what it finds instead of writing again. The happy path makes no extra reads.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import NoReturn
 
@@ -255,39 +256,43 @@ class DinteroActivities:
     @activity.defn(name="checkout_capture")
     async def checkout_capture(self, request: MoveInput) -> Moved:
         """Capture an authorized top-up transaction; on retry, find the capture first."""
-        try:
-            moved = await self.payments.capture(
+        return await self._move(
+            "checkout_capture",
+            self.payments.capture(
                 request.transaction_id,
                 request.amount,
                 request.reference,
                 reconcile=_retrying(request.reconcile),
-            )
-        except DinteroError as exc:
-            _fail(exc)
-        except PaymentsRefused as exc:
-            _refused(exc)
-        if moved.reconciled:
-            metrics.write_reconciled("checkout_capture")
-        return moved
+            ),
+        )
 
     @activity.defn(name="checkout_refund")
     async def checkout_refund(self, request: MoveInput) -> Moved:
         """Refund on a transaction (the original payment, or a top-up at revert); on retry,
         find the refund first."""
-        try:
-            moved = await self.payments.refund(
+        return await self._move(
+            "checkout_refund",
+            self.payments.refund(
                 request.transaction_id,
                 request.amount,
                 request.reference,
                 request.reason,
                 reconcile=_retrying(request.reconcile),
-            )
+            ),
+        )
+
+    @staticmethod
+    async def _move(kind: str, moving: Awaitable[Moved]) -> Moved:
+        """A money movement's errors as activity failures; a write found already made is
+        counted as reconciled."""
+        try:
+            moved = await moving
         except DinteroError as exc:
             _fail(exc)
         except PaymentsRefused as exc:
             _refused(exc)
         if moved.reconciled:
-            metrics.write_reconciled("checkout_refund")
+            metrics.write_reconciled(kind)
         return moved
 
     @activity.defn(name="checkout_void")

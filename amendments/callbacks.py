@@ -103,13 +103,7 @@ class Receiver:
             raise Refused(400, "session_id is not the transaction's session")
         if transaction.merchant_reference != reference:
             raise Refused(400, "merchant_reference is not the transaction's")
-        parsed = parse_reference(reference)
-        if parsed is None:
-            raise Refused(400, f"merchant_reference {reference!r} is not an amendment's")
-        workflow_id, amendment_id, _ = parsed
-        state = await self._state(workflow_id)
-        if state is None or state.amendment_id != amendment_id:
-            raise Refused(400, f"no amendment {amendment_id} runs as {workflow_id}")
+        workflow_id, state = await self._amendment(reference)
         taken = {o.payment_id for o in state.outcomes if o.disposition in ("recorded", "declined")}
         if transaction.id in taken:
             return {"result": "already taken"}
@@ -146,13 +140,7 @@ class Receiver:
             raise Refused(400, "merchant_reference is not the session's")
         if session.transaction_id is not None or (session.status or "").upper() != "CANCELLED":
             raise Refused(400, f"session {session_id} was not given up")
-        parsed = parse_reference(reference)
-        if parsed is None:
-            raise Refused(400, f"merchant_reference {reference!r} is not an amendment's")
-        workflow_id, amendment_id, _ = parsed
-        state = await self._state(workflow_id)
-        if state is None or state.amendment_id != amendment_id:
-            raise Refused(400, f"no amendment {amendment_id} runs as {workflow_id}")
+        workflow_id, state = await self._amendment(reference)
         link = state.payment_link
         if link is None or link.session_id != session_id:
             return {"result": "nothing to do (not the session it waits on)"}
@@ -162,6 +150,17 @@ class Receiver:
         except (RPCError, RuntimeError) as exc:
             raise Refused(503, f"Temporal did not take the signal: {str(exc)[:200]}") from None
         return {"result": "signalled: session given up", "workflow_id": workflow_id}
+
+    async def _amendment(self, reference: str) -> tuple[str, AmendmentState]:
+        """The workflow id and state of the amendment a merchant reference names, or a 400."""
+        parsed = parse_reference(reference)
+        if parsed is None:
+            raise Refused(400, f"merchant_reference {reference!r} is not an amendment's")
+        workflow_id, amendment_id, _ = parsed
+        state = await self._state(workflow_id)
+        if state is None or state.amendment_id != amendment_id:
+            raise Refused(400, f"no amendment {amendment_id} runs as {workflow_id}")
+        return workflow_id, state
 
     async def _transaction(self, transaction_id: str) -> Transaction:
         try:
