@@ -62,32 +62,29 @@ WORKER_TUNING: dict[str, Any] = {
 def dintero_client(
     settings: Settings, transport: httpx.AsyncBaseTransport | None = None
 ) -> DinteroClient:
-    account_id, client_id, secret = settings.dintero_credentials()
-    http = build_http(
-        base_url=settings.dintero_base_url,
-        account_id=account_id,
-        client_id=client_id,
-        client_secret=secret,
-        timeout=httpx.Timeout(settings.dintero_timeout_seconds, connect=5.0),
-        transport=transport,
-    )
-    return DinteroClient(http, account_id)
+    http = _http(settings, settings.dintero_base_url, transport=transport)
+    return DinteroClient(http, settings.dintero_credentials()[0])
 
 
 def checkout_client(settings: Settings, dintero: DinteroClient) -> CheckoutClient:
     """Checkout's client, sharing the Orders client's token."""
     auth = dintero.http.auth
     assert isinstance(auth, DinteroTokenAuth)
+    http = _http(settings, settings.dintero_checkout_base_url, auth=auth)
+    return CheckoutClient(http, settings.dintero_checkout_profile_id or "")
+
+
+def _http(settings: Settings, base_url: str, **options: Any) -> httpx.AsyncClient:
+    """A Dintero HTTP client from the settings' credentials and timeout."""
     account_id, client_id, secret = settings.dintero_credentials()
-    http = build_http(
-        base_url=settings.dintero_checkout_base_url,
+    return build_http(
+        base_url=base_url,
         account_id=account_id,
         client_id=client_id,
         client_secret=secret,
         timeout=httpx.Timeout(settings.dintero_timeout_seconds, connect=5.0),
-        auth=auth,
+        **options,
     )
-    return CheckoutClient(http, settings.dintero_checkout_profile_id or "")
 
 
 def payments_for(settings: Settings, dintero: DinteroClient) -> Payments:

@@ -250,16 +250,10 @@ def capture(transaction: Transaction, body: Any) -> dict[str, Any]:
     capture_in = parse(CaptureIn, body)
     _takes_money(transaction)
     left = transaction.amount - transaction.total("CAPTURE")
-    if capture_in.amount > left:
-        raise bad(
-            f"capture {capture_in.amount} exceeds what is left to capture ({left})",
-            "amount",
-            "CAPTURE_EXCEEDS_AUTHORIZED",
-        )
-    transaction.events.append(
-        Event("CAPTURE", capture_in.amount, reference=capture_in.capture_reference)
-    )
-    return transaction.view()
+    return _moved(
+        transaction, "CAPTURE", capture_in.amount, capture_in.capture_reference, left,
+        "what is left to capture", "CAPTURE_EXCEEDS_AUTHORIZED",
+    )  # fmt: skip
 
 
 def refund(transaction: Transaction, body: Any) -> dict[str, Any]:
@@ -267,15 +261,25 @@ def refund(transaction: Transaction, body: Any) -> dict[str, Any]:
     if transaction.declined:
         raise bad("a declined transaction has nothing to refund", "id", "TRANSACTION_DECLINED")
     left = transaction.total("CAPTURE") - transaction.total("REFUND")
-    if refund_in.amount > left:
-        raise bad(
-            f"refund {refund_in.amount} exceeds what is captured and not refunded ({left})",
-            "amount",
-            "REFUND_EXCEEDS_CAPTURED",
-        )
-    transaction.events.append(
-        Event("REFUND", refund_in.amount, reference=refund_in.refund_reference)
-    )
+    return _moved(
+        transaction, "REFUND", refund_in.amount, refund_in.refund_reference, left,
+        "what is captured and not refunded", "REFUND_EXCEEDS_CAPTURED",
+    )  # fmt: skip
+
+
+def _moved(
+    transaction: Transaction,
+    event: str,
+    amount: int,
+    reference: str | None,
+    left: int,
+    what: str,
+    code: str,
+) -> dict[str, Any]:
+    """Append the event when `amount` fits in what is `left` (C6), else refuse naming it."""
+    if amount > left:
+        raise bad(f"{event.lower()} {amount} exceeds {what} ({left})", "amount", code)
+    transaction.events.append(Event(event, amount, reference=reference))
     return transaction.view()
 
 
