@@ -347,6 +347,7 @@ async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> 
     finally:
         await dintero.aclose()
     progress(f"starting {count} dearer amendments ...")
+    cache_before = await infra.counters("worker", *CACHE_COUNTERS)
     began = time.perf_counter()
     handles = await bounded(
         (start_amendment(client, request_top_up(o), task_queue=PRODUCT_QUEUE) for o in orders), 200
@@ -366,12 +367,15 @@ async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> 
     reached = time.perf_counter() - began
     worker_mib = memory_kib(infra.pid("worker"), "VmRSS") / 1024
     server_mib = tree_rss_kib(infra.pid("temporal")) / 1024
+    cache_waiting = await infra.counters("worker", *CACHE_COUNTERS)
     partial = {
         "amendments": count,
         "seconds_to_start": started,
         "seconds_until_all_waiting": reached,
+        "per_second_until_all_waiting": count / reached,
         "worker_rss_mib_while_waiting": worker_mib,
         "server_rss_mib_while_waiting": server_mib,
+        **_cache_figures(cache_before, cache_waiting, "until_all_waiting"),
     }
     (infra.logs / "waiting-partial.json").write_text(json.dumps(partial, indent=2))
     progress(f"sending {count} top-up signals ...")
@@ -387,14 +391,42 @@ async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> 
     )
     await bounded((h.result() for h in handles), 200)
     completed = time.perf_counter() - began
+    cache_done = await infra.counters("worker", *CACHE_COUNTERS)
     return {
-        "amendments": count,
-        "seconds_to_start": started,
-        "seconds_until_all_waiting": reached,
-        "worker_rss_mib_while_waiting": worker_mib,
+        **partial,
         "worker_peak_rss_mib": memory_kib(infra.pid("worker"), "VmHWM") / 1024,
-        "server_rss_mib_while_waiting": server_mib,
         "seconds_to_complete_after_signals": completed,
+        **_cache_figures(cache_waiting, cache_done, "after_signals"),
+    }
+
+
+# The product worker's workflow cache, from the SDK's metrics: a task for a workflow out of the
+# cache (a miss) replays its history first; a forced eviction makes room in a full cache.
+CACHE_COUNTERS = ("temporal_sticky_cache_miss", "temporal_sticky_cache_total_forced_eviction")
+
+
+def _cache_figures(before: dict[str, float], after: dict[str, float], phase: str) -> dict[str, int]:
+    return {
+        f"cache_misses_{phase}": round(
+            after["temporal_sticky_cache_miss"] - before["temporal_sticky_cache_miss"]
+        ),
+        f"cache_evictions_{phase}": round(
+            after["temporal_sticky_cache_total_forced_eviction"]
+            - before["temporal_sticky_cache_total_forced_eviction"]
+        ),
+    }
+
+
+def against_throughput(waiting: dict[str, Any], figures: Throughput) -> dict[str, Any]:
+    """The rate to all waiting beside throughput mode's: the product's even swap at the highest
+    concurrency measured (its steps up to the wait are the even swap's but the last read)."""
+    branch = figures.branches.get("even") or next(iter(figures.branches.values()))
+    top = max(branch.runs, key=lambda run: run.concurrency)
+    rate = top.per_second.product
+    return {
+        **waiting,
+        f"throughput_mode_per_second_at_{top.concurrency}": rate,
+        "until_all_waiting_to_throughput_mode": waiting["per_second_until_all_waiting"] / rate,
     }
 
 
@@ -544,10 +576,14 @@ def report(console: Console, result: dict[str, Any]) -> None:
         table.add_column("figure")
         table.add_column("value", justify="right")
         for key, value in result["waiting"].items():
-            table.add_row(
-                key.replace("_", " "), f"{value:.1f}" if isinstance(value, float) else str(value)
-            )
+            table.add_row(key.replace("_", " "), _waiting_cell(key, value))
         console.print(table)
+
+
+def _waiting_cell(key: str, value: Any) -> str:
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.2f}" if key.endswith("_to_throughput_mode") else f"{value:.1f}"
 
 
 def _by_process(cpu: dict[str, float]) -> str:
@@ -578,6 +614,8 @@ async def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
             )
         if args.mode in ("waiting", "all"):
             result["waiting"] = await waiting(infra, args.waiting, progress)
+            if "throughput" in result:
+                result["waiting"] = against_throughput(result["waiting"], result["throughput"])
     return result
 
 

@@ -1,5 +1,5 @@
-"""The Temporal floor's worker process, with the product's worker settings:
-`python -m bench.floor TASK_QUEUE`."""
+"""The Temporal floor's worker process, with the product's worker settings and a metrics
+endpoint as the product's worker has one: `python -m bench.floor TASK_QUEUE`."""
 
 from __future__ import annotations
 
@@ -11,12 +11,17 @@ from temporalio.client import Client
 
 from amendments.connection import DATA_CONVERTER
 from amendments.process import exit_now
+from amendments.telemetry import metrics_runtime
 from bench.floor_workflow import Floor, noop
 from bench.worker import serve
 
 
 async def main(task_queue: str) -> None:
-    client = await Client.connect(os.environ["TEMPORAL_ADDRESS"], data_converter=DATA_CONVERTER)
+    client = await Client.connect(
+        os.environ["TEMPORAL_ADDRESS"],
+        data_converter=DATA_CONVERTER,
+        runtime=metrics_runtime(os.environ["METRICS_BIND_ADDRESS"]),
+    )
     await serve(client, task_queue, [Floor], [noop], "floor")
 
 

@@ -19,7 +19,7 @@ from temporalio.client import Client
 
 from amendments.connection import ensure_search_attributes
 from amendments.dintero import DinteroClient, build_http
-from amendments.local.devserver import temporal_binary, wait_for_temporal
+from amendments.local.devserver import DEV_SERVER_OPTIONS, temporal_binary, wait_for_temporal
 from amendments.simulator import DEMO_ACCOUNT_ID
 from amendments.simulator.server import free_port
 
@@ -59,6 +59,7 @@ class Infra:
     logs: Path
     simulator_only: bool = False  # no Temporal, no workers: for measuring the HTTP client alone
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.temporal_port = free_port()
@@ -78,12 +79,31 @@ class Infra:
             "PYTHONPATH": str(ROOT),  # bench/ is not an installed package
         }
 
-    def spawn(self, name: str, *command: str) -> None:
+    def spawn(self, name: str, *command: str, metrics: bool = False) -> None:
+        """A process logging to `logs/NAME.log`; a worker (`metrics`) serves the SDK's metrics
+        on a port of its own, as the product's worker does in production."""
         self.logs.mkdir(parents=True, exist_ok=True)
         log = (self.logs / f"{name}.log").open("wb")
+        environment = self.environment()
+        if metrics:
+            self.metrics_ports[name] = free_port()
+            environment["METRICS_BIND_ADDRESS"] = f"127.0.0.1:{self.metrics_ports[name]}"
         self.processes[name] = subprocess.Popen(  # noqa: S603 - our own programs, fixed arguments
-            list(command), stdout=log, stderr=log, env=self.environment(), cwd=self.logs
+            list(command), stdout=log, stderr=log, env=environment, cwd=self.logs
         )
+
+    async def counters(self, name: str, *names: str) -> dict[str, float]:
+        """The named counters a worker's metrics endpoint shows now, summed over their labels."""
+        url = f"http://127.0.0.1:{self.metrics_ports[name]}/metrics"
+        async with httpx.AsyncClient(timeout=30) as http:
+            text = (await http.get(url)).text
+        totals = dict.fromkeys(names, 0.0)
+        for line in text.splitlines():
+            metric, _, value = line.partition(" ")
+            family = metric.split("{", 1)[0]
+            if family in totals:
+                totals[family] += float(value)
+        return totals
 
     def pid(self, name: str) -> int:
         return self.processes[name].pid
@@ -125,13 +145,14 @@ class Infra:
             str(self.temporal_port),
             "--log-level",
             "error",
+            *DEV_SERVER_OPTIONS,
         )
         self.client = await wait_for_temporal(f"127.0.0.1:{self.temporal_port}")
         await ensure_search_attributes(self.client, "default")
         await self._wait_http(f"{self.simulator_url}/healthz")
-        self.spawn("worker", sys.executable, str(ROOT / "worker.py"))
-        self.spawn("floor", sys.executable, "-m", "bench.floor", FLOOR_QUEUE)
-        self.spawn("naive", sys.executable, "-m", "bench.naive", NAIVE_QUEUE)
+        self.spawn("worker", sys.executable, str(ROOT / "worker.py"), metrics=True)
+        self.spawn("floor", sys.executable, "-m", "bench.floor", FLOOR_QUEUE, metrics=True)
+        self.spawn("naive", sys.executable, "-m", "bench.naive", NAIVE_QUEUE, metrics=True)
         await self._wait_log("worker", "worker polling")
         await self._wait_log("floor", "floor worker polling")
         await self._wait_log("naive", "naive worker polling")

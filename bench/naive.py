@@ -1,11 +1,12 @@
-"""The naive peer's worker process, with the product's worker settings and the same Dintero
-client: `python -m bench.naive TASK_QUEUE`."""
+"""The naive peer's worker process, with the product's worker settings, the same Dintero client
+and a metrics endpoint as the product's worker has one: `python -m bench.naive TASK_QUEUE`."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 
+from amendments import telemetry
 from amendments.config import load_settings
 from amendments.connection import connect
 from amendments.process import exit_now
@@ -16,7 +17,7 @@ from bench.worker import serve
 
 async def main(task_queue: str) -> None:
     settings = load_settings(local_defaults=False)
-    client = await connect(settings)
+    client = await connect(settings, runtime=telemetry.runtime(settings))
     dintero = dintero_client(settings)
     activities = NaiveActivities(dintero)
     try:

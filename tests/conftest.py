@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from amendments.config import Settings
 from amendments.connection import DATA_CONVERTER, ensure_search_attributes
 from amendments.dintero import DinteroClient, build_http
-from amendments.local.devserver import temporal_binary
+from amendments.local.devserver import DEV_SERVER_OPTIONS, temporal_binary
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
 from amendments.simulator.server import free_port
 from amendments.wiring import build_worker, dintero_client
@@ -93,6 +93,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=DATA_CONVERTER,
         dev_server_existing_path=temporal_binary(),
         dev_server_log_level="error",
+        dev_server_extra_args=list(DEV_SERVER_OPTIONS),
         ui=True,
         ui_port=UI_PORT,
     )

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rich.console import Console
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
@@ -72,6 +73,21 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     assert waiting["amendments"] == 5
     assert waiting["worker_rss_mib_while_waiting"] > 0
     assert waiting["server_rss_mib_while_waiting"] > 0
+    assert waiting["worker_peak_rss_mib"] >= waiting["worker_rss_mib_while_waiting"]
+    assert waiting["seconds_to_complete_after_signals"] > 0
+    assert waiting["per_second_until_all_waiting"] == pytest.approx(
+        5 / waiting["seconds_until_all_waiting"]
+    )
+    # Beside throughput mode's rate, from the same run.
+    rate = report["throughput"]["even"]["per_second_at_3"]["product"]
+    assert waiting["throughput_mode_per_second_at_3"] == rate
+    assert waiting["until_all_waiting_to_throughput_mode"] == pytest.approx(
+        waiting["per_second_until_all_waiting"] / rate
+    )
+    # The workflow cache, read from the product worker's metrics: five amendments fit in it.
+    for phase in ("until_all_waiting", "after_signals"):
+        assert waiting[f"cache_evictions_{phase}"] == 0
+        assert waiting[f"cache_misses_{phase}"] >= 0
 
 
 def test_sigterm_stops_the_benchmark_and_every_process_it_started(tmp_path: Path) -> None:
@@ -173,7 +189,11 @@ def figures() -> dict[str, Any]:
         worker_peak_rss_mib=120.0,
         floor_worker_peak_rss_mib=80.0,
     )
-    waiting = {"amendments": 10000, "seconds_to_all_waiting": 1887.2}
+    waiting = {
+        "amendments": 10000,
+        "seconds_to_all_waiting": 1887.2,
+        "until_all_waiting_to_throughput_mode": 0.8512,
+    }
     return {"machine": {"cores": 2}, "throughput": throughput, "waiting": waiting}
 
 
@@ -192,6 +212,7 @@ def test_a_report_to_a_file_is_plain_text_one_row_per_line() -> None:
     by_process = next(line for line in rows if "by process" in line)
     assert "worker 60 temporal 50 simulator 20 driver 10" in by_process
     assert any("seconds to all waiting" in line and "1887.2" in line for line in rows)
+    assert any("to throughput mode" in line and line.endswith(" 0.85 |") for line in rows)
     assert any(
         "Cloud Actions" in line and "11 (0.55)" in line and "9 (0.45)" in line for line in rows
     )

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from amendments.config import Settings
+from amendments.local.devserver import DEV_SERVER_CONFIG
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTING_NAMES = {name.upper() for name in Settings.model_fields}
@@ -157,3 +158,12 @@ def test_the_callback_receiver_is_where_the_workers_say_dintero_calls() -> None:
     assert callbacks["command"][:2] == ["amend", "callbacks"]
     names = set(env_file(callbacks["env_file"])) | set(callbacks["environment"])
     assert names <= SETTING_NAMES, names - SETTING_NAMES
+
+
+def test_the_server_keeps_task_queues_in_priority_order_like_every_dev_server() -> None:
+    temporal = services()["temporal"]
+    loaded = Path("/etc/temporal") / temporal["environment"]["DYNAMIC_CONFIG_FILE_PATH"]
+    dynamic = yaml.safe_load(mounts("temporal")[str(loaded)].read_text())
+    # Priority as on the dev servers; the partitions left at the server's default (scaled out).
+    assert dynamic == {"matching.useNewMatcher": [{"value": True}]}
+    assert DEV_SERVER_CONFIG["matching.useNewMatcher"] is True

@@ -61,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
         TOP_UP_OUTSTANDING,
     )
     from workflows.inputs import parse_input, rejection
-    from workflows.policies import DINTERO_CALL
+    from workflows.policies import BEGINNING, DINTERO_CALL, UNDER_WAY
 
 OUTCOME = "authorization_outcome"
 REVERT = "revert"
@@ -105,6 +105,7 @@ class AmendOrder:
         self.published: tuple[str, int] | None = None
         self.payment_link: PaymentLink | None = None  # PAYMENTS=dintero-checkout
         self.sessions = 0
+        self.priority = BEGINNING  # the next write's place in the task queue (policies.py)
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -262,6 +263,7 @@ class AmendOrder:
                 try:
                     if left <= 0:
                         raise TimeoutError
+                    self.priority = BEGINNING  # what follows a wait begins anew
                     await workflow.wait_condition(self._top_up_news, timeout=left)
                 except TimeoutError:
                     message = (
@@ -410,12 +412,14 @@ class AmendOrder:
         summary: str,
     ) -> R:
         self._log(summary)
+        priority, self.priority = self.priority, UNDER_WAY
         return await workflow.execute_activity_method(
             method,
             arg,
             start_to_close_timeout=DINTERO_CALL.start_to_close,
             retry_policy=DINTERO_CALL.retry,
             summary=summary,
+            priority=priority,
         )
 
     async def _read(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from temporalio.common import RetryPolicy
+from temporalio.common import Priority, RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -30,3 +30,16 @@ DINTERO_CALL = CallPolicy(
         maximum_interval=timedelta(seconds=10),
     ),
 )
+
+# Where a write queues among the others in the task queue (a lower key goes first; Temporal's
+# default is 3). An amendment's first write, and its first after a wait for its top-up, queues
+# behind the writes of amendments already under way. Under a burst (thousands started at once) a
+# first-in-first-out queue moves every amendment one step in turn: more amendments under way than
+# the worker's workflow cache holds, each leaves the cache between its steps and replays its
+# history at every one of them. With these keys a burst moves a few amendments at a time to their
+# wait or their end, each replaying at most once, at its first write. Honoured by a server with
+# the dynamic config `matching.useNewMatcher` (Temporal Cloud, and every stack this product
+# starts: `amend dev`, the demo, the tests, the benchmark, compose); another server keeps first in,
+# first out, and each amendment still runs the same writes.
+BEGINNING = Priority(priority_key=4)
+UNDER_WAY = Priority(priority_key=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -11,6 +12,21 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from amendments.connection import DATA_CONVERTER
+
+# Every dev server the product starts (`amend dev`, the demo, the tests, the benchmark) keeps its
+# task queues in priority order, so that amendments under way go first (workflows/policies.py),
+# each queue in one partition: Temporal orders tasks within a partition, and across several only
+# roughly; a dev server's few workers need no more than one.
+DEV_SERVER_CONFIG = {
+    "matching.useNewMatcher": True,
+    "matching.numTaskqueueReadPartitions": 1,
+    "matching.numTaskqueueWritePartitions": 1,
+}
+DEV_SERVER_OPTIONS = tuple(
+    part
+    for key, value in DEV_SERVER_CONFIG.items()
+    for part in ("--dynamic-config-value", f"{key}={json.dumps(value)}")
+)
 
 
 def temporal_binary() -> str:

@@ -32,7 +32,7 @@ from amendments.connection import ensure_search_attributes
 from amendments.dintero import DinteroClient
 from amendments.dintero.checkout import CheckoutClient
 from amendments.domain.models import PaymentsMode
-from amendments.local.devserver import temporal_binary, wait_for_temporal
+from amendments.local.devserver import DEV_SERVER_OPTIONS, temporal_binary, wait_for_temporal
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
 from amendments.simulator.app import SimulatorConfig
 from amendments.simulator.server import free_port
@@ -249,6 +249,7 @@ class EmbeddedStack:
             "--port", str(self.ports.temporal),
             "--ui-port", str(self.ports.ui),
             "--log-level", "error",
+            *DEV_SERVER_OPTIONS,
         ]  # fmt: skip
         database = self._kept(TEMPORAL_DB)
         if database is not None:
