@@ -348,6 +348,7 @@ async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> 
         await dintero.aclose()
     progress(f"starting {count} dearer amendments ...")
     cache_before = await infra.counters("worker", *CACHE_COUNTERS)
+    cpu_before = infra.cpu()
     began = time.perf_counter()
     handles = await bounded(
         (start_amendment(client, request_top_up(o), task_queue=PRODUCT_QUEUE) for o in orders), 200
@@ -368,6 +369,7 @@ async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> 
     worker_mib = memory_kib(infra.pid("worker"), "VmRSS") / 1024
     server_mib = tree_rss_kib(infra.pid("temporal")) / 1024
     cache_waiting = await infra.counters("worker", *CACHE_COUNTERS)
+    cpu_waiting = infra.cpu()
     partial = {
         "amendments": count,
         "seconds_to_start": started,
@@ -376,6 +378,7 @@ async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> 
         "worker_rss_mib_while_waiting": worker_mib,
         "server_rss_mib_while_waiting": server_mib,
         **_cache_figures(cache_before, cache_waiting, "until_all_waiting"),
+        "cpu_ms_per_amendment_until_all_waiting": _cpu_ms(cpu_before, cpu_waiting, count),
     }
     (infra.logs / "waiting-partial.json").write_text(json.dumps(partial, indent=2))
     progress(f"sending {count} top-up signals ...")
@@ -392,12 +395,22 @@ async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> 
     await bounded((h.result() for h in handles), 200)
     completed = time.perf_counter() - began
     cache_done = await infra.counters("worker", *CACHE_COUNTERS)
+    cpu_done = infra.cpu()
     return {
         **partial,
         "worker_peak_rss_mib": memory_kib(infra.pid("worker"), "VmHWM") / 1024,
         "seconds_to_complete_after_signals": completed,
         **_cache_figures(cache_waiting, cache_done, "after_signals"),
+        "cpu_ms_per_amendment_after_signals": _cpu_ms(cpu_waiting, cpu_done, count),
     }
+
+
+WAITING_PROCESSES = ("worker", "temporal", "simulator", "driver")
+
+
+def _cpu_ms(before: dict[str, float], after: dict[str, float], count: int) -> str:
+    """CPU milliseconds per amendment of each process taking part, as the report prints them."""
+    return _by_process({p: (after[p] - before[p]) * 1000 / count for p in WAITING_PROCESSES})
 
 
 # The product worker's workflow cache, from the SDK's metrics: a task for a workflow out of the

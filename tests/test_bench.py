@@ -84,6 +84,10 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     assert waiting["until_all_waiting_to_throughput_mode"] == pytest.approx(
         waiting["per_second_until_all_waiting"] / rate
     )
+    for phase in ("until_all_waiting", "after_signals"):
+        cpu = waiting[f"cpu_ms_per_amendment_{phase}"].split()
+        assert cpu[::2] == ["worker", "temporal", "simulator", "driver"]
+        assert float(cpu[1]) > 0
     # The workflow cache, read from the product worker's metrics: five amendments fit in it.
     for phase in ("until_all_waiting", "after_signals"):
         assert waiting[f"cache_evictions_{phase}"] == 0
