@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import FixedSizeSlotSupplier, Worker, WorkerTuner
 
 from activities.dintero import DinteroActivities
 from amendments import telemetry
@@ -26,6 +26,7 @@ from amendments.dintero import DinteroClient, build_http
 from amendments.dintero.auth import DinteroTokenAuth
 from amendments.dintero.checkout import CheckoutClient
 from amendments.payments import DinteroCheckout, Payments, RecordOnly
+from amendments.tuning import UnderWayFirst
 from workflows.amend import AmendOrder
 from workflows.place import PlaceOrder
 
@@ -35,28 +36,43 @@ WORKFLOWS: Sequence[type] = (PlaceOrder, AmendOrder)
 # Worker tuning, shared by the product's worker and the benchmark's Temporal-floor worker, so that
 # both run under the same settings.
 #
-# - max_concurrent_activities: activities in flight at once per worker; each holds at most one
+# - activity slots (50): activities in flight at once per worker; each holds at most one
 #   pooled HTTP connection to Dintero. Kept at what one Python process can serve well within the
 #   activities' 15 s start-to-close: measured at 200, a saturated worker let activities time out
 #   and be retried (238 timed out in one benchmark run, every write reconciled, but wasted); the
 #   backlog is better left in Temporal's task queue, where no activity timeout runs.
-# - max_concurrent_workflow_tasks: workflow tasks taken at once. They run one at a time on the
+# - workflow task slots (20): workflow tasks taken at once. They run one at a time on the
 #   Python side, so a task taken beyond what the worker completes within a second or two only
 #   waits inside the worker while its 10 s timeout runs: measured with 10,000 amendments at once
 #   and the default 100, 6,820 tasks took over 5 s and 657 timed out and ran again. At 20 the
-#   backlog waits in the server's task queue instead.
+#   backlog waits in the server's task queue instead. The slots serve the amendments under way
+#   first (`amendments/tuning.py`): a new amendment is taken while no cached one has a task.
 # - max_cached_workflows: workflows kept in memory between their tasks. A cached workflow costs
 #   about 0.17 MiB (each runs in its own sandbox; measured by the benchmark's waiting mode), so
 #   2,000 bound the cache near 350 MiB whatever the number of amendments waiting for a top-up; a
 #   workflow that fell out of the cache replays its history (about 60 events) on its next task,
-#   which costs CPU once per signal, not memory per waiting amendment.
+#   which costs CPU once per signal, not memory per waiting amendment. A burst of more amendments
+#   than the cache holds does not replay at every step: the slots above and the writes' priority
+#   keys (workflows/policies.py) keep the amendments under way few.
 # - graceful_shutdown_timeout: on SIGTERM, how long running activities may finish.
-WORKER_TUNING: dict[str, Any] = {
-    "max_concurrent_activities": 50,
-    "max_concurrent_workflow_tasks": 20,
-    "max_cached_workflows": 2_000,
-    "graceful_shutdown_timeout": timedelta(seconds=10),
-}
+WORKFLOW_TASK_SLOTS = 20
+ACTIVITY_SLOTS = 50
+LOCAL_ACTIVITY_SLOTS = 100  # the SDK's default
+NEXUS_SLOTS = 100  # the SDK's default; the product serves no Nexus operations
+
+
+def worker_tuning() -> dict[str, Any]:
+    """The tuning of one worker (its own slots: they count that worker's tasks)."""
+    return {
+        "tuner": WorkerTuner.create_composite(
+            workflow_supplier=UnderWayFirst(WORKFLOW_TASK_SLOTS),
+            activity_supplier=FixedSizeSlotSupplier(ACTIVITY_SLOTS),
+            local_activity_supplier=FixedSizeSlotSupplier(LOCAL_ACTIVITY_SLOTS),
+            nexus_supplier=FixedSizeSlotSupplier(NEXUS_SLOTS),
+        ),
+        "max_cached_workflows": 2_000,
+        "graceful_shutdown_timeout": timedelta(seconds=10),
+    }
 
 
 def dintero_client(
@@ -118,7 +134,7 @@ def build_worker(
             activities.checkout_refund,
             activities.checkout_void,
         ],
-        **{**WORKER_TUNING, **tuning},
+        **{**worker_tuning(), **tuning},
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from amendments.wiring import WORKER_TUNING
+from amendments.wiring import worker_tuning
 
 
 async def serve(
@@ -31,7 +31,7 @@ async def serve(
         task_queue=task_queue,
         workflows=list(workflows),
         activities=list(activities),
-        **{**WORKER_TUNING, "graceful_shutdown_timeout": timedelta(seconds=2)},
+        **{**worker_tuning(), "graceful_shutdown_timeout": timedelta(seconds=2)},
     ):
         print(f"{name} worker polling", flush=True)
         await stop.wait()

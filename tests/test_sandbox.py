@@ -11,7 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from amendments.wiring import WORKER_TUNING
+from amendments.wiring import worker_tuning
 from tests.sandboxed_workflows import FORBIDDEN, TriesForbidden
 
 
@@ -19,7 +19,7 @@ from tests.sandboxed_workflows import FORBIDDEN, TriesForbidden
 async def test_non_deterministic_calls_are_refused(env: WorkflowEnvironment, call: str) -> None:
     task_queue = f"sandbox-{uuid.uuid4()}"
     async with Worker(
-        env.client, task_queue=task_queue, workflows=[TriesForbidden], **WORKER_TUNING
+        env.client, task_queue=task_queue, workflows=[TriesForbidden], **worker_tuning()
     ):
         result = await env.client.execute_workflow(
             TriesForbidden.run, call, id=f"sandbox-{uuid.uuid4()}", task_queue=task_queue
