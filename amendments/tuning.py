@@ -69,26 +69,30 @@ class UnderWayFirst(CustomSlotSupplier):
     def mark_slot_used(self, ctx: SlotMarkUsedContext) -> None:
         permit = ctx.permit
         if isinstance(permit, _Permit) and permit.sticky:
-            permit.running = True
-            self._changed(lambda: self._add_running(1))
+            self._on_loop(lambda: self._count(permit, running=True))
 
     def release_slot(self, ctx: SlotReleaseContext) -> None:
         permit = ctx.permit
 
         def released() -> None:
             self.reserved -= 1
-            if isinstance(permit, _Permit) and permit.running:
-                permit.running = False
-                self._add_running(-1)
+            if isinstance(permit, _Permit):
+                self._count(permit, running=False)
 
-        self._changed(released)
+        self._on_loop(released)
 
-    def _add_running(self, change: int) -> None:
-        self.sticky_running += change
+    def _count(self, permit: _Permit, running: bool) -> None:
+        if permit.running != running:
+            permit.running = running
+            self.sticky_running += 1 if running else -1
 
-    def _changed(self, change: Callable[[], None]) -> None:
-        """Apply a change on the event loop (the SDK may call from its own threads), then wake
-        every waiting reservation to look again."""
+    def _on_loop(self, change: Callable[[], None]) -> None:
+        """Apply a change on the event loop (at once when called there; the SDK may call from
+        its own threads), then wake every waiting reservation to look again. Before the first
+        reservation nothing waits."""
+        if self._loop is None:
+            change()
+            return
 
         def apply() -> None:
             change()
@@ -97,14 +101,11 @@ class UnderWayFirst(CustomSlotSupplier):
                     waiter.set_result(None)
             self._waiters.clear()
 
-        if self._loop is None:
-            change()
-            return
         try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is self._loop:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:  # a thread without a loop
+            on_loop = False
+        if on_loop:
             apply()
         else:
             self._loop.call_soon_threadsafe(apply)

@@ -347,7 +347,7 @@ async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> 
     finally:
         await dintero.aclose()
     progress(f"starting {count} dearer amendments ...")
-    cache_before = await infra.counters("worker", *CACHE_COUNTERS)
+    cache_before = await infra.counters("worker", *CACHE_COUNTERS.values())
     cpu_before = infra.cpu()
     began = time.perf_counter()
     handles = await bounded(
@@ -368,7 +368,7 @@ async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> 
     reached = time.perf_counter() - began
     worker_mib = memory_kib(infra.pid("worker"), "VmRSS") / 1024
     server_mib = tree_rss_kib(infra.pid("temporal")) / 1024
-    cache_waiting = await infra.counters("worker", *CACHE_COUNTERS)
+    cache_waiting = await infra.counters("worker", *CACHE_COUNTERS.values())
     cpu_waiting = infra.cpu()
     partial = {
         "amendments": count,
@@ -394,7 +394,7 @@ async def waiting(infra: Infra, count: int, progress: Callable[[str], None]) -> 
     )
     await bounded((h.result() for h in handles), 200)
     completed = time.perf_counter() - began
-    cache_done = await infra.counters("worker", *CACHE_COUNTERS)
+    cache_done = await infra.counters("worker", *CACHE_COUNTERS.values())
     cpu_done = infra.cpu()
     return {
         **partial,
@@ -415,18 +415,16 @@ def _cpu_ms(before: dict[str, float], after: dict[str, float], count: int) -> st
 
 # The product worker's workflow cache, from the SDK's metrics: a task for a workflow out of the
 # cache (a miss) replays its history first; a forced eviction makes room in a full cache.
-CACHE_COUNTERS = ("temporal_sticky_cache_miss", "temporal_sticky_cache_total_forced_eviction")
+CACHE_COUNTERS = {
+    "misses": "temporal_sticky_cache_miss",
+    "evictions": "temporal_sticky_cache_total_forced_eviction",
+}
 
 
 def _cache_figures(before: dict[str, float], after: dict[str, float], phase: str) -> dict[str, int]:
     return {
-        f"cache_misses_{phase}": round(
-            after["temporal_sticky_cache_miss"] - before["temporal_sticky_cache_miss"]
-        ),
-        f"cache_evictions_{phase}": round(
-            after["temporal_sticky_cache_total_forced_eviction"]
-            - before["temporal_sticky_cache_total_forced_eviction"]
-        ),
+        f"cache_{figure}_{phase}": round(after[counter] - before[counter])
+        for figure, counter in CACHE_COUNTERS.items()
     }
 
 
