@@ -68,9 +68,11 @@ class WorkerProcess:
         if self.process is not None and self.process.returncode is None:
             self.process.kill()
 
-    async def stop(self) -> int:
+    async def stop(self, within: float = 120) -> int:
+        """SIGTERM, and the exit status once the worker has stopped (a generous bound: only a
+        worker that never stops fails it)."""
         assert self.process is not None
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(self.process.wait(), timeout=30)
+            await asyncio.wait_for(self.process.wait(), timeout=within)
         return self.process.returncode or 0

@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.dintero import DinteroActivities
@@ -61,7 +61,13 @@ with workflow.unsafe.imports_passed_through():
         TOP_UP_OUTSTANDING,
     )
     from workflows.inputs import parse_input, rejection
-    from workflows.policies import BEGINNING, DINTERO_CALL, UNDER_WAY
+    from workflows.policies import (
+        BEGINNING,
+        DINTERO_CALL,
+        LOCAL_READ,
+        LOCAL_READ_BUDGET,
+        UNDER_WAY,
+    )
 
 OUTCOME = "authorization_outcome"
 REVERT = "revert"
@@ -77,7 +83,6 @@ ATTRIBUTES_AT_START = "search_attributes_at_start"
 # workflow task, without the server round trip of a scheduled activity. Gated by the memo for
 # the same reason as above; runs without it keep their regular activities.
 LOCAL_READS = "local_reads"
-LOCAL_RETRY_THRESHOLD = timedelta(seconds=10)
 A = TypeVar("A")
 R = TypeVar("R")
 
@@ -429,20 +434,27 @@ class AmendOrder:
         summary: str,
     ) -> R:
         """A read (safe to repeat): a local activity when the starter asked for it, with the
-        same timeout and retry policy. Retries wait in the workflow task while their backoff
-        stays under 10 s (0.2 + 0.4 + ... + 3.2 s: a blip), then each waits on a server timer,
-        so a long Dintero outage holds no workflow task and survives a worker restart."""
+        local-read budget (`workflows/policies.py`: a blip is retried in the task); then, unless
+        it was refused for good, the same read as a regular activity, so that an outage holds no
+        workflow task, no worker slot and no stopping worker, and survives a worker restart."""
         if workflow.memo_value(LOCAL_READS, False) is not True:
             return await self._call(method, arg, summary)
         self._log(summary)
-        return await workflow.execute_local_activity_method(
-            method,
-            arg,
-            start_to_close_timeout=DINTERO_CALL.start_to_close,
-            retry_policy=DINTERO_CALL.retry,
-            local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-            summary=summary,
-        )
+        try:
+            return await workflow.execute_local_activity_method(
+                method,
+                arg,
+                start_to_close_timeout=LOCAL_READ.start_to_close,
+                schedule_to_close_timeout=LOCAL_READ_BUDGET,
+                retry_policy=LOCAL_READ.retry,
+                local_retry_threshold=LOCAL_READ_BUDGET,
+                summary=summary,
+            )
+        except FailureError as exc:  # an ActivityError, or the local activity's own failure
+            if not _retryable(exc):
+                raise
+            self._log(f"the read gave up in the workflow task ({_message(exc)}); queueing it")
+        return await self._call(method, arg, summary)
 
     # --- signals, updates, query -----------------------------------------------------------
 
@@ -615,6 +627,15 @@ def _root(exc: BaseException) -> BaseException:
     while isinstance(exc, ActivityError) and exc.cause is not None:
         exc = exc.cause
     return exc
+
+
+def _retryable(exc: FailureError) -> bool:
+    """Whether an activity gave up on a time limit or on an error worth another attempt: not
+    one Dintero, the planner or the ledger refused for good, nor a cancellation."""
+    cause = _root(exc)
+    if isinstance(cause, ApplicationError):
+        return not cause.non_retryable
+    return not isinstance(cause, CancelledError)
 
 
 def _kind(exc: BaseException) -> str | None:

@@ -31,6 +31,24 @@ DINTERO_CALL = CallPolicy(
     ),
 )
 
+# A read run in the workflow task (a local activity: the plan's and the check's) holds that task,
+# and its worker's slot, for as long as it runs and retries, and the SDK retries a local activity
+# without limit and keeps a stopping worker alive for it (temporalio/sdk-rust#709). So a local
+# read has a budget: at most 5 attempts (0.2 + 0.4 + 0.8 + 1.6 s between them), none longer than
+# 10 s, and 10 s in all when that clock runs out during an attempt (the SDK's schedule-to-close is
+# only enforced then). After that the workflow queues the same read as a regular activity with the
+# call policy above (`workflows/amend.py`): a blip is retried in the task, an outage in the queue.
+LOCAL_READ = CallPolicy(
+    start_to_close=timedelta(seconds=10),
+    retry=RetryPolicy(
+        initial_interval=timedelta(milliseconds=200),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(seconds=10),
+        maximum_attempts=5,
+    ),
+)
+LOCAL_READ_BUDGET = timedelta(seconds=10)
+
 # Where a write queues among the others in the task queue (a lower key goes first; Temporal's
 # default is 3). An amendment's first write, and its first after a wait for its top-up, queues
 # behind the writes of amendments already under way. Under a burst (thousands started at once) a
