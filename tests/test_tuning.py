@@ -1,11 +1,12 @@
 """The workflow-task slots that serve the amendments under way first (`amendments/tuning.py`),
 driven as the SDK drives them: reserve before a poll, mark used when a task arrives, release when
-it is done (from the SDK's own threads too). A burst through the real worker is measured by the
-benchmark's waiting mode."""
+it is done (from the SDK's own threads too). Each rule that withholds a slot gives way after a
+bound. A burst through the real worker is measured by the benchmark's waiting mode."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, cast
@@ -18,7 +19,9 @@ from temporalio.worker import (
     SlotReserveContext,
 )
 
+from amendments.tuning import PATIENCE as SLOT_PATIENCE
 from amendments.tuning import UnderWayFirst
+from tests.harness import PATIENCE
 
 
 @dataclass
@@ -61,7 +64,7 @@ async def test_a_new_amendment_waits_while_a_cached_one_has_a_task() -> None:
     # Another cached amendment's task is still served at once.
     other = await reserve(slots, True)
     release(slots, sticky)
-    await asyncio.wait_for(later, 5)
+    await asyncio.wait_for(later, PATIENCE)
     assert (slots.reserved, slots.sticky_running) == (2, 0)
     release(slots, other)
     release(slots, later.result())
@@ -77,7 +80,7 @@ async def test_never_more_than_the_slots_and_a_release_from_another_thread_wakes
     releaser = threading.Thread(target=release, args=(slots, held[0]))
     releaser.start()
     releaser.join()
-    await asyncio.wait_for(third, 5)
+    await asyncio.wait_for(third, PATIENCE)
     assert slots.reserved == 2
 
 
@@ -93,3 +96,53 @@ async def test_a_cancelled_poll_leaves_no_slot_taken() -> None:
     await asyncio.sleep(0)
     assert (slots.reserved, slots.sticky_running) == (0, 0)
     assert await reserve(slots, False) is not None
+
+
+async def test_a_sticky_task_that_never_ends_delays_a_new_amendment_by_the_patience_only() -> None:
+    """The wedge's slot rule: a cached amendment's task that never completes (a workflow task
+    heartbeating for a read that never ends) must not keep the task queue unpolled for ever."""
+    slots = UnderWayFirst(5)
+    stuck = await reserve(slots, True)
+    start(slots, stuck)  # and never released
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    permit = await asyncio.wait_for(reserve(slots, False), PATIENCE)
+    assert loop.time() - asked >= SLOT_PATIENCE.total_seconds()
+    assert (slots.reserved, slots.sticky_running) == (2, 1)
+    # The patience is per poll: the next one waits for it again, a sticky one not at all.
+    again = asyncio.create_task(reserve(slots, False))
+    assert await pending(again)
+    assert await asyncio.wait_for(reserve(slots, True), 5) is not None
+    release(slots, permit)
+    await asyncio.wait_for(again, PATIENCE)
+
+
+async def test_the_counts_stay_exact_when_the_sdk_calls_from_many_threads() -> None:
+    """The SDK reserves eagerly, marks and releases from its own threads while polls reserve on
+    the event loop: no update is lost, whatever the interleaving."""
+    slots = UnderWayFirst(1_000)
+    rounds = 2_000
+
+    def churn() -> None:
+        for _ in range(rounds):
+            permit = slots.try_reserve_slot(cast(SlotReserveContext, Context(is_sticky=True)))
+            assert permit is not None
+            start(slots, permit)
+            release(slots, permit)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        threads = [threading.Thread(target=churn) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for _ in range(rounds):
+            permit = await reserve(slots, True)
+            start(slots, permit)
+            release(slots, permit)
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    await asyncio.sleep(0)
+    assert (slots.reserved, slots.sticky_running) == (0, 0)
