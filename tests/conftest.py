@@ -1,9 +1,22 @@
-"""Shared fixtures: a fresh simulator per test, in-process and over a socket, with clients."""
+"""Shared fixtures: a fresh simulator per test, in-process and over a socket, with clients; and
+what happens when a test outlives its time limit (`timeout` in pyproject.toml, longer marks
+where a test needs them): every asyncio task's and thread's stack is printed, the processes the
+run started (the dev server, workers, CLI runs) are killed, and the run ends, so CI fails in
+minutes with the place it hung."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import threading
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -118,9 +131,18 @@ async def harness(
     )
     dintero = dintero_client(settings)
     task_queue = f"tq-{uuid.uuid4()}"
-    async with build_worker(env.client, dintero, task_queue):
+    async with build_worker(env.client, dintero, task_queue, on_fatal_error=worker_failed):
         yield Harness(env.client, socket_sim, task_queue)
     await dintero.aclose()
+
+
+WORKER_FAILURES: list[str] = []
+
+
+async def worker_failed(error: BaseException) -> None:
+    """A test's worker stopped on a fatal error: the test itself only sees its waits go
+    unanswered, so the time-limit report names the error."""
+    WORKER_FAILURES.append("".join(traceback.format_exception(error)))
 
 
 @pytest.fixture
@@ -145,6 +167,88 @@ async def raw(env: WorkflowEnvironment) -> Client:
     """A client with the SDK's default data converter, as a backend in any language has: it
     speaks the plain JSON contract, not the product's own converter or starter API."""
     return await Client.connect(env.client.service_client.config.target_host, namespace="default")
+
+
+# --- a test that outlives its time limit ----------------------------------------------------
+
+SESSION_LOOP: list[asyncio.AbstractEventLoop] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def _session_loop() -> None:
+    """The event loop every test runs in, for the time-limit report."""
+    SESSION_LOOP.append(asyncio.get_running_loop())
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
+    """pytest-timeout's thread method, with the asyncio tasks' stacks and the child processes'
+    end first (its own dump of the threads follows, then `os._exit(1)`)."""
+    if settings.method != "thread":
+        return None
+    import pytest_timeout
+
+    def expired() -> None:
+        report_tasks(item)
+        kill_children()
+        pytest_timeout.timeout_timer(item, settings)
+
+    timer = threading.Timer(settings.timeout, expired)
+    timer.name = f"time limit {item.nodeid}"
+    timer.daemon = True
+
+    def cancel() -> None:
+        timer.cancel()
+        timer.join()
+
+    item.cancel_timeout = cancel  # type: ignore[attr-defined]  # pytest-timeout's protocol
+    timer.start()
+    return True
+
+
+def report_tasks(item: pytest.Item) -> None:
+    """Where every asyncio task of the session's loop was waiting (read from this thread: the
+    loop itself may be the one that is stuck)."""
+    out = sys.__stderr__ or sys.stderr
+    for failure in WORKER_FAILURES:
+        out.write(f"\n+++ a test's worker stopped on a fatal error:\n{failure}")
+    out.write(f"\n+++ {item.nodeid} outlived its time limit; asyncio tasks:\n")
+    for loop in SESSION_LOOP:
+        for _ in range(3):  # the set of tasks may change while it is read
+            try:
+                tasks = list(asyncio.all_tasks(loop))
+                break
+            except RuntimeError:
+                continue
+        else:
+            tasks = []
+        for task in tasks:
+            out.write(f"--- {task.get_name()}: {task.get_coro()!r}\n")
+            for frame in task.get_stack():
+                out.write("".join(traceback.format_stack(frame, limit=1)))
+    out.flush()
+
+
+def kill_children() -> None:
+    """SIGKILL every process this one started, and theirs (read from /proc), so that none
+    outlives the run holding CI's output open."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, stack = [], list(parents.get(os.getpid(), []))
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(parents.get(pid, []))
+    for pid in found:
+        with contextlib.suppress(OSError):  # it ended meanwhile
+            os.kill(pid, signal.SIGKILL)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -18,6 +18,9 @@ from amendments.starter import get_state, place_order, start_amendment
 from workflows.amend import AmendOrder
 
 T = TypeVar("T")
+# How long a wait for a condition may take before it fails the test: far beyond what a loaded
+# machine needs, so only a product that never reaches the condition fails it.
+PATIENCE = 120.0
 
 CHAIR = {
     "id": "175938",
@@ -134,7 +137,7 @@ class Harness:
         return await get_state(self.client, order_id)
 
     async def wait_for_state(
-        self, order_id: str, check: Callable[[AmendmentState], bool], within: float = 20
+        self, order_id: str, check: Callable[[AmendmentState], bool], within: float = PATIENCE
     ) -> AmendmentState:
         async def probe() -> AmendmentState | None:
             try:
@@ -146,7 +149,9 @@ class Harness:
         return await eventually(probe, within)
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], within: float = 20) -> T:
+async def eventually(probe: Callable[[], Awaitable[T | None]], within: float = PATIENCE) -> T:
+    """The probe's first value that is not None, polled with a short backoff; `within` only
+    bounds a broken product (a loaded machine may take many times a quiet one's time)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     delay = 0.02

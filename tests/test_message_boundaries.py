@@ -32,7 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from amendments.simulator.app import FaultRule
 from tests.cli import amend_async
-from tests.harness import CHAIR, Harness, eventually, item
+from tests.harness import CHAIR, PATIENCE, Harness, eventually, item
 from tests.test_raw_contract import temporal_start
 
 OUTCOME = "authorization_outcome"
@@ -113,7 +113,7 @@ async def hold(
         return
     if phase == "failed":
         with pytest.raises(WorkflowFailureError):
-            await asyncio.wait_for(handle.result(), 60)
+            await asyncio.wait_for(handle.result(), PATIENCE)
         return
     await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
     if phase == "awaiting":
@@ -126,7 +126,7 @@ async def hold(
         await harness.wait_for_state(order_id, lambda s: s.step == "verify")
         await eventually(lambda: asyncio.sleep(0, faulted(harness, mark)))
     else:
-        await asyncio.wait_for(handle.result(), 60)
+        await asyncio.wait_for(handle.result(), PATIENCE)
 
 
 async def send_all(
@@ -179,7 +179,7 @@ async def test_every_message_is_answered_and_the_run_closes(
             answers.append(update)
             continue
         try:
-            seen = await asyncio.wait_for(update.result(), 60)
+            seen = await asyncio.wait_for(update.result(), PATIENCE)
         except WorkflowUpdateFailedError as exc:  # refused by the validator, or failed
             refused = getattr(exc.cause, "type", None) == "ValueError"
             answers.append("refused" if refused else f"failed: {exc.cause}")
@@ -193,7 +193,7 @@ async def test_every_message_is_answered_and_the_run_closes(
         )
         if state.top_up_outstanding and phase != "verifying":
             await handle.signal(OUTCOME, outcome("PID_COVER", state.top_up_outstanding))
-        result = await asyncio.wait_for(handle.result(), 60)
+        result = await asyncio.wait_for(handle.result(), PATIENCE)
         assert result["outcome"] == "applied"
     status = (await handle.describe()).status
     closed = (
@@ -232,11 +232,11 @@ async def test_a_duplicate_update_after_the_last_capture_is_answered(harness: Ha
     first = await handle.execute_update(OUTCOME, full)
     assert first["disposition"] == "recorded"
     try:
-        again: Any = await asyncio.wait_for(handle.execute_update(OUTCOME, full), 30)
+        again: Any = await asyncio.wait_for(handle.execute_update(OUTCOME, full), PATIENCE)
     except (WorkflowUpdateFailedError, RPCError) as exc:  # the run may already have closed
         again = type(exc).__name__
     assert again in ("RPCError", "WorkflowUpdateFailedError") or again["disposition"] == "duplicate"
-    await asyncio.wait_for(handle.result(), 60)
+    await asyncio.wait_for(handle.result(), PATIENCE)
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
 
 
@@ -249,10 +249,10 @@ async def test_a_duplicate_update_while_verifying_is_a_duplicate(harness: Harnes
     full = outcome("PID_FULL", TOP_UP)
     assert (await handle.execute_update(OUTCOME, full))["disposition"] == "recorded"
     await harness.wait_for_state(order_id, lambda s: s.step == "verify")
-    again = await asyncio.wait_for(handle.execute_update(OUTCOME, full), 30)
+    again = await asyncio.wait_for(handle.execute_update(OUTCOME, full), PATIENCE)
     assert (again["disposition"], again["note"]) == ("duplicate", "already recorded as a success")
     harness.sim.faults.clear()
-    await asyncio.wait_for(handle.result(), 60)
+    await asyncio.wait_for(handle.result(), PATIENCE)
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
 
 
@@ -282,17 +282,17 @@ async def test_an_update_in_flight_when_its_write_fails(
     assert "Injected failure" in sent.stderr
     handle = harness.client.get_workflow_handle(f"amend-{order_id}")
     with pytest.raises(WorkflowFailureError):
-        await asyncio.wait_for(handle.result(), 60)
+        await asyncio.wait_for(handle.result(), PATIENCE)
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
     state = await harness.state(order_id)
     assert state.status == "Failed"
     assert [o.disposition for o in state.outcomes] == ["failed"]
 
-    replayed = await amend_async("replay", f"amend-{order_id}", env=cli_env, timeout=60)
+    replayed = await amend_async("replay", f"amend-{order_id}", env=cli_env, timeout=PATIENCE)
     assert replayed.code == 0, replayed.stderr
     await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
     await handle.signal(OUTCOME, outcome("PID_W", TOP_UP))
-    result = await asyncio.wait_for(handle.result(), 60)
+    result = await asyncio.wait_for(handle.result(), PATIENCE)
     assert result["outcome"] == "applied"
     steps = [
         r["metadata"]["step"]

@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from amendments.domain.errors import AmendmentRejected
 from amendments.local.devserver import temporal_binary
 from amendments.starter import parse_amendment, parse_order
-from tests.harness import CHAIR, LUX, Harness, item
+from tests.harness import CHAIR, LUX, PATIENCE, Harness, item
 
 NEW = item("N", 10000)
 ORDER = "K3X9QZ1AB"
@@ -70,7 +70,7 @@ async def closed_failure(handle: WorkflowHandle[Any, Any]) -> ApplicationError:
     """The run's failure once it has closed, checked to have closed as Failed without a single
     failed workflow task."""
     with pytest.raises(WorkflowFailureError) as caught:
-        await asyncio.wait_for(handle.result(), 60)
+        await asyncio.wait_for(handle.result(), PATIENCE)
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
     types = [event.event_type async for event in handle.fetch_history_events()]
     assert EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED not in types
@@ -210,7 +210,7 @@ async def test_valid_raw_starts_run_to_the_end(
     request = {**request, "amendment_id": "cli-swap", "reverse": [{"line_id": 3, "reason": "r"}]}
     temporal_start(env, harness.task_queue, "AmendOrder", f"amend-{order_id}", json.dumps(request))
     handle = raw.get_workflow_handle(f"amend-{order_id}")
-    result = await asyncio.wait_for(handle.result(), 60)
+    result = await asyncio.wait_for(handle.result(), PATIENCE)
     assert result["outcome"] == "applied"
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
 

@@ -2,7 +2,8 @@
 faults of every mode on over 20% of reads and writes. Every amendment completes, each planned
 record exists exactly once, every ledger is exact; the extra calls are reported.
 
-Larger by hand: pytest tests/test_reliability_storm.py --storm-size 2000 --storm-seed 7 -s
+Larger by hand (with no time limit): pytest tests/test_reliability_storm.py --storm-size 2000
+--storm-seed 7 --timeout 0 -s
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ STORM = [
 ]
 
 
+@pytest.mark.timeout(1200)  # 200 amendments: about 2 minutes on a quiet machine, 4 on a busy one
 async def test_fault_storm(harness: Harness, request: pytest.FixtureRequest) -> None:
     size = int(request.config.getoption("--storm-size"))
     seed = int(request.config.getoption("--storm-seed"))

@@ -27,7 +27,7 @@ from amendments.domain.models import AmendmentResult
 from amendments.simulator.app import FaultRule
 from amendments.starter import OutcomeRefused, revert_amendment, send_authorization_outcome
 from tests.cli import amend_async
-from tests.harness import CHAIR, Harness, item
+from tests.harness import CHAIR, PATIENCE, Harness, item
 from tests.money import independent_view
 
 PAID_BY = "PID_123"  # the payment that paid the placed order (Harness.place)
@@ -125,7 +125,7 @@ async def check_reverted(
     harness: Harness, order_id: str, before: dict[str, Any], scenario: Scenario
 ) -> AmendmentResult:
     handle = harness.client.get_workflow_handle(f"amend-{order_id}")
-    result = AmendmentResult.model_validate(await asyncio.wait_for(handle.result(), 60))
+    result = AmendmentResult.model_validate(await asyncio.wait_for(handle.result(), PATIENCE))
     description = await handle.describe()
     assert description.status == WorkflowExecutionStatus.COMPLETED
     attributes = {k.name: v for k, v in description.typed_search_attributes}
@@ -198,7 +198,7 @@ async def test_revert_is_refused_when_nothing_awaits_a_top_up(harness: Harness) 
         await handle.execute_update("revert", {"reason": ""})
     assert "reason: must not be empty" in str(caught.value.cause)
     harness.sim.faults.clear()
-    result = await asyncio.wait_for(handle.result(), 60)
+    result = await asyncio.wait_for(handle.result(), PATIENCE)
     assert result["outcome"] == "applied"
     assert [c for c in harness.calls(mark) if "draft" in c] == []  # nothing was reverted
 
@@ -207,12 +207,14 @@ async def test_fail_on_timeout_then_replay_then_revert_from_the_cli(
     harness: Harness, cli_env: dict[str, str]
 ) -> None:
     scenario = SCENARIOS["two parts on two payments"]
+    # The replayed run waits again for the same timeout, and `amend revert` must reach it within
+    # that: long enough for a CLI process on a loaded machine, short enough to wait for once.
     order_id, before = await amend_until_waiting(
-        harness, scenario, top_up_timeout_seconds=2, on_top_up_timeout="fail"
+        harness, scenario, top_up_timeout_seconds=30, on_top_up_timeout="fail"
     )
     handle = harness.client.get_workflow_handle(f"amend-{order_id}")
     with pytest.raises(WorkflowFailureError) as caught:
-        await asyncio.wait_for(handle.result(), 60)
+        await asyncio.wait_for(handle.result(), PATIENCE)
     assert getattr(caught.value.cause, "type", None) == "TopUpTimeout"
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
     replayed = await amend_async("replay", f"amend-{order_id}", env=cli_env)
@@ -241,7 +243,7 @@ async def test_a_failed_revert_write_fails_the_update_and_replay_finishes_the_re
     harness.sim.add_faults([FaultRule(method="POST", path="*/refunds", status=400, times=1)])
     with pytest.raises(OutcomeRefused, match="not reverted: the revert did not finish"):
         await asyncio.wait_for(
-            revert_amendment(harness.client, order_id, {"reason": "cancelled"}), 60
+            revert_amendment(harness.client, order_id, {"reason": "cancelled"}), PATIENCE
         )
     handle = harness.client.get_workflow_handle(f"amend-{order_id}")
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED

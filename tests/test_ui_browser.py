@@ -13,7 +13,7 @@ from amendments.domain.models import AmendOrderInput
 from amendments.domain.planner import plan_amendment
 from amendments.starter import start_amendment
 from tests.conftest import make_client
-from tests.harness import CHAIR, Harness, item
+from tests.harness import CHAIR, PATIENCE, Harness, eventually, item
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -27,19 +27,24 @@ ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+# Every `expect` waits for its element this long (Playwright's default is 5 s, which a loaded
+# machine's browser can spend rendering).
+expect.set_options(timeout=PATIENCE * 1000)
 
 
-async def find_by_order_id(page: Page, ui_url: str, order_id: str) -> None:
-    query = urllib.parse.quote(f'OrderId="{order_id}"')
-    link = page.get_by_role("link", name=f"amend-{order_id}").first
-    for _ in range(30):  # visibility is eventually consistent: reload until the run is listed
-        await page.goto(f"{ui_url}/namespaces/default/workflows?query={query}")
-        try:
-            await expect(link).to_be_visible(timeout=2000)
-            return
-        except AssertionError:
-            continue
-    await expect(link).to_be_visible(timeout=1)
+async def find_by_order_id(page: Page, harness: Harness, ui_url: str, order_id: str) -> None:
+    """Open the UI's list filtered by `OrderId` once visibility lists the run (it is eventually
+    consistent: the condition is waited for through Temporal's own API, not a reload budget)."""
+    query = f'OrderId="{order_id}"'
+
+    async def listed() -> bool | None:
+        async for _ in harness.client.list_workflows(query):
+            return True
+        return None
+
+    await eventually(listed)
+    await page.goto(f"{ui_url}/namespaces/default/workflows?query={urllib.parse.quote(query)}")
+    await expect(page.get_by_role("link", name=f"amend-{order_id}").first).to_be_visible()
 
 
 async def test_operator_finds_an_amendment_by_order_id(
@@ -64,9 +69,12 @@ async def test_operator_finds_an_amendment_by_order_id(
     await handle.result()
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=ARGS, timeout=PATIENCE * 1000
+        )
         page = await browser.new_page(viewport={"width": 1500, "height": 1000})
-        await find_by_order_id(page, ui_url, order_id)
+        page.set_default_timeout(PATIENCE * 1000)
+        await find_by_order_id(page, harness, ui_url, order_id)
         await page.get_by_role("link", name=f"amend-{order_id}").first.click()
         await expect(page.get_by_text("COMPLETED").first).to_be_visible()
         await expect(page.get_by_text("AmendOrder").first).to_be_visible()
