@@ -23,6 +23,9 @@ DINTERO_REQUESTS = "order_amendments_dintero_requests_total"
 DINTERO_SECONDS = "order_amendments_dintero_request_seconds"
 RECONCILED = "order_amendments_reconciled_writes_total"
 TOP_UPS_WAITING = "order_amendments_top_ups_waiting"
+TASK_QUEUE_BACKLOG = "order_amendments_task_queue_backlog"
+TASK_QUEUE_BACKLOG_AGE = "order_amendments_task_queue_backlog_age_seconds"
+TASK_QUEUE_DISPATCH_RATE = "order_amendments_task_queue_dispatch_rate"
 PRODUCT_METRICS = (
     FINISHED,
     DURATION,
@@ -31,11 +34,17 @@ PRODUCT_METRICS = (
     DINTERO_SECONDS,
     RECONCILED,
     TOP_UPS_WAITING,
+    TASK_QUEUE_BACKLOG,
+    TASK_QUEUE_BACKLOG_AGE,
+    TASK_QUEUE_DISPATCH_RATE,
 )
 # `order_amendments_top_ups_waiting{longer_than}`: amendments awaiting their top-up now, counted
 # in Temporal's visibility (so it survives worker restarts and is the same on every worker: take
 # the max across workers), all of them and those started longer ago than each age.
 WAITING_AGES = {"0s": 0, "1h": 3600, "1d": 86400}
+# `order_amendments_task_queue_*{task_queue, task_type}`: the task queue's backlog as the server
+# counts it (workflow and activity tasks waiting, the oldest one's age, tasks taken per second),
+# read by each worker every `METRICS_VISIBILITY_SECONDS` (the same on every worker: take the max).
 
 Outcome = Literal["applied", "reverted", "failed", "rejected"]
 Branch = Literal["even", "refund", "top_up", "none"]  # none: refused before it had a plan

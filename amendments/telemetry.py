@@ -27,6 +27,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from pythonjsonlogger.json import JsonFormatter
 from temporalio import activity, workflow
+from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, Interceptor
 from temporalio.common import MetricMeter
 from temporalio.contrib.opentelemetry import TracingInterceptor
@@ -34,12 +37,23 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 
 from amendments.config import Settings
-from amendments.metrics import BUCKETS, TOP_UPS_WAITING, WAITING_AGES
+from amendments.metrics import (
+    BUCKETS,
+    TASK_QUEUE_BACKLOG,
+    TASK_QUEUE_BACKLOG_AGE,
+    TASK_QUEUE_DISPATCH_RATE,
+    TOP_UPS_WAITING,
+    WAITING_AGES,
+)
 
 SERVICE = "order-amendments"
 FIELDS = ("order_id", "amendment_id", "step", "workflow_id", "run_id", "attempt")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 log = logging.getLogger("amendments.telemetry")
+TASK_TYPES = {
+    "workflow": TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    "activity": TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
+}
 
 
 def runtime(settings: Settings) -> Runtime | None:
@@ -62,30 +76,71 @@ def metrics_runtime(bind_address: str) -> Runtime:
     )
 
 
-async def count_waiting_top_ups(
-    client: Client, meter: MetricMeter, stop: asyncio.Event, every: float
+async def watch(
+    client: Client, meter: MetricMeter, task_queue: str, stop: asyncio.Event, every: float
 ) -> None:
-    """Set `order_amendments_top_ups_waiting{longer_than}` from visibility every `every`
-    seconds until `stop`: a gauge no workflow could keep (each worker would see only its own)."""
-    gauge = meter.create_gauge(TOP_UPS_WAITING, "Amendments awaiting their top-up, by age")
+    """Every `every` seconds until `stop`, the gauges no workflow could keep (each worker sees
+    only its own work): the top-ups waiting, counted in visibility, and the task queue's backlog,
+    read from the server. A failed read leaves the gauges as they were and is tried again."""
+    gauges = Gauges(meter)
     while not stop.is_set():
-        now = datetime.now(UTC)
-        for label, seconds in WAITING_AGES.items():
-            query = (
-                "WorkflowType = 'AmendOrder' AND ExecutionStatus = 'Running' "
-                "AND AmendmentStatus = 'AwaitingTopUp'"
-            )
-            if seconds:
-                since = (now - timedelta(seconds=seconds)).isoformat()
-                query += f" AND StartTime < '{since}'"
-            try:
-                counted = await client.count_workflows(query)
-            except RPCError as exc:  # visibility is down: the gauge keeps its last value
-                log.warning("cannot count waiting top-ups: %s", exc.message)
-                break
-            gauge.set(counted.count, {"longer_than": label})
+        try:
+            await count_waiting_top_ups(client, gauges)
+            await read_backlog(client, gauges, task_queue)
+        except RPCError as exc:  # Temporal or its visibility is down: try again next time
+            log.warning("cannot read Temporal for the metrics: %s", exc.message)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)
+
+
+class Gauges:
+    def __init__(self, meter: MetricMeter) -> None:
+        self.waiting = meter.create_gauge(TOP_UPS_WAITING, "Amendments awaiting their top-up, by age")
+        self.backlog = meter.create_gauge(
+            TASK_QUEUE_BACKLOG, "Tasks waiting in the task queue for a worker, by type"
+        )
+        self.backlog_age = meter.create_gauge_float(
+            TASK_QUEUE_BACKLOG_AGE, "How long the oldest task has waited in the task queue", "s"
+        )
+        self.dispatch_rate = meter.create_gauge_float(
+            TASK_QUEUE_DISPATCH_RATE, "Tasks the workers took from the task queue per second"
+        )
+
+
+async def count_waiting_top_ups(client: Client, gauges: Gauges) -> None:
+    """`order_amendments_top_ups_waiting{longer_than}` from visibility."""
+    now = datetime.now(UTC)
+    for label, seconds in WAITING_AGES.items():
+        query = (
+            "WorkflowType = 'AmendOrder' AND ExecutionStatus = 'Running' "
+            "AND AmendmentStatus = 'AwaitingTopUp'"
+        )
+        if seconds:
+            since = (now - timedelta(seconds=seconds)).isoformat()
+            query += f" AND StartTime < '{since}'"
+        counted = await client.count_workflows(query)
+        gauges.waiting.set(counted.count, {"longer_than": label})
+
+
+async def read_backlog(client: Client, gauges: Gauges, task_queue: str) -> None:
+    """The task queue's backlog by task type, as the server's matching service counts it (the
+    figures `temporal task-queue describe` prints): tasks waiting, the oldest one's age, and how
+    many the workers take per second. Tasks that wait while none is taken mean every worker on
+    the queue is down, stuck or stopping (the `TaskQueueStalled` alert)."""
+    for label, kind in TASK_TYPES.items():
+        described = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(
+                namespace=client.namespace,
+                task_queue=TaskQueue(name=task_queue, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
+                task_queue_type=kind,
+                report_stats=True,
+            )
+        )
+        stats = described.stats
+        labels = {"task_queue": task_queue, "task_type": label}
+        gauges.backlog.set(stats.approximate_backlog_count, labels)
+        gauges.backlog_age.set(stats.approximate_backlog_age.ToTimedelta().total_seconds(), labels)
+        gauges.dispatch_rate.set(stats.tasks_dispatch_rate, labels)
 
 
 def tracing(settings: Settings) -> TracerProvider | None:

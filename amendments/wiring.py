@@ -148,10 +148,14 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     tasks = []
     if runtime is not None:
         log.info("metrics on http://%s/metrics", settings.metrics_bind_address)
-        waiting = telemetry.count_waiting_top_ups(
-            client, runtime.metric_meter, stop, settings.metrics_visibility_seconds
+        watching = telemetry.watch(
+            client,
+            runtime.metric_meter,
+            settings.task_queue,
+            stop,
+            settings.metrics_visibility_seconds,
         )
-        tasks.append(asyncio.create_task(waiting))
+        tasks.append(asyncio.create_task(watching))
     added = await ensure_search_attributes(client, settings.temporal_namespace)
     if added:
         log.info("registered search attributes %s on %s", added, settings.temporal_namespace)

@@ -29,15 +29,18 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from amendments import metrics
 from amendments.simulator import Simulator
 from amendments.simulator.app import FaultRule
 from amendments.simulator.server import free_port
 from amendments.starter import revert_amendment, send_authorization_outcome
-from tests.harness import CHAIR, Harness, call_name, eventually, item, swap
+from amendments.telemetry import metrics_runtime, watch
+from tests.harness import CHAIR, PATIENCE, Harness, call_name, eventually, item, swap
 from tests.processes import WorkerProcess
 from tests.test_compose import mounts
+from workflows.amend import AmendOrder
 
 ROOT = Path(__file__).resolve().parent.parent
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
@@ -265,7 +268,7 @@ async def real_prometheus_agrees(port: int, tmp_path: Path) -> None:
             assert all(rule["health"] in ("ok", "unknown") for rule in rules), rules
     finally:
         server.terminate()
-        await asyncio.wait_for(server.wait(), timeout=15)
+        await asyncio.wait_for(server.wait(), timeout=PATIENCE)
 
 
 @pytest.mark.skipif(
@@ -284,3 +287,121 @@ def test_promtool_accepts_the_committed_rules_and_config() -> None:
             check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+async def test_a_task_queue_nobody_takes_from_shows_as_stalled(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """The wedge as an operator sees it: work waits in the task queue and no worker takes any.
+    The gauges read from the server show the backlog, its age growing and nothing taken; then a
+    worker starts and takes it."""
+    port = free_port()
+    runtime = metrics_runtime(f"127.0.0.1:{port}")
+    task_queue = f"stalled-{uuid.uuid4()}"
+    await env.client.start_workflow(
+        "AmendOrder", {"order_id": "X", "amendment_id": "x"}, id=f"stalled-{uuid.uuid4()}",
+        task_queue=task_queue,
+    )  # fmt: skip
+    stop = asyncio.Event()
+    watching = asyncio.create_task(watch(env.client, runtime.metric_meter, task_queue, stop, 0.2))
+
+    def figures(text: str, task_type: str) -> tuple[float, float, float]:
+        def one(name: str) -> float:
+            return by("task_type", product(text, name)).get(task_type, -1.0)
+
+        return (
+            one(metrics.TASK_QUEUE_BACKLOG),
+            one(metrics.TASK_QUEUE_BACKLOG_AGE),
+            one(metrics.TASK_QUEUE_DISPATCH_RATE),
+        )
+
+    async def stalled() -> tuple[float, float, float] | None:
+        seen = figures(await scrape(port), "workflow")
+        return seen if seen[0] >= 1 and seen[1] > 0 else None
+
+    try:
+        backlog, age, taken = await eventually(stalled)
+        assert (backlog, taken) == (1, 0)
+
+        async def older() -> float | None:
+            seen = figures(await scrape(port), "workflow")
+            return seen[1] if seen[1] > age and seen[2] == 0 else None
+
+        await eventually(older)  # the task ages, and nothing is taken
+        assert figures(await scrape(port), "activity") == (0, 0, 0)
+        worker = Worker(env.client, task_queue=task_queue, workflows=[AmendOrder])
+        async with worker:  # a worker takes the task: the backlog empties
+
+            async def taken_now() -> bool | None:
+                seen = figures(await scrape(port), "workflow")
+                return True if seen[0] == 0 else None
+
+            await eventually(taken_now)
+    finally:
+        stop.set()
+        await watching
+
+
+@pytest.mark.skipif(
+    shutil.which("promtool") is None and not os.environ.get("CI"),
+    reason="Debian's prometheus (promtool) is installed by scripts/test as root",
+)
+def test_the_stall_alert_fires_only_when_tasks_age_and_none_is_taken(tmp_path: Path) -> None:
+    """`TaskQueueStalled` over series as the gauges give them: activity tasks age while none is
+    taken (it fires after its 2 minutes), workflow tasks age as much but are being taken (a busy
+    queue, not a stalled one: it never fires)."""
+    labels = 'task_queue="order-amendments",task_type="{}"'
+    tests = {
+        "rule_files": [str(RULES)],
+        "evaluation_interval": "15s",
+        "tests": [
+            {
+                "interval": "15s",
+                "input_series": [
+                    {"series": f"{metrics.TASK_QUEUE_BACKLOG_AGE}{{{labels.format('activity')}}}",
+                     "values": "0+15x30"},
+                    {"series": f"{metrics.TASK_QUEUE_DISPATCH_RATE}{{{labels.format('activity')}}}",
+                     "values": "0x30"},
+                    {"series": f"{metrics.TASK_QUEUE_BACKLOG_AGE}{{{labels.format('workflow')}}}",
+                     "values": "0+15x30"},
+                    {"series": f"{metrics.TASK_QUEUE_DISPATCH_RATE}{{{labels.format('workflow')}}}",
+                     "values": "3x30"},
+                ],
+                "alert_rule_test": [
+                    {"eval_time": "2m", "alertname": "TaskQueueStalled", "exp_alerts": []},
+                    {
+                        "eval_time": "4m",
+                        "alertname": "TaskQueueStalled",
+                        "exp_alerts": [
+                            {
+                                "exp_labels": {
+                                    "severity": "page",
+                                    "task_queue": "order-amendments",
+                                    "task_type": "activity",
+                                },
+                                "exp_annotations": {
+                                    "summary": "activity tasks on order-amendments have waited "
+                                    "4m 0s and no worker takes any",
+                                    "action": "temporal task-queue describe --task-queue "
+                                    "order-amendments (pollers, backlog); restart the workers "
+                                    "that poll nothing (their logs say why); amendments resume "
+                                    "where they were.",
+                                },
+                            }
+                        ],
+                    },
+                ],
+            }
+        ],
+    }  # fmt: skip
+    (tmp_path / "stall_test.yml").write_text(yaml.safe_dump(tests))
+    promtool = shutil.which("promtool")
+    assert promtool is not None
+    done = subprocess.run(
+        [promtool, "test", "rules", "stall_test.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

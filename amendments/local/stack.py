@@ -36,7 +36,7 @@ from amendments.local.devserver import DEV_SERVER_OPTIONS, temporal_binary, wait
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
 from amendments.simulator.app import SimulatorConfig
 from amendments.simulator.server import free_port
-from amendments.telemetry import count_waiting_top_ups, metrics_runtime
+from amendments.telemetry import metrics_runtime, watch
 from amendments.wiring import build_worker, checkout_client, dintero_client, payments_for
 
 STATE_DIR = Path(".amend")
@@ -173,10 +173,14 @@ class EmbeddedStack:
             self._worker = build_worker(self.client, self.dintero, self.task_queue, payments)
             await self._worker.__aenter__()
             if self._runtime is not None:
-                waiting = count_waiting_top_ups(
-                    self.client, self._runtime.metric_meter, self._stopping, every=30
+                watching = watch(
+                    self.client,
+                    self._runtime.metric_meter,
+                    self.task_queue,
+                    self._stopping,
+                    every=30,
                 )
-                self._watch = asyncio.create_task(waiting)
+                self._watch = asyncio.create_task(watching)
         except BaseException:
             await self._stop()
             raise
