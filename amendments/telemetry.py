@@ -95,7 +95,9 @@ async def watch(
 
 class Gauges:
     def __init__(self, meter: MetricMeter) -> None:
-        self.waiting = meter.create_gauge(TOP_UPS_WAITING, "Amendments awaiting their top-up, by age")
+        self.waiting = meter.create_gauge(
+            TOP_UPS_WAITING, "Amendments awaiting their top-up, by age"
+        )
         self.backlog = meter.create_gauge(
             TASK_QUEUE_BACKLOG, "Tasks waiting in the task queue for a worker, by type"
         )
