@@ -40,6 +40,7 @@ from amendments.dintero.models import (
     PaymentOperationCreate,
 )
 from amendments.dintero.models import OperationItem as WireItem
+from amendments.domain import ids
 from amendments.domain.errors import AmendmentPartlyApplied, AmendmentRejected, LedgerViolation
 from amendments.domain.ledger import check_ledger, result_of
 from amendments.domain.models import (
@@ -52,7 +53,7 @@ from amendments.domain.models import (
 )
 from amendments.domain.order import OrderSnapshot
 from amendments.domain.planner import decide
-from amendments.payments import Moved, Payments, PaymentsRefused, RecordOnly, merchant_reference
+from amendments.payments import Moved, Payments, PaymentsRefused, RecordOnly
 from amendments.planning import read_for_planning
 
 
@@ -181,7 +182,7 @@ class DinteroActivities:
     async def record_operation(self, request: RecordInput) -> RecordedOperation:
         """Record one authorization, capture or refund; on retry, find it by its markers first."""
         op = request.operation
-        metadata = {"amendment_id": request.amendment_id, "step": op.step}
+        metadata = ids.record_metadata(request.amendment_id, op.step)
         try:
             found = None
             if _retrying(request.reconcile):
@@ -241,7 +242,7 @@ class DinteroActivities:
         """A payment session (the customer's link) for the outstanding top-up."""
         try:
             return await self.payments.open_session(
-                reference=merchant_reference(
+                reference=ids.merchant_reference(
                     request.workflow_id, request.amendment_id, request.number
                 ),
                 amount=request.amount,

@@ -38,8 +38,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from amendments.dintero.checkout import CheckoutClient, Transaction
 from amendments.dintero.errors import DinteroError, NotFound
+from amendments.domain import ids
 from amendments.domain.models import AmendmentState, AuthorizationOutcome
-from amendments.payments import CALLBACK_PATH, RETURN_PATH, parse_reference
+from amendments.payments import CALLBACK_PATH, RETURN_PATH
 from workflows.amend import OUTCOME, SESSION_ENDED, AmendOrder
 
 log = logging.getLogger("amendments.callbacks")
@@ -153,7 +154,7 @@ class Receiver:
 
     async def _amendment(self, reference: str) -> tuple[str, AmendmentState]:
         """The workflow id and state of the amendment a merchant reference names, or a 400."""
-        parsed = parse_reference(reference)
+        parsed = ids.parse_merchant_reference(reference)
         if parsed is None:
             raise Refused(400, f"merchant_reference {reference!r} is not an amendment's")
         workflow_id, amendment_id, _ = parsed

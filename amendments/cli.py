@@ -35,6 +35,7 @@ from amendments.config import Settings, SettingsError, load_settings
 from amendments.connection import TemporalUnreachable, connect
 from amendments.demo import play
 from amendments.dintero.errors import DinteroError
+from amendments.domain import ids
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.models import (
     AmendmentResult,
@@ -43,21 +44,23 @@ from amendments.domain.models import (
     ListedAmendment,
     PaymentsMode,
     Plan,
-    amendment_workflow_id,
 )
 from amendments.listing import list_amendments, parse_status
 from amendments.local.stack import STATE_DIR, EmbeddedStack, Ports, StateInUse
 from amendments.planning import plan_against
 from amendments.process import exit_now
 from amendments.render import (
+    allocation_table,
     amendments_table,
     ledger_table,
     next_line,
     outcome_line,
     payment_link_line,
+    payments_table,
     plan_line,
     plan_tables,
     progress_line,
+    recorded_by_payment,
     state_table,
 )
 from amendments.replay import NotReplayable, replay_amendment
@@ -264,6 +267,8 @@ def print_result(result: AmendmentResult) -> None:
     else:
         console.print(f"applied to order {result.order_id}; total {result.total}")
     console.print(ledger_table(result.lines, f"order {result.order_id}"))
+    if result.payments:
+        console.print(payments_table(result.payments, f"order {result.order_id} per payment"))
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -346,6 +351,8 @@ def demo(
                         console.print(f"   {amendment.revert_reason}", soft_wrap=True)
                     console.print(f"   {amendment.ui_url}", soft_wrap=True)
                     console.print(ledger_table(amendment.lines, f"order {report.order_id}"))
+                    if amendment.payments:
+                        console.print(payments_table(amendment.payments, "per payment"))
                 console.print(f"ledger checks on the re-read order: {report.ledger_checks}")
                 console.print(
                     "[green]every amendment ended as planned[/green]"
@@ -644,6 +651,11 @@ def status(
         emit_json(state)
         return
     console.print(state_table(state))
+    recorded = recorded_by_payment(state.operations)
+    if recorded:
+        console.print(payments_table(recorded, "recorded by this amendment, per payment"))
+    if state.plan is not None and (state.plan.allocation or state.plan.top_up_amount):
+        console.print(allocation_table(state.plan))
     if state.top_up_outstanding:
         console.print(f"top-up outstanding: {state.top_up_outstanding}")
     if state.payment_link is not None:
@@ -700,7 +712,7 @@ def list_(
     for amendment in failed_ones:
         console.print(
             f"{amendment.workflow_id} failed: `amend status "
-            f"{amendment.order_id or amendment.workflow_id.removeprefix('amend-')}` "
+            f"{amendment.order_id or ids.order_id_of(amendment.workflow_id)}` "
             f"says why; `amend replay {amendment.workflow_id}` resumes it",
             soft_wrap=True,
         )
@@ -769,7 +781,7 @@ def replay(
     as_json: JsonFlag = False,
 ) -> None:
     """Resume a failed, timed-out or terminated amendment (a reset; nothing is written twice)."""
-    workflow_id = amendment if amendment.startswith("amend-") else amendment_workflow_id(amendment)
+    workflow_id = ids.workflow_id(ids.order_id_of(amendment))
 
     async def main() -> tuple[Any, Any]:
         client = await connect(settings(context))
@@ -782,7 +794,7 @@ def replay(
                 f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
                 f"{replayed.rerun_from}"
             )
-        order_id = workflow_id.removeprefix("amend-")
+        order_id = ids.order_id_of(workflow_id)
         return replayed, await outcome_of(client, handle, order_id, quiet=as_json)
 
     replayed, result = run(main())
@@ -801,7 +813,7 @@ def replay(
     if result is None:
         console.print(
             f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
-            f"{replayed.rerun_from}; `amend status {workflow_id.removeprefix('amend-')}` follows it"
+            f"{replayed.rerun_from}; `amend status {ids.order_id_of(workflow_id)}` follows it"
         )
     else:
         print_result(result)
@@ -828,6 +840,8 @@ def revert(
         return
     console.print(f"reverted amendment {result.amendment_id} of order {result.order_id}")
     console.print(ledger_table(result.lines, f"order {result.order_id}"))
+    if result.payments:
+        console.print(payments_table(result.payments, f"order {result.order_id} per payment"))
 
 
 @app.command(

@@ -30,6 +30,7 @@ from amendments.domain.models import (
     LineResult,
     OutcomeSeen,
     PaymentLink,
+    PaymentResult,
     Plan,
 )
 from amendments.local.stack import EmbeddedStack
@@ -76,6 +77,7 @@ class AmendmentReport(BaseModel):
     branch: str
     dintero_calls: int
     lines: tuple[LineResult, ...]
+    payments: tuple[PaymentResult, ...] = ()  # the order's money per payment after it
     ui_url: str
     revert_reason: str | None = None
     outcomes: tuple[OutcomeSeen, ...] = ()  # each top-up outcome, as it was taken
@@ -174,6 +176,7 @@ async def play(stack: EmbeddedStack, progress: Progress) -> DemoReport:
                 branch=plan.branch,
                 dintero_calls=len(calls),
                 lines=result.lines,
+                payments=result.payments,
                 ui_url=stack.workflow_url(handle.id, handle.result_run_id),
                 revert_reason=result.revert_reason,
                 outcomes=state.outcomes,

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
+from amendments.domain import ids
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.models import AmendmentStatus, ListedAmendment, ListedRun
 from amendments.search_attributes import (
@@ -124,7 +125,7 @@ async def list_amendments(
         raise AmendmentRejected("limit", f"must be at least 1, got {limit}")
     query = "WorkflowType = 'AmendOrder'"
     if order_id is not None:
-        query += f" AND WorkflowId = {_quoted('amend-' + order_id)}"
+        query += f" AND WorkflowId = {_quoted(ids.workflow_id(order_id))}"
     runs = [run async for run in client.list_workflows(query, limit=RUNS_SCANNED)]
     listed = latest_runs(runs)
     if status is not None:

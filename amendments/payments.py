@@ -11,9 +11,9 @@
   was captured and voids what was authorized too late.
 
 Checkout documents no idempotency key either, so each write carries a reference derived from
-the workflow id, the amendment id and the step (never the run id), and a retried or reset write
-reads the transaction's events for it first, exactly as the Orders writes look for their
-metadata.
+the workflow id, the amendment id and the step (never the run id; `amendments/domain/ids.py`),
+and a retried or reset write reads the transaction's events for it first, exactly as the Orders
+writes look for their metadata.
 """
 
 from __future__ import annotations
@@ -37,21 +37,6 @@ class Moved(Model):
     event: MovingEvent
     amount: int
     reconciled: bool = False  # a retry found it already made
-
-
-def merchant_reference(workflow_id: str, amendment_id: str, number: int) -> str:
-    """`amend-K3X9QZ1AB/swap-1/2`: the amendment's `number`-th payment session. Never the run
-    id, so a reset run recognises its sessions; `/` is in neither id (order ids are letters and
-    digits, amendment ids `[A-Za-z0-9._:-]`)."""
-    return f"{workflow_id}/{amendment_id}/{number}"
-
-
-def parse_reference(reference: str) -> tuple[str, str, int] | None:
-    """The workflow id, amendment id and session number, or None when it is not ours."""
-    parts = reference.split("/")
-    if len(parts) != 3 or not parts[0].startswith("amend-") or not parts[2].isdigit():
-        return None
-    return parts[0], parts[1], int(parts[2])
 
 
 class Payments(Protocol):

@@ -12,14 +12,18 @@ from collections.abc import Iterable
 from rich import box
 from rich.table import Table
 
+from amendments.domain import ids
 from amendments.domain.models import (
     AmendmentState,
     AmendOrderInput,
     LineResult,
     ListedAmendment,
     OutcomeSeen,
+    PaymentResult,
     Plan,
+    RecordedOperation,
 )
+from amendments.domain.order import RecordItem
 
 
 def plan_line(plan: Plan) -> str:
@@ -45,7 +49,7 @@ def progress_line(state: AmendmentState) -> str:
 
 def next_line(state: AmendmentState) -> str | None:
     """What the amendment waits for next, and the command a person would use, if any."""
-    workflow_id = f"amend-{state.order_id}"
+    workflow_id = ids.workflow_id(state.order_id)
     if state.status == "Failed":
         return f"next: `amend replay {workflow_id}` once the cause is fixed"
     if state.status == "AwaitingTopUp" and state.top_up_outstanding:
@@ -104,7 +108,52 @@ def details_of(request: AmendOrderInput, plan: Plan | None = None) -> str:
         f"{x.product_id} x{x.quantity}, **{x.gross_amount}**"
         for x in plan.lines
     ]
+    if plan.allocation:
+        lines += ["", "Money per payment:"]
+        lines += [f"- {row}" for row in allocation_lines(plan)]
     return "\n".join(lines)
+
+
+def allocation_lines(plan: Plan) -> list[str]:
+    """Each payment's part, in words: `PID_1: takes back 10000 (line 4), covers 10000 (line
+    6), refunded 0`; then the top-up, when there is one."""
+
+    def on(items: Iterable[RecordItem]) -> str:
+        listed = [f"{i.line_id}: {i.amount}" for i in items]
+        if not listed:
+            return ""
+        return f" (line{'s' if len(listed) > 1 else ''} {', '.join(listed)})"
+
+    rows = [
+        f"{a.payment_id}: takes back {a.taken_back_total}{on(a.taken_back)}, covers "
+        f"{a.covers_total}{on(a.covers)}, refunded {a.refunded}"
+        for a in plan.allocation
+    ]
+    if plan.top_up_amount:
+        shares = ", ".join(f"{s.line_id}: {s.amount}" for s in plan.top_up_shares)
+        rows.append(f"top-up (new payments): {plan.top_up_amount} (lines {shares})")
+    return rows
+
+
+def recorded_by_payment(operations: Iterable[RecordedOperation]) -> list[PaymentResult]:
+    """What the amendment has recorded so far, per payment (successful records only)."""
+    sums: dict[str, dict[str, int]] = {}
+    for op in operations:
+        if not op.success:
+            continue
+        payment = sums.setdefault(
+            op.payment_id or "?", {"authorization": 0, "capture": 0, "refund": 0}
+        )
+        payment[op.kind] = payment.get(op.kind, 0) + op.amount
+    return [
+        PaymentResult(
+            payment_id=payment,
+            authorized=kinds["authorization"],
+            captured=kinds["capture"],
+            refunded=kinds["refund"],
+        )
+        for payment, kinds in sums.items()
+    ]
 
 
 def current_details(state: AmendmentState) -> str:
@@ -120,6 +169,14 @@ def current_details(state: AmendmentState) -> str:
         f"`{op.record_id[:8]}`{' (found, not rewritten)' if op.reconciled else ''}"
         for op in state.operations
     ]
+    by_payment = recorded_by_payment(state.operations)
+    if by_payment:
+        rows += ["", "Recorded per payment:"]
+        rows += [
+            f"- {p.payment_id}: authorized {p.authorized}, captured {p.captured}, "
+            f"refunded {p.refunded}"
+            for p in by_payment
+        ]
     if plan is not None and plan.top_up_amount:
         rows += ["", f"Top-up outstanding: **{state.top_up_outstanding} {plan.currency}**"]
     if state.payment_link is not None:
@@ -198,7 +255,55 @@ def plan_tables(plan: Plan) -> list[Table]:
             str(op.amount),
             op.authorization_id or "",
         )
-    return [draft, operations]
+    tables = [draft, operations]
+    if plan.allocation or plan.top_up_amount:
+        tables.append(allocation_table(plan))
+    return tables
+
+
+def allocation_table(plan: Plan) -> Table:
+    """`amend plan`: what the amendment does with each payment's money, before anything is
+    written (the last money in goes back first)."""
+    table = Table(title="money per payment", title_justify="left")
+    for column in ("payment", "taken back", "from lines", "covers", "on lines", "refunded"):
+        table.add_column(column, justify="left" if column in ("payment",) else "right")
+    for a in plan.allocation:
+        table.add_row(
+            a.payment_id,
+            str(a.taken_back_total),
+            ", ".join(f"{i.line_id}:{i.amount}" for i in a.taken_back),
+            str(a.covers_total),
+            ", ".join(f"{i.line_id}:{i.amount}" for i in a.covers),
+            str(a.refunded),
+        )
+    if plan.top_up_amount:
+        table.add_row(
+            "top-up",
+            "",
+            "",
+            str(plan.top_up_amount),
+            ", ".join(f"{s.line_id}:{s.amount}" for s in plan.top_up_shares),
+            "",
+        )
+    return table
+
+
+def payments_table(payments: Iterable[PaymentResult], title: str = "per-payment ledger") -> Table:
+    """Each payment's money on the order: what it authorized, captured and was refunded, and
+    what it holds (captured minus refunded)."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("payment", overflow="fold")
+    for column in ("authorized", "captured", "refunded", "holds"):
+        table.add_column(column, justify="right", no_wrap=True)
+    for p in payments:
+        table.add_row(
+            p.payment_id or "?",
+            str(p.authorized),
+            str(p.captured),
+            str(p.refunded),
+            str(p.captured - p.refunded),
+        )
+    return table
 
 
 def state_table(state: AmendmentState) -> Table:

@@ -36,6 +36,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from amendments.domain import ids
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.models import (
     AmendmentResult,
@@ -47,7 +48,6 @@ from amendments.domain.models import (
     PlaceOrderInput,
     Plan,
     RevertRequest,
-    amendment_workflow_id,
 )
 from amendments.render import details_of, summary_of
 from amendments.replay import REPLAYABLE
@@ -279,7 +279,7 @@ async def send_authorization_outcome(
     """Signal a top-up outcome; with `wait`, send it as an update and return how it was taken
     (an `OutcomeRefused` names the reason when the workflow's validator refuses it)."""
     parsed = parse_outcome(outcome)
-    handle = client.get_workflow_handle_for(AmendOrder.run, amendment_workflow_id(order_id))
+    handle = client.get_workflow_handle_for(AmendOrder.run, ids.workflow_id(order_id))
     try:
         if not wait:
             await handle.signal(AmendOrder.on_outcome, parsed)
@@ -298,7 +298,7 @@ async def revert_amendment(
     reverted result, or `OutcomeRefused` saying why it cannot be (nothing awaits a top-up, it
     has ended, or the revert failed)."""
     parsed = _parse(RevertRequest, request)
-    handle = client.get_workflow_handle_for(AmendOrder.run, amendment_workflow_id(order_id))
+    handle = client.get_workflow_handle_for(AmendOrder.run, ids.workflow_id(order_id))
     try:
         result: AmendmentResult = await handle.execute_update(
             REVERT, parsed, result_type=AmendmentResult
@@ -312,7 +312,7 @@ async def _refused(
     client: Client, exc: WorkflowUpdateFailedError | RPCError, order_id: str
 ) -> Exception:
     """Why a message was not taken, naming the amendment's workflow and where to look next."""
-    workflow_id = amendment_workflow_id(order_id)
+    workflow_id = ids.workflow_id(order_id)
     if isinstance(exc, WorkflowUpdateFailedError):
         cause = exc.cause
         return OutcomeRefused(
@@ -338,7 +338,7 @@ async def _refused(
 
 async def get_state(client: Client, order_id: str) -> AmendmentState:
     """The latest amendment of the order, as its `state` query answers."""
-    handle = client.get_workflow_handle_for(AmendOrder.run, amendment_workflow_id(order_id))
+    handle = client.get_workflow_handle_for(AmendOrder.run, ids.workflow_id(order_id))
     return await handle.query(AmendOrder.state)
 
 

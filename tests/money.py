@@ -51,3 +51,38 @@ def independent_view(store: Store, order_id: str) -> dict[str, Any]:
         "by_line": by_line,
         "markers": markers,
     }
+
+
+def per_payment(store: Store, order_id: str) -> dict[str, dict[str, int]]:
+    """Each payment's authorized, captured and refunded money on the whole order, from the raw
+    records (successful ones), payments in the order of their first record."""
+    order = store.accounts[AID].orders[order_id]
+    out: dict[str, dict[str, int]] = {}
+    for op in order.operations:
+        if not op.body.success:
+            continue
+        payer = op.body.payment_details.payment_id if op.body.payment_details else "?"
+        sums = out.setdefault(payer, {"authorization": 0, "capture": 0, "refund": 0})
+        sums[op.kind] += sum(i.amount for i in op.body.items)
+    return out
+
+
+def held_per_line(store: Store, order_id: str) -> dict[int, dict[str, int]]:
+    """What each payment holds on each line: captured minus refunded, a reversal line's money
+    counted on the line it reverses (so a line's entry is what its payments still hold for
+    what remains of it)."""
+    order = store.accounts[AID].orders[order_id]
+    target = {
+        line_id: (line.item.related_item.line_id if line.item.related_item else line_id)
+        for line_id, line in order.lines.items()
+    }
+    out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for op in order.operations:
+        if not op.body.success or op.kind == "authorization":
+            continue
+        payer = op.body.payment_details.payment_id if op.body.payment_details else "?"
+        sign = 1 if op.kind == "capture" else -1
+        for i in op.body.items:
+            out[target[i.line_id]][payer] += sign * i.amount
+    held = {line: {p: v for p, v in by.items() if v} for line, by in out.items()}
+    return {line: by for line, by in held.items() if by}

@@ -19,25 +19,39 @@ AID = "T12345678"
 class Ledger:
     """An order held by the simulator's Store, amended by applying plans."""
 
-    def __init__(self, lines: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, lines: list[dict[str, Any]], tenders: list[dict[str, int]] | None = None
+    ) -> None:
+        """The order, authorized and captured in full: by PID_1, or line by line by the payments
+        `tenders` name (a split tender: each line's share per payment), payment by payment in
+        the order they first appear."""
+        tenders = tenders or [{"PID_1": x["gross_amount"]} for x in lines]
+        multi = any(len(tender) > 1 for tender in tenders)
         self.store = Store(seed=1)
+        options: dict[str, Any] = {"generate_order_id": "ALPHANUMERIC_9"}
+        if multi:
+            options["multiple_authorizations"] = True
         draft = self.store.create_draft(
-            AID,
-            {
-                "options": {"generate_order_id": "ALPHANUMERIC_9"},
-                "order": {"currency": "NOK", "items": lines},
-            },
+            AID, {"options": options, "order": {"currency": "NOK", "items": lines}}
         )
         [order] = self.store.complete_draft(AID, draft["id"])["orders"]
         self.order_id = order["order_id"]
-        items = [{"line_id": x["line_id"], "amount": x["gross_amount"]} for x in lines]
-        for kind in ("authorization", "capture"):
-            self.store.record(
-                AID,
-                self.order_id,
-                kind,
-                {"items": items, "payment_details": {"payment_id": "PID_1"}, "success": True},
-            )
+        payments = list(dict.fromkeys(p for tender in tenders for p in tender))
+        for payment in payments:
+            items = [
+                {"line_id": x["line_id"], "amount": tender[payment]}
+                for x, tender in zip(lines, tenders, strict=True)
+                if tender.get(payment)
+            ]
+            body: dict[str, Any] = {
+                "items": items,
+                "payment_details": {"payment_id": payment},
+                "success": True,
+            }
+            if multi:
+                body["authorization_id"] = f"init-{payment}"
+            for kind in ("authorization", "capture"):
+                self.store.record(AID, self.order_id, kind, body)
 
     def snapshot(self) -> OrderSnapshot:
         order = Order.model_validate(self.store.get_order(AID, self.order_id))

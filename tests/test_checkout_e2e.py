@@ -208,6 +208,37 @@ async def test_a_top_up_paid_in_one_session(stack: Stack) -> None:
     assert [c["amount"] for c in captures] == [10000]
 
 
+async def test_each_refund_runs_on_its_own_payments_transaction(stack: Stack) -> None:
+    """A line paid by two Checkout transactions (the order's, and a top-up's), returned: each
+    transaction is refunded its own money in Checkout before the refund is recorded, the
+    top-up's (the newest money) first on the line."""
+    order_id, paid_by = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "upgrade"))
+    state = await stack.link(order_id, 1)
+    assert state.payment_link is not None
+    top_up = await stack.pay(state.payment_link.session_id)
+    await result(stack, order_id)
+    back = {
+        "order_id": order_id,
+        "amendment_id": "return",
+        "reverse": [{"line_id": 3, "quantity": None, "reason": "returned"}],
+        "add": [],
+    }
+    done = await stack.harness.amend(back)
+    assert done.outcome == "applied"
+    assert stack.events(top_up) == [("AUTHORIZE", 10000), ("CAPTURE", 10000), ("REFUND", 10000)]
+    assert stack.events(paid_by) == [("AUTHORIZE", 39800), ("CAPTURE", 39800), ("REFUND", 39800)]
+    refunds = stack.harness.records(order_id, "refund")
+    assert sorted((r["payment_details"]["payment_id"], r["amount"]) for r in refunds) == sorted(
+        [(paid_by, 39800), (top_up, 10000)]
+    )
+    assert {(p.payment_id, p.captured - p.refunded) for p in done.payments} == {
+        (paid_by, 0),
+        (top_up, 0),
+    }
+    await replays(stack, order_id)
+
+
 async def test_a_declined_session_then_a_paid_one(stack: Stack) -> None:
     order_id, _ = await stack.paid_order()
     await stack.harness.start(dearer(order_id, "declined-first"))

@@ -88,7 +88,11 @@ def test_refund_line_cannot_be_reversed() -> None:
             "records": (
                 *order.records,
                 PaymentRecord(
-                    kind="refund", id="r", items=(RecordItem(line_id=2, amount=500),), success=True
+                    kind="refund",
+                    id="r",
+                    items=(RecordItem(line_id=2, amount=500),),
+                    success=True,
+                    payment_id="PID_1",
                 ),
             )
         }
@@ -107,7 +111,7 @@ def test_reversing_more_than_remains() -> None:
 def test_reversing_a_fully_reversed_line() -> None:
     order = paid(line(1, 1000), line(2, -1000, reverses=1, product_id="P1"))
     error = rejected(order, request(reverse=[rev(1)]))
-    assert error.reason == "line 1 is already fully reversed"
+    assert error.reason == "line 1 is already fully reversed: nothing remains"
 
 
 def test_currency_mismatch() -> None:
@@ -147,14 +151,92 @@ def test_an_unfinished_earlier_amendment() -> None:
     assert "replay it" in error.reason
 
 
-def test_reversed_lines_paid_by_two_payments() -> None:
+def split_tender(line_: OrderLine, shares: dict[str, int]) -> OrderSnapshot:
+    """One line paid by several payments, each under its own authorization id, oldest first."""
+    records = tuple(
+        PaymentRecord(
+            kind=kind,
+            id=f"{kind}-{payment}",
+            items=(RecordItem(line_id=line_.line_id, amount=amount),),
+            success=True,
+            payment_id=payment,
+            authorization_id=f"shop-{payment}",
+        )
+        for payment, amount in shares.items()
+        for kind in ("authorization", "capture")
+    )
+    return OrderSnapshot(
+        order_id="ORDER1", currency="NOK", status="open", lines=(line_,), records=records
+    )
+
+
+def test_lines_paid_by_two_payments_give_each_its_own_money_back() -> None:
     a, b = paid(line(1, 1000), payment="PID_A"), paid(line(2, 2000), payment="PID_B")
     order = a.model_copy(
         update={"lines": (*a.lines, *b.lines), "records": (*a.records, *b.records)}
     )
-    error = rejected(order, request(reverse=[rev(1), rev(2)]))
-    assert error.field == "reverse"
-    assert "more than one payment" in error.reason
+    plan = plan_amendment(order, request(reverse=[rev(1), rev(2)], add=[new(1500)]))
+    # 3000 taken back; the new line (1500) takes the oldest money first: A's 1000, then 500 of
+    # B's; B's other 1500 is refunded to B, through a refund line of its own.
+    assert [(x.line_id, x.role, x.gross_amount) for x in plan.lines] == [
+        (3, "reversal", -1000),
+        (4, "reversal", -2000),
+        (5, "new", 1500),
+        (6, "refund", 1500),
+    ]
+    assert plan.multiple_authorizations  # line 5 takes money from two payments
+    assert [
+        (op.step, op.payment_id, [(i.line_id, i.amount) for i in op.items], op.authorization_id)
+        for op in plan.operations
+    ] == [
+        ("reversal-1-authorization", "PID_A", [(3, -1000)], f"{plan.marker}-rev1"),
+        ("reversal-1-capture", "PID_A", [(3, -1000)], f"{plan.marker}-rev1"),
+        ("reversal-2-authorization", "PID_B", [(4, -2000)], f"{plan.marker}-rev2"),
+        ("reversal-2-capture", "PID_B", [(4, -2000)], f"{plan.marker}-rev2"),
+        ("covered-1-authorization", "PID_A", [(5, 1000)], f"{plan.marker}-cov1"),
+        ("covered-1-capture", "PID_A", [(5, 1000)], f"{plan.marker}-cov1"),
+        ("covered-2-authorization", "PID_B", [(5, 500), (6, 1500)], f"{plan.marker}-cov2"),
+        ("covered-2-capture", "PID_B", [(5, 500), (6, 1500)], f"{plan.marker}-cov2"),
+        ("refund", "PID_B", [(6, 1500)], f"{plan.marker}-cov2"),
+    ]
+    allocated = [
+        (a.payment_id, a.taken_back_total, a.covers_total, a.refunded) for a in plan.allocation
+    ]
+    assert allocated == [("PID_A", 1000, 1000, 0), ("PID_B", 2000, 500, 1500)]
+
+
+def test_a_split_tender_line_gives_back_the_newest_money_first() -> None:
+    order = split_tender(line(1, 10000, quantity=4), {"GIFT": 3000, "CARD": 7000})
+    # One of four units (2500): all from the card, the newer payment.
+    one = plan_amendment(order, request(reverse=[rev(1, 1)]))
+    assert [(a.payment_id, a.taken_back_total, a.refunded) for a in one.allocation] == [
+        ("CARD", 2500, 2500)
+    ]
+    # Three of four (7500): the card's 7000, then 500 of the gift card; each refunded its own.
+    three = plan_amendment(order, request(reverse=[rev(1, 3)]))
+    assert [(a.payment_id, a.taken_back_total, a.refunded) for a in three.allocation] == [
+        ("GIFT", 500, 500),
+        ("CARD", 7000, 7000),
+    ]
+    assert [(x.role, x.gross_amount) for x in three.lines] == [
+        ("reversal", -7500),
+        ("refund", 500),
+        ("refund", 7000),
+    ]
+    assert [op.step for op in three.operations if op.kind == "refund"] == ["refund-1", "refund-2"]
+    assert {op.payment_id for op in three.operations if op.kind == "refund"} == {"GIFT", "CARD"}
+
+
+def test_an_upgrade_paid_by_a_top_up_can_be_returned() -> None:
+    """The issue's lamp: 10000 upgraded to 25000 (15000 topped up), then returned. Each payment
+    gets its own money back, the top-up's first."""
+    order = split_tender(line(4, 25000), {"PID_L1": 10000, "PID_TOP_L1": 15000})
+    plan = plan_amendment(order, request(reverse=[rev(4)]))
+    assert [(a.payment_id, a.taken_back_total, a.refunded) for a in plan.allocation] == [
+        ("PID_L1", 10000, 10000),
+        ("PID_TOP_L1", 15000, 15000),
+    ]
+    assert plan.refund_amount == 25000
 
 
 def test_less_than_one_minor_unit() -> None:

@@ -15,7 +15,7 @@ exit path the collector is closed, so every message is answered and no handler w
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         VoidInput,
     )
     from amendments import metrics
+    from amendments.domain import ids
     from amendments.domain.errors import AmendmentRejected
     from amendments.domain.models import (
         ENDED,
@@ -52,7 +53,18 @@ with workflow.unsafe.imports_passed_through():
         RevertRequest,
     )
     from amendments.domain.revert import plan_revert
-    from amendments.domain.top_up import TopUpCollector, TopUpPart, single
+    from amendments.domain.steps import (
+        DraftStep,
+        MoveStep,
+        RecordStep,
+        Step,
+        moves_money,
+        part_steps,
+        plan_steps,
+        revert_steps,
+        void_steps,
+    )
+    from amendments.domain.top_up import TopUpCollector, single
     from amendments.render import current_details
     from amendments.search_attributes import (
         AMENDMENT_ID,
@@ -178,9 +190,7 @@ class AmendOrder:
         self.status = "Applying"
         self._publish()
 
-        await self._draft(plan, plan.lines, plan.multiple_authorizations)
-        for operation in plan.operations:
-            await self._move_then_record(plan, operation)
+        await self._run_steps(plan, plan_steps(plan))
         revert_reason = None
         if plan.top_up_amount:
             revert_reason = await self._collect_top_up(request, plan)
@@ -255,7 +265,7 @@ class AmendOrder:
                 self.top_up.close("the top-up is covered")
                 return None
             part = self.top_up.next()
-            if part is None and plan.payments == "dintero-checkout" and self.payment_link is None:
+            if part is None and moves_money(plan) and self.payment_link is None:
                 await self._open_session(plan)
                 continue
             if part is None:
@@ -290,11 +300,7 @@ class AmendOrder:
                         non_retryable=True,
                     ) from None
                 continue
-            await self._record(plan, part.authorization)
-            if part.capture is not None:
-                if plan.payments == "dintero-checkout":
-                    await self._capture_in_checkout(plan, part)
-                await self._record(plan, part.capture)
+            await self._run_steps(plan, part_steps(plan, part))
             self.top_up.written(part)
             self.payment_link = None  # its session yielded its one transaction
             self.step = "top-up"  # waiting again: the step awaited, not the last write
@@ -309,38 +315,56 @@ class AmendOrder:
         revert = plan_revert(plan, self.top_up.captured, reason)
         self._log(f"reverting: {reason}")
         self.payment_link = None
-        await self._draft(plan, revert.lines, multiple_authorizations=True, prefix="revert-")
-        for operation in revert.operations:
-            await self._move_then_record(plan, operation)
-        if plan.payments == "dintero-checkout":
-            await self._void_outcomes_not_taken(plan)
+        await self._run_steps(plan, revert_steps(plan, revert))
+        await self._run_steps(plan, void_steps(plan, self.top_up.seen))
 
-    # --- money moved by Checkout (PAYMENTS=dintero-checkout) -------------------------------
+    # --- the steps ---------------------------------------------------------------------------
 
-    def _reference(self, step: str) -> str:
-        """What a Checkout write carries and a retried one looks for: workflow id, amendment
-        id and step, never the run id."""
+    async def _run_steps(self, plan: Plan, steps: Sequence[Step]) -> None:
+        """Run a list of steps (`amendments/domain/steps.py`) in order: the plan decided them."""
+        for step in steps:
+            if isinstance(step, DraftStep):
+                await self._draft(plan, step.lines, step.multiple_authorizations, step.prefix)
+            elif isinstance(step, RecordStep):
+                await self._record(plan, step.operation)
+            else:
+                await self._move(plan, step)
+
+    async def _move(self, plan: Plan, step: MoveStep) -> None:
+        """Money moved on the payment's transaction (`PAYMENTS=dintero-checkout`), under a
+        reference a retried or reset write finds among the transaction's events."""
         assert self.request is not None
-        return f"{workflow.info().workflow_id}/{self.request.amendment_id}/{step}"
-
-    async def _move_then_record(self, plan: Plan, operation: PlannedOperation) -> None:
-        """Record the operation; with Checkout, a refund is first executed on its payment's
-        transaction (a refused refund fails the amendment before it is recorded)."""
-        if plan.payments == "dintero-checkout" and operation.kind == "refund":
-            assert operation.payment_id is not None
-            self.step = f"{operation.step}-checkout"
+        reference = ids.checkout_reference(
+            workflow.info().workflow_id, self.request.amendment_id, step.step
+        )
+        if step.action == "void":
+            self.step = "revert-void"
+            await self._call(
+                DinteroActivities.checkout_void,
+                VoidInput(transaction_id=step.transaction_id, reference=reference),
+                f"Void transaction {step.transaction_id} in Checkout (paid after the revert)",
+            )
+            return
+        self.step = f"{step.step}-checkout"
+        move = MoveInput(
+            transaction_id=step.transaction_id,
+            amount=step.amount,
+            reference=reference,
+            reason=step.reason,
+            reconcile=self.reconcile,
+        )
+        if step.action == "refund":
             await self._call(
                 DinteroActivities.checkout_refund,
-                MoveInput(
-                    transaction_id=operation.payment_id,
-                    amount=abs(operation.amount),
-                    reference=self._reference(operation.step),
-                    reason=f"amendment {plan.amendment_id} of order {plan.order_id}",
-                    reconcile=self.reconcile,
-                ),
-                f"Refund {abs(operation.amount)} on transaction {operation.payment_id} in Checkout",
+                move,
+                f"Refund {step.amount} on transaction {step.transaction_id} in Checkout",
             )
-        await self._record(plan, operation)
+        else:
+            await self._call(
+                DinteroActivities.checkout_capture,
+                move,
+                f"Capture {step.amount} on transaction {step.transaction_id} in Checkout",
+            )
 
     async def _open_session(self, plan: Plan) -> None:
         self.sessions += 1
@@ -359,40 +383,6 @@ class AmendOrder:
         )
         self.step = "top-up"
         self._publish()
-
-    async def _capture_in_checkout(self, plan: Plan, part: TopUpPart) -> None:
-        assert part.capture is not None
-        assert part.capture.payment_id is not None
-        self.step = f"{part.capture.step}-checkout"
-        await self._call(
-            DinteroActivities.checkout_capture,
-            MoveInput(
-                transaction_id=part.capture.payment_id,
-                amount=part.capture.amount,
-                reference=self._reference(part.capture.step),
-                reconcile=self.reconcile,
-            ),
-            f"Capture {part.capture.amount} on transaction {part.capture.payment_id} in Checkout",
-        )
-
-    async def _void_outcomes_not_taken(self, plan: Plan) -> None:
-        """A customer who paid while the amendment was being reverted: the authorization is
-        not recorded, and is voided so that no money stays held for nothing."""
-        voided: set[str] = set()
-        for seen in self.top_up.seen:
-            if seen.success and seen.disposition == "ignored" and seen.payment_id:
-                if seen.payment_id in voided:
-                    continue
-                voided.add(seen.payment_id)
-                self.step = "revert-void"
-                await self._call(
-                    DinteroActivities.checkout_void,
-                    VoidInput(
-                        transaction_id=seen.payment_id,
-                        reference=self._reference(f"revert-void-{seen.payment_id}"),
-                    ),
-                    f"Void transaction {seen.payment_id} in Checkout (paid after the revert)",
-                )
 
     async def _record(self, plan: Plan, operation: PlannedOperation) -> None:
         self.step = operation.step
@@ -482,8 +472,8 @@ class AmendOrder:
     def _top_up_news(self) -> bool:
         """What the top-up wait wakes up for: an outcome or a revert, or (Checkout) its payment
         session given up."""
-        checkout = self.plan is not None and self.plan.payments == "dintero-checkout"
-        return self.top_up.has_work() or (checkout and self.payment_link is None)
+        sessions = self.plan is not None and moves_money(self.plan)
+        return self.top_up.has_work() or (sessions and self.payment_link is None)
 
     @workflow.update(name=OUTCOME)
     async def outcome_update(self, *payload: Any) -> OutcomeSeen:
@@ -540,7 +530,7 @@ class AmendOrder:
     def state(self) -> AmendmentState:
         request = self.request
         return AmendmentState(
-            order_id=request.order_id if request else _order_of(workflow.info().workflow_id),
+            order_id=request.order_id if request else ids.order_id_of(workflow.info().workflow_id),
             amendment_id=request.amendment_id if request else "",
             status=self.status,
             step=self.step,
@@ -611,10 +601,6 @@ class AmendOrder:
             what,
             extra={"order_id": order_id, "amendment_id": amendment_id, "step": self.step},
         )
-
-
-def _order_of(workflow_id: str) -> str:
-    return workflow_id.removeprefix("amend-")
 
 
 def _ids(lines: tuple[PlannedLine, ...]) -> str:

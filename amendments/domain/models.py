@@ -7,12 +7,12 @@ holds their generated JSON Schema.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, RootModel, StrictBool, StrictInt, model_validator
 
+from amendments.domain import ids
 from amendments.domain.base import Model
 from amendments.domain.order import RecordItem, RecordKind, TaxLine
 
@@ -85,17 +85,12 @@ class AmendOrderInput(Model):
 
     @property
     def workflow_id(self) -> str:
-        return amendment_workflow_id(self.order_id)
+        return ids.workflow_id(self.order_id)
 
     @property
     def marker(self) -> str:
         """A short deterministic key of this amendment, for authorization ids (<= 40 chars)."""
-        digest = hashlib.sha256(f"{self.workflow_id}/{self.amendment_id}".encode()).hexdigest()
-        return f"am{digest[:16]}"
-
-
-def amendment_workflow_id(order_id: str) -> str:
-    return f"amend-{order_id}"
+        return ids.marker(self.order_id, self.amendment_id)
 
 
 class PlaceOrderInput(Model):
@@ -165,6 +160,24 @@ class Share(Model):
     amount: int
 
 
+class PaymentAllocation(Model):
+    """What the amendment does with one payment's money: taken back from the reversed lines,
+    moved onto the new lines, and refunded (the rest of what was taken back)."""
+
+    payment_id: str
+    taken_back: tuple[RecordItem, ...] = ()  # per reversal line, positive amounts
+    covers: tuple[RecordItem, ...] = ()  # per new line
+    refunded: int = 0
+
+    @property
+    def taken_back_total(self) -> int:
+        return sum(item.amount for item in self.taken_back)
+
+    @property
+    def covers_total(self) -> int:
+        return sum(item.amount for item in self.covers)
+
+
 PaymentsMode = Literal["record-only", "dintero-checkout"]
 
 
@@ -184,6 +197,8 @@ class Plan(Model):
     amendment_id: str
     marker: str
     currency: str
+    # The oldest payment the amendment moves money of (the order's first payment when it only
+    # adds lines); `allocation` has every payment's part.
     payment_id: str | None
     lines: tuple[PlannedLine, ...]
     multiple_authorizations: bool
@@ -196,6 +211,44 @@ class Plan(Model):
     # Which payments adapter moves the money (`amendments/payments.py`), as the planning
     # worker was set up; kept in the plan so that a replay takes the same path.
     payments: PaymentsMode = "record-only"
+    # Each payment's part, oldest payment first (`amendments/domain/planner.py` says the rule).
+    allocation: tuple[PaymentAllocation, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _allocation_of_earlier_plans(cls, value: Any) -> Any:
+        """Plans recorded before money was planned per payment had one payment and no
+        `allocation`: it is what their operations say (so a revert of one in flight, or a
+        replay, plans per payment like any other)."""
+        if not isinstance(value, dict) or "allocation" in value or not value.get("payment_id"):
+            return value
+        lines = value.get("lines") or ()
+        operations = value.get("operations") or ()
+
+        def field(item: Any, name: str) -> Any:
+            return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+        roles = {field(line, "line_id"): field(line, "role") for line in lines}
+        taken = [
+            {"line_id": field(line, "line_id"), "amount": -field(line, "gross_amount")}
+            for line in lines
+            if field(line, "role") == "reversal"
+        ]
+        covered = next((op for op in operations if field(op, "step") == "covered-capture"), None)
+        covers = [
+            {"line_id": field(item, "line_id"), "amount": field(item, "amount")}
+            for item in (field(covered, "items") or () if covered is not None else ())
+            if roles.get(field(item, "line_id")) == "new"
+        ]
+        allocation = (
+            {
+                "payment_id": value["payment_id"],
+                "taken_back": taken,
+                "covers": covers,
+                "refunded": value.get("refund_amount", 0),
+            },
+        )
+        return {**value, "allocation": allocation if taken or covers else ()}
 
     @property
     def line_ids(self) -> tuple[int, ...]:
@@ -227,6 +280,15 @@ class RecordedOperation(Model):
     reconciled: bool = False  # found already written by an earlier attempt
 
 
+class PaymentResult(Model):
+    """One payment's money (on a line, or on the whole order)."""
+
+    payment_id: str
+    authorized: int
+    captured: int
+    refunded: int
+
+
 class LineResult(Model):
     line_id: int
     product_id: str
@@ -237,6 +299,7 @@ class LineResult(Model):
     captured: int
     refunded: int
     reverses: int | None = None
+    payments: tuple[PaymentResult, ...] = ()  # the same, per payment
 
 
 class AmendmentResult(Model):
@@ -249,6 +312,7 @@ class AmendmentResult(Model):
     already_applied: bool = False
     outcome: Outcome = "applied"
     revert_reason: str | None = None
+    payments: tuple[PaymentResult, ...] = ()  # the order's money per payment, oldest first
 
 
 Disposition = Literal["recorded", "declined", "duplicate", "ignored", "failed"]

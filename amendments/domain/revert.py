@@ -9,17 +9,20 @@ draft, linked to the order, with line ids after the amendment's:
 - a refund line for each payment that paid top-up parts, refunded in full to that payment.
 
 Money, per payment: the new lines' money is taken back by the reversal lines (an authorization
-and a capture per payment, negative); the original payment's covered money moves onto the
-restore lines (it paid for them before the amendment); each top-up payment's money moves onto
-its refund line and is refunded. Every line the amendment added then nets to zero, the order's
-captured minus refunded is its total again, and each top-up payment nets to zero. Every record
-carries a deterministic `authorization_id` (the draft takes several authorizations per line).
+and a capture per payment, negative), each payment exactly what it put on each new line; the
+money the amendment took back from each payment moves onto the restore lines (each payment
+exactly what it gave up on each reversed line, as the plan's allocation says); each top-up
+payment's money moves onto its refund line and is refunded. Every line the amendment added then
+nets to zero for every payment, each payment holds on the order what it held before, and each
+top-up payment nets to zero. Every record carries a deterministic `authorization_id` (the draft
+takes several authorizations per line).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from amendments.domain import ids
 from amendments.domain.base import Model
 from amendments.domain.models import (
     REFUND_PRODUCT_ID,
@@ -57,9 +60,9 @@ def plan_revert(plan: Plan, captured: Sequence[CapturedPart], reason: str) -> Re
 
     # Money on the new lines, per payment, in the order it was paid.
     paid: dict[str, dict[int, int]] = {}
-    covered = next((op for op in plan.operations if op.step == "covered-capture"), None)
-    if covered is not None:
-        _add(paid, covered.payment_id, covered.items)
+    for allocated in plan.allocation:
+        if allocated.covers:
+            _add(paid, allocated.payment_id, allocated.covers)
     refunds: dict[str, int] = {}
     for part in captured:
         _add(paid, part.payment_id, part.items)
@@ -87,9 +90,20 @@ def plan_revert(plan: Plan, captured: Sequence[CapturedPart], reason: str) -> Re
             if amount
         )
         operations += _pair(plan, f"revert-reversal-{index}", f"v{index}", payment_id, items)
-    if restores and plan.payment_id is not None:
-        items = tuple(RecordItem(line_id=r.line_id, amount=r.gross_amount) for r in restores)
-        operations += _pair(plan, "revert-restore", "vr", plan.payment_id, items)
+    # What the amendment took back from each payment goes back onto the restore lines.
+    restore_of = {line.line_id: restore for line, restore in zip(reversed_, restores, strict=True)}
+    givers = [a for a in plan.allocation if a.taken_back]
+    for number, allocated in enumerate(givers, start=1):
+        items = tuple(
+            RecordItem(line_id=restore_of[taken.line_id].line_id, amount=taken.amount)
+            for taken in allocated.taken_back
+        )
+        step, tag = (
+            ("revert-restore", "vr")
+            if len(givers) == 1
+            else (f"revert-restore-{number}", f"vr{number}")
+        )
+        operations += _pair(plan, step, tag, allocated.payment_id, items)
     for index, (line, payment_id) in enumerate(zip(refund_lines, refunds, strict=True), start=1):
         items = (RecordItem(line_id=line.line_id, amount=line.gross_amount),)
         step = f"revert-refund-{index}"
@@ -141,7 +155,7 @@ def _pair(
             kind=kind,
             items=items,
             payment_id=payment_id,
-            authorization_id=f"{plan.marker}-{tag}",
+            authorization_id=ids.authorization_id(plan.marker, tag),
         )
         for kind in ("authorization", "capture")
     ]

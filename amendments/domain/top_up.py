@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from amendments.domain import ids
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.models import (
     AuthorizationOutcome,
@@ -316,7 +317,7 @@ def top_up_records(
 ) -> tuple[PlannedOperation, PlannedOperation | None]:
     """The authorization (declined or not) for a top-up outcome, and its capture if it succeeded."""
     items = spread(outstanding, outcome.amount)
-    auth_id = f"{plan.marker}-t{number}"
+    auth_id = ids.authorization_id(plan.marker, f"t{number}")
     authorization = PlannedOperation(
         step=f"top-up-{number}-authorization",
         kind="authorization",
