@@ -300,7 +300,7 @@ class DinteroActivities:
     async def checkout_void(self, request: VoidInput) -> Moved | None:
         """Void an authorization nothing was captured on (nothing when there is none)."""
         try:
-            return await self.payments.void(request.transaction_id, request.reference)
+            return await self.payments.void(request.transaction_id)
         except DinteroError as exc:
             _fail(exc)
         except PaymentsRefused as exc:

@@ -72,4 +72,6 @@ class MoveInput(Model):
 
 class VoidInput(Model):
     transaction_id: str
-    reference: str
+    # A void has no body and no reference in Checkout's spec; runs scheduled before still send
+    # one, and it is not used.
+    reference: str = ""

@@ -11,10 +11,18 @@ the transaction's amount, success unless it was declined) and answers 200 at onc
 workflow records it (a duplicate of a recorded payment is answered `duplicate` there, so
 Dintero's retries are harmless).
 
-A callback without a transaction but with `error` (the customer gave up, assumption C8) is
-checked against the session in Checkout (`CANCELLED`, no transaction, our reference, the
-session the amendment waits on) and signalled as `payment_session_ended`: the amendment opens a
-fresh session.
+A callback without a transaction but with `error` (the customer gave up: the spec calls back
+failures when the URL says `report_error=true`, which the product's does) is checked against
+the session in Checkout (`cancelled_at` or a `CANCELLED` event, no transaction, our reference,
+the session the amendment waits on) and signalled as `payment_session_ended`: the amendment
+opens a fresh session. A declined payment's callback carries its transaction, which is read and
+signalled as a declined outcome.
+
+With `DINTERO_SIGNATURE_SECRET` set, a callback must first carry a valid `Dintero-Signature`
+(`amendments/dintero/signature.py`), computed over the public URL Dintero called
+(`CALLBACK_BASE_URL` and the path, not the Host a proxy passes on) with the account id: one
+missing, wrong or more than five minutes off is answered 401 before anything is read from
+Checkout. The signature does not cover a body, so the transaction is still read back.
 
 Answers: 200 signalled, or nothing left to do (the payment was taken already; an authorization
 for an amendment no longer waiting is voided, so no money stays held); 400 a parameter that
@@ -27,8 +35,11 @@ both). Nothing logged carries a token or a secret.
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -36,6 +47,7 @@ from starlette.routing import Route
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from amendments.dintero import signature
 from amendments.dintero.checkout import CheckoutClient, Transaction
 from amendments.dintero.errors import DinteroError, NotFound
 from amendments.domain import ids
@@ -54,8 +66,20 @@ class Refused(Exception):
         self.reason = reason
 
 
-def callback_app(temporal: Client, checkout: CheckoutClient) -> Starlette:
-    receiver = Receiver(temporal, checkout)
+@dataclass(frozen=True)
+class Signing:
+    """What a callback's signature is checked with: the secret, the account it is for, and the
+    public address Dintero calls (`CALLBACK_BASE_URL`)."""
+
+    secret: SecretStr
+    account_id: str
+    public_base_url: str
+
+
+def callback_app(
+    temporal: Client, checkout: CheckoutClient, signing: Signing | None = None
+) -> Starlette:
+    receiver = Receiver(temporal, checkout, signing)
     return Starlette(
         routes=[
             Route(CALLBACK_PATH, receiver.callback, methods=["GET", "POST"]),
@@ -66,9 +90,12 @@ def callback_app(temporal: Client, checkout: CheckoutClient) -> Starlette:
 
 
 class Receiver:
-    def __init__(self, temporal: Client, checkout: CheckoutClient) -> None:
+    def __init__(
+        self, temporal: Client, checkout: CheckoutClient, signing: Signing | None = None
+    ) -> None:
         self.temporal = temporal
         self.checkout = checkout
+        self.signing = signing
 
     async def health(self, request: Request) -> Response:
         return JSONResponse({"ok": True})
@@ -80,6 +107,7 @@ class Receiver:
     async def callback(self, request: Request) -> Response:
         params = request.query_params
         try:
+            self._signed(request)
             answer = await self._take(
                 params.get("transaction_id", ""),
                 params.get("session_id", ""),
@@ -91,6 +119,25 @@ class Receiver:
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
         log.info("callback %s: %s", params.get("transaction_id"), answer["result"])
         return JSONResponse(answer)
+
+    def _signed(self, request: Request) -> None:
+        """With a signature secret: the callback's signature holds, or a 401 (before any
+        Checkout read). The URL signed is the public one Dintero called."""
+        if self.signing is None:
+            return
+        public = self.signing.public_base_url.rstrip("/") + request.url.path
+        try:
+            signature.verify(
+                request.headers.get(signature.HEADER),
+                secret=self.signing.secret.get_secret_value(),
+                account_id=self.signing.account_id,
+                method=request.method,
+                url=public,
+                params=request.query_params.multi_items(),
+                now=time.time(),
+            )
+        except signature.SignatureRefused as exc:
+            raise Refused(401, f"signature refused: {exc}") from None
 
     async def _take(
         self, transaction_id: str, session_id: str, reference: str, error: str = ""
@@ -139,7 +186,7 @@ class Receiver:
             raise Refused(502, f"Checkout did not answer: {exc.message}") from None
         if session.order.merchant_reference != reference:
             raise Refused(400, "merchant_reference is not the session's")
-        if session.transaction_id is not None or (session.status or "").upper() != "CANCELLED":
+        if not session.given_up:
             raise Refused(400, f"session {session_id} was not given up")
         workflow_id, state = await self._amendment(reference)
         link = state.payment_link
@@ -190,7 +237,8 @@ class Receiver:
         if transaction.state != "AUTHORIZED":
             return {"result": f"nothing to do ({transaction.state.lower()})"}
         try:
-            await self.checkout.void(transaction.id, f"{workflow_id}/late/{transaction.id}")
+            answer = await self.checkout.void(transaction.id)
         except DinteroError as exc:
             raise Refused(502, f"Checkout did not void: {exc.message}") from None
-        return {"result": f"voided: {workflow_id} is {state.status.lower()}"}
+        done = "void accepted" if answer.accepted_request_id is not None else "voided"
+        return {"result": f"{done}: {workflow_id} is {state.status.lower()}"}

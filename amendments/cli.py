@@ -30,7 +30,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from amendments import telemetry, wiring
-from amendments.callbacks import callback_app
+from amendments.callbacks import Signing, callback_app
 from amendments.config import Settings, SettingsError, load_settings
 from amendments.connection import TemporalUnreachable, connect
 from amendments.demo import play
@@ -457,8 +457,16 @@ def callbacks(
     """Receive Dintero Checkout's callbacks at /callbacks/dintero (PAYMENTS=dintero-checkout):
     each checked against Checkout and the amendment, then signalled to it."""
     config = settings(context, local_defaults=False)
-    config.dintero_credentials()  # it reads transactions with the account's token
+    account_id, _, _ = config.dintero_credentials()  # it reads transactions with the token
     telemetry.configure_logging(config.log_format)
+    signing = None
+    if config.dintero_signature_secret is not None:
+        if not config.callback_base_url:
+            raise CliError(
+                "DINTERO_SIGNATURE_SECRET needs CALLBACK_BASE_URL: the signature is over the "
+                "public URL Dintero calls"
+            )
+        signing = Signing(config.dintero_signature_secret, account_id, config.callback_base_url)
 
     async def main() -> None:
         client = await connect(config)
@@ -466,7 +474,7 @@ def callbacks(
         checkout = wiring.checkout_client(config, dintero)
         server = uvicorn.Server(
             uvicorn.Config(
-                callback_app(client, checkout),
+                callback_app(client, checkout, signing),
                 host=host,
                 port=port,
                 log_level="warning",

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     dintero_checkout_base_url: str = DEFAULT_CHECKOUT_URL
     dintero_checkout_profile_id: str | None = None
     callback_base_url: str | None = None  # the public address of `amend callbacks`
+    # Set once the merchant has created a signature secret with Dintero: every callback must
+    # then carry a valid `Dintero-Signature`, checked before anything else.
+    dintero_signature_secret: SecretStr | None = None
 
     # Watching it run (`amendments/telemetry.py`): each off unless set.
     metrics_bind_address: str | None = Field(default=None, pattern=r"^[^\s:]*:\d{1,5}$")

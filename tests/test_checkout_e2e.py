@@ -9,9 +9,14 @@ transaction's events and the order's records, each exactly once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import hmac
 import os
 import signal
 import sys
+import time
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
@@ -32,7 +37,7 @@ from amendments.dintero.checkout import CheckoutClient
 from amendments.domain.models import AmendmentResult, AmendmentState
 from amendments.payments import DinteroCheckout
 from amendments.simulator import Simulator
-from amendments.simulator.app import FaultRule
+from amendments.simulator.app import AcceptRule, FaultRule
 from amendments.simulator.server import free_port
 from amendments.starter import revert_amendment
 from amendments.wiring import build_worker, checkout_client, dintero_client
@@ -93,9 +98,34 @@ class Stack:
         return [(e.event, e.amount) for e in self.transaction(transaction_id).events if e.success]
 
 
+SIGNATURE_SECRET = "whsec-test-not-a-real-one"
+
+
 @pytest.fixture
 async def stack(
     env: WorkflowEnvironment, served: tuple[Simulator, str], socket_sim: Simulator
+) -> AsyncIterator[Stack]:
+    async with checkout_stack(env, served, socket_sim) as found:
+        yield found
+
+
+@pytest.fixture
+async def signed_stack(
+    env: WorkflowEnvironment, served: tuple[Simulator, str], socket_sim: Simulator
+) -> AsyncIterator[Stack]:
+    """The same, once the merchant has created a signature secret: Dintero signs every
+    callback, and the receiver (`DINTERO_SIGNATURE_SECRET`, `CALLBACK_BASE_URL`) checks it."""
+    socket_sim.signature_secret = SIGNATURE_SECRET
+    async with checkout_stack(env, served, socket_sim, SIGNATURE_SECRET) as found:
+        yield found
+
+
+@contextlib.asynccontextmanager
+async def checkout_stack(
+    env: WorkflowEnvironment,
+    served: tuple[Simulator, str],
+    socket_sim: Simulator,
+    secret: str | None = None,
 ) -> AsyncIterator[Stack]:
     _, url = served
     port = free_port()
@@ -109,6 +139,8 @@ async def stack(
         "DINTERO_CLIENT_ID": "receiver",
         "DINTERO_CLIENT_SECRET": "receiver-secret",
     }
+    if secret is not None:
+        environment |= {"DINTERO_SIGNATURE_SECRET": secret, "CALLBACK_BASE_URL": receiver_url}
     receiver = await asyncio.create_subprocess_exec(
         AMEND, "callbacks", "--port", str(port), env=environment,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
@@ -155,6 +187,8 @@ async def stack(
         logged = (await receiver.stderr.read()).decode()
         assert "receiver-secret" not in logged
         assert "Bearer" not in logged
+        if secret is not None:
+            assert secret not in logged
 
 
 async def replays(stack: Stack, order_id: str) -> None:
@@ -520,3 +554,141 @@ async def test_an_abandoned_session_gets_a_fresh_one(stack: Stack) -> None:
     assert stack.events(paid) == [("AUTHORIZE", 10000), ("CAPTURE", 10000)]
     assert [a["success"] for a in stack.harness.records(order_id, "authorization")][-1] is True
     await replays(stack, order_id)
+
+
+# --- as Dintero's spec has it: operations accepted (202), signed callbacks -----------------
+
+
+def final_moves(stack: Stack, transaction_id: str) -> list[tuple[str, int]]:
+    """The transaction's money moved, as its successful final events say (not the
+    `INITIATE_*` events of operations accepted for later)."""
+    return [
+        (e.event, e.amount)
+        for e in stack.transaction(transaction_id).events
+        if e.success and not e.event.startswith("INITIATE_")
+    ]
+
+
+async def test_moves_accepted_for_later_and_answered_502_move_the_money_once(
+    stack: Stack,
+) -> None:
+    """Every capture, refund and void answers 202 and completes 400 ms later, the first of each
+    is also answered 502 after Checkout took it (ambiguous), and the customer's callback is
+    lost (the outcome reaches the amendment later, as Dintero's retry would bring it): each
+    payment's money moves exactly once."""
+    order_id, paid_by = await stack.paid_order()
+    stack.sim.accepting.append(AcceptRule(action="*", complete_ms=400))
+    stack.sim.add_faults(
+        [FaultRule(method="POST", path=f"/v1/transactions/*/{write}", status=502,
+                   mode="ambiguous", times=1) for write in ("capture", "refund", "void")]
+    )  # fmt: skip
+    await stack.harness.start(dearer(order_id, "accepted"))
+    first = await stack.link(order_id, 1)
+    assert first.payment_link is not None
+    part = await stack.pay(first.payment_link.session_id, amount=4000, callback=False)
+    outcome = {"payment_id": part, "amount": 4000, "success": True}
+    handle = stack.harness.client.get_workflow_handle(f"amend-{order_id}")
+    await handle.signal("authorization_outcome", outcome)  # the late delivery
+    second = await stack.link(order_id, 2)
+    assert second.payment_link is not None
+    # The customer pays the second link just as the operator reverts: it is voided.
+    late = await stack.pay(second.payment_link.session_id, callback=False)
+    stack.sim.add_faults(
+        [FaultRule(method="POST", path="*/draft_orders", latency_ms=1000, times=1)]
+    )
+    client = stack.harness.client
+    reverting = asyncio.create_task(revert_amendment(client, order_id, {"reason": "changed"}))
+    await stack.harness.wait_for_state(order_id, lambda s: s.status == "Reverting")
+    await handle.signal("authorization_outcome", {"payment_id": late, "amount": 6000,
+                                                  "success": True})  # fmt: skip
+    done = await reverting
+    assert done.outcome == "reverted"
+    assert final_moves(stack, part) == [("AUTHORIZE", 4000), ("CAPTURE", 4000), ("REFUND", 4000)]
+    assert final_moves(stack, late) == [("AUTHORIZE", 6000), ("VOID", 6000)]
+    assert final_moves(stack, paid_by) == [("AUTHORIZE", 39800), ("CAPTURE", 39800)]
+    captured = [r["metadata"]["step"] for r in stack.harness.records(order_id, "capture")
+                if r["payment_details"]["payment_id"] == part and r["amount"] > 0]  # fmt: skip
+    assert captured == ["top-up-1-capture", "revert-refund-1-capture"]  # each recorded once
+    refunded = [r["amount"] for r in stack.harness.records(order_id, "refund")
+                if r["payment_details"]["payment_id"] == part]  # fmt: skip
+    assert refunded == [4000]
+    await replays(stack, order_id)
+
+
+async def test_a_refund_accepted_then_failing_fails_the_amendment_until_replayed(
+    stack: Stack, cli_env: dict[str, str]
+) -> None:
+    """Checkout accepts the refund and then reports it failed: the amendment fails before the
+    refund is recorded (like a refused write), and `amend replay` makes the refund again."""
+    order_id, paid_by = await stack.paid_order()
+    stack.sim.accepting.append(
+        AcceptRule(action="refund", times=1, complete_ms=100, outcome="failure")
+    )
+    handle = await stack.harness.start(swap(order_id, "refund-fails", item("Z", 29900)))
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    assert "could not complete the refund" in str(failed.value.cause)
+    assert stack.harness.records(order_id, "refund") == []
+    replay_env = {**cli_env, "TASK_QUEUE": stack.harness.task_queue}
+    replayed = await amend_async("replay", f"amend-{order_id}", env=replay_env)
+    assert replayed.code == 0, replayed.stderr
+    await stack.harness.client.get_workflow_handle(f"amend-{order_id}").result()
+    refunded = [(e.event, e.amount, e.success) for e in stack.transaction(paid_by).events
+                if e.event.endswith("REFUND")]  # fmt: skip
+    assert refunded == [("INITIATE_REFUND", 9900, True), ("REFUND", 9900, False),
+                        ("REFUND", 9900, True)]  # fmt: skip
+    assert [r["amount"] for r in stack.harness.records(order_id, "refund")] == [9900]
+
+
+async def test_signed_callbacks_are_checked_before_anything_is_read(signed_stack: Stack) -> None:
+    """With a signature secret, Dintero's signed callback is taken; one unsigned, signed with
+    another secret, or five minutes off is refused 401 without a Checkout read."""
+    stack = signed_stack
+    order_id, _ = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "signed"))
+    state = await stack.link(order_id, 1)
+    assert state.payment_link is not None
+    link = state.payment_link
+    other = await stack.checkout.create_session(
+        amount=10000, currency="NOK", merchant_reference=link.merchant_reference,
+        items=[], return_url="https://x", callback_url="http://127.0.0.1:1/nowhere",
+    )  # fmt: skip
+    tid = await stack.pay(other.id, callback_attempts=1)  # a real transaction, not delivered
+    params = {
+        "transaction_id": tid,
+        "session_id": other.id,
+        "merchant_reference": link.merchant_reference,
+        "time": "2026-12-03T10:00:00Z",
+    }
+    query = "&".join(f"{k}={urllib.parse.quote_plus(v)}" for k, v in sorted(params.items()))
+    path = urllib.parse.urlsplit(stack.receiver).path
+
+    def by_hand(secret: str, at: int) -> str:
+        text = f"{at}\n{ACCOUNT}\nGET\n127.0.0.1\n{path}\n{query}"
+        digest = hmac.new(secret.encode(), text.encode(), hashlib.sha256).hexdigest()
+        return f"t={at},v0-hmac-sha256={digest}"
+
+    now = int(time.time())
+    mark = len(stack.sim.requests)
+    for headers in (
+        {},
+        {"Dintero-Signature": by_hand("another-secret", now)},
+        {"Dintero-Signature": by_hand(SIGNATURE_SECRET, now - 301)},
+        {"Dintero-Signature": by_hand(SIGNATURE_SECRET, now + 301)},
+    ):
+        answer = await stack.http.get(stack.receiver, params=params, headers=headers)
+        assert answer.status_code == 401, (headers, answer.text)
+        assert "signature refused" in answer.json()["error"]
+    assert stack.sim.requests[mark:] == []  # nothing was read from Checkout
+    # Signed right, it is checked as any callback (here: not the session the amendment waits on).
+    answer = await stack.http.get(
+        stack.receiver, params=params, headers={"Dintero-Signature": by_hand(SIGNATURE_SECRET, now)}
+    )
+    assert answer.status_code == 409
+    # And the customer's real payment, signed by Dintero (the simulator), completes it.
+    paid = await stack.pay(link.session_id)
+    done = await result(stack, order_id)
+    assert done.total == 49800
+    assert final_moves(stack, paid) == [("AUTHORIZE", 10000), ("CAPTURE", 10000)]
+    delivered = [c for c in stack.sim.callbacks if c.get("transaction_id") == paid]
+    assert [c["status"] for c in delivered] == [200]

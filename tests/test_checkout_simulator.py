@@ -1,9 +1,16 @@
 """The simulator's Dintero Checkout, rule by rule, over raw HTTP: sessions, the customer paying
-(`/_sim/checkout/sessions/{id}/pay`) and the callback it then makes over a real socket, and the
-money rules on captures, refunds and voids (assumptions C1-C7 in `simulator/checkout.py`)."""
+(`/_sim/checkout/sessions/{id}/pay`) and the callback it then makes over a real socket (as the
+spec describes it: failures only with `report_error=true`, signed once a secret is set), and the
+money rules on captures, refunds and voids (the spec's facts and assumptions C1-C10 in
+`simulator/checkout.py`; the shapes of bodies and answers are `test_checkout_spec.py`'s)."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import time
+import urllib.parse
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -26,11 +33,15 @@ class Receiver:
     def __init__(self, answer: int = 200) -> None:
         self.answer = answer
         self.calls: list[tuple[str, dict[str, str]]] = []
+        self.requests: list[Request] = []
+        self.bodies: list[bytes] = []
         app = Starlette(routes=[Route("/cb", self._cb, methods=["GET", "POST"])])
         self.server = BackgroundServer(app)
 
     async def _cb(self, request: Request) -> Response:
         self.calls.append((request.method, dict(request.query_params)))
+        self.requests.append(request)
+        self.bodies.append(await request.body())
         return JSONResponse({}, status_code=self.answer)
 
 
@@ -127,7 +138,7 @@ async def test_capture_refund_and_void_keep_the_money_rules(
         f"/v1/transactions/{tid}/capture", json={"amount": 4000, "capture_reference": "c1"}
     )
     assert part.json()["status"] == "PARTIALLY_CAPTURED"
-    assert part.json()["events"][-1]["capture_reference"] == "c1"
+    assert part.json()["events"][-1]["event_reference"] == "c1"
     voided = await http.post(f"/v1/transactions/{tid}/void", json={})
     assert voided.json()["error"]["code"] == "VOID_AFTER_CAPTURE"
     over = await http.post(f"/v1/transactions/{tid}/refund", json={"amount": 4001})
@@ -151,7 +162,8 @@ async def test_a_declined_payment_is_a_declined_transaction_and_takes_nothing(
 ) -> None:
     _, http = checkout
     created = await http.post(
-        "/v1/sessions-profile", json=session_body(receiver.server.url + "/cb?method=POST")
+        "/v1/sessions-profile",
+        json=session_body(receiver.server.url + "/cb?method=POST&report_error=true"),
     )
     session_id = created.json()["id"]
     answer = await http.post(
@@ -159,7 +171,9 @@ async def test_a_declined_payment_is_a_declined_transaction_and_takes_nothing(
     )
     tid = answer.json()["transaction_id"]
     [(method, params)] = receiver.calls
-    assert (method, params["error"], params["transaction_id"]) == ("POST", "declined", tid)
+    assert (method, params["error"], params["transaction_id"]) == ("POST", "authorization", tid)
+    body = json.loads(receiver.bodies[0])  # a POST callback carries the transaction
+    assert (body["id"], body["status"]) == (tid, "DECLINED")
     assert (await http.get(f"/v1/transactions/{tid}")).json()["status"] == "DECLINED"
     refused = await http.post(f"/v1/transactions/{tid}/capture", json={"amount": 1})
     assert refused.json()["error"]["code"] == "TRANSACTION_DECLINED"
@@ -171,10 +185,23 @@ async def test_bad_sessions_and_foreign_tokens_are_refused(
     _, http = checkout
     body = session_body("http://x/cb")
     body["order"]["items"][0]["amount"] = 1
-    refused = await http.post("/v1/sessions-profile", json=body)
+    # C1: items that do not sum to the amount pass (the spec says "should"), unless the
+    # strict-session-amounts feature toggle asks for the check.
+    assert (await http.post("/v1/sessions-profile", json=body)).status_code == 200
+    refused = await http.post(
+        "/v1/sessions-profile",
+        json=body,
+        headers={"Dintero-Feature-Toggles": "strict-session-amounts"},
+    )
     assert (refused.status_code, refused.json()["error"]["errors"][0]["field"]) == (
         400,
         "order.items",
+    )
+    del body["profile_id"]  # required by the spec
+    missing = await http.post("/v1/sessions-profile", json=body)
+    assert (missing.status_code, missing.json()["error"]["errors"][0]["field"]) == (
+        400,
+        "profile_id",
     )
     _, tid = await paid(http, receiver)
     anonymous = await http.get(f"/v1/transactions/{tid}", headers={"Authorization": "Bearer no"})
@@ -189,8 +216,54 @@ async def test_a_failing_receiver_is_called_again(
     _, http = checkout
     receiver.answer = 503
     await paid(http, receiver, callback_attempts=3)
-    assert len(receiver.calls) == 3  # C7: retried on a 5xx
+    assert len(receiver.calls) == 3  # the spec: retried on a 5xx
     receiver.answer = 404
     receiver.calls.clear()
     await paid(http, receiver, callback_attempts=3)
     assert len(receiver.calls) == 1  # never on a 4xx
+
+
+async def test_a_failed_payment_is_called_back_only_when_asked(
+    checkout: tuple[Simulator, httpx.AsyncClient], receiver: Receiver
+) -> None:
+    """The spec: failures are reported only to a callback URL with `report_error=true`."""
+    _, http = checkout
+    for outcome in ("declined", "abandoned"):
+        created = await http.post(
+            "/v1/sessions-profile", json=session_body(receiver.server.url + "/cb")
+        )
+        await http.post(
+            f"/_sim/checkout/sessions/{created.json()['id']}/pay", json={"outcome": outcome}
+        )
+    assert receiver.calls == []
+    created = await http.post(
+        "/v1/sessions-profile", json=session_body(receiver.server.url + "/cb?report_error=true")
+    )
+    session_id = created.json()["id"]
+    await http.post(f"/_sim/checkout/sessions/{session_id}/pay", json={"outcome": "abandoned"})
+    [(_, params)] = receiver.calls
+    assert params["error"] == "cancelled"
+    assert "transaction_id" not in params
+    session = (await http.get(f"/v1/sessions/{session_id}")).json()
+    assert "cancelled_at" in session
+    assert [e["name"] for e in session["events"]] == ["INITIATED", "CANCELLED"]
+
+
+async def test_callbacks_are_signed_once_a_secret_is_set(
+    checkout: tuple[Simulator, httpx.AsyncClient], receiver: Receiver
+) -> None:
+    """`Dintero-Signature: t=<unix>,v0-hmac-sha256=<hex>` over time, account, method, hostname,
+    path and the sorted query, computed here by hand from the callback as it arrived."""
+    _, http = checkout
+    assert (await http.post("/_sim/checkout/signature", json={"secret": "sh-1"})).status_code == 200
+    await paid(http, receiver)
+    [request] = receiver.requests
+    header = request.headers["dintero-signature"]
+    timestamp, hexdigest = (part.split("=", 1)[1] for part in header.split(","))
+    query = sorted(request.query_params.multi_items(), key=lambda kv: kv[0])
+    encoded = "&".join(
+        f"{urllib.parse.quote_plus(k)}={urllib.parse.quote_plus(v)}" for k, v in query
+    )
+    text = f"{timestamp}\n{AID}\nGET\n127.0.0.1\n/cb\n{encoded}"
+    assert hexdigest == hmac.new(b"sh-1", text.encode(), hashlib.sha256).hexdigest()
+    assert abs(time.time() - int(timestamp)) < 300

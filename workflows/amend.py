@@ -331,21 +331,22 @@ class AmendOrder:
                 await self._move(plan, step)
 
     async def _move(self, plan: Plan, step: MoveStep) -> None:
-        """Money moved on the payment's transaction (`PAYMENTS=dintero-checkout`), under a
-        reference a retried or reset write finds among the transaction's events."""
+        """Money moved on the payment's transaction (`PAYMENTS=dintero-checkout`): a capture or
+        refund under a reference a retried or reset write finds among the transaction's events;
+        a void, which has none, found by the transaction's status."""
         assert self.request is not None
-        reference = ids.checkout_reference(
-            workflow.info().workflow_id, self.request.amendment_id, step.step
-        )
         if step.action == "void":
             self.step = "revert-void"
             await self._call(
                 DinteroActivities.checkout_void,
-                VoidInput(transaction_id=step.transaction_id, reference=reference),
+                VoidInput(transaction_id=step.transaction_id),
                 f"Void transaction {step.transaction_id} in Checkout (paid after the revert)",
             )
             return
         self.step = f"{step.step}-checkout"
+        reference = ids.checkout_reference(
+            workflow.info().workflow_id, self.request.amendment_id, step.step
+        )
         move = MoveInput(
             transaction_id=step.transaction_id,
             amount=step.amount,

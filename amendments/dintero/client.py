@@ -255,6 +255,21 @@ async def request_json(
 ) -> M:
     """One request to a Dintero API, counted and traced under `operation`: the validated body,
     or an `errors` exception (a retry is Temporal's)."""
+    response = await send(http, method, url, operation=operation, json=json, params=params)
+    return parse_body(response, model, f"{method} {url}")
+
+
+async def send(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    operation: str,
+    json: dict[str, Any] | None = None,
+    params: dict[str, str] | None = None,
+) -> httpx.Response:
+    """One request, counted and traced under `operation`: the response when it succeeded (any
+    2xx), or an `errors` exception."""
     with _TRACER.start_as_current_span(
         f"dintero {operation}",
         kind=trace.SpanKind.CLIENT,
@@ -273,11 +288,16 @@ async def request_json(
         if response.is_error:
             span.set_status(trace.StatusCode.ERROR, f"HTTP {response.status_code}")
             raise error_from_response(response)
+    return response
+
+
+def parse_body(response: httpx.Response, model: type[M], what: str) -> M:
+    """A 2xx body as `model`, or `DinteroInvalidResponse` (never carrying the body)."""
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
         raise DinteroInvalidResponse(
-            f"Dintero answered {method} {url} with a body that does not match "
+            f"Dintero answered {what} with a body that does not match "
             f"{model.__name__}: {exc.errors(include_url=False, include_input=False)}",
             status=response.status_code,
         ) from None  # the cause would carry the body, which may hold a token

@@ -10,6 +10,8 @@ nothing itself: Temporal is the only retry engine, and activities translate thes
     │   └── DinteroTimeout             yes   connect/read/write/pool timeout
     ├── DinteroInvalidResponse         no    a 2xx whose body does not match the wire model
     ├── DinteroAuthError               no    the token endpoint refused the credentials
+    ├── OperationPending               yes   Checkout accepted an operation (202) that has not
+    │                                        completed yet
     └── DinteroHTTPError               by status
         ├── DinteroRetryableError      yes
         │   ├── RequestTimeout         408
@@ -77,6 +79,13 @@ class DinteroInvalidResponse(DinteroError):
 
 class DinteroAuthError(DinteroError):
     retryable = False
+
+
+class OperationPending(DinteroError):
+    """Checkout accepted a capture, refund or void (202) and has not completed it yet: a retry
+    (Temporal's) looks at the transaction again."""
+
+    retryable = True
 
 
 class DinteroHTTPError(DinteroError):

@@ -7,15 +7,21 @@ in-process for tests (`httpx.ASGITransport(app=Simulator().app)`) and as a serve
 (`amend simulator`). It is not a mock of our client: it enforces the API's rules on its side.
 
 It also serves Dintero Checkout's paths on the same host (`POST /v1/sessions-profile`,
-`GET /v1/transactions/{id}`, `POST /v1/transactions/{id}/capture|refund|void`, with the same
-tokens, envelope and faults; its rules and assumptions C1-C8 are in `checkout.py`).
+`GET /v1/sessions/{id}`, `GET /v1/transactions/{id}`, `POST /v1/transactions/{id}/capture|
+refund|void`) as Dintero's published Checkout spec describes them, with the same tokens,
+envelope and faults; what the spec says and the assumptions beyond it (C1-C10) are in
+`checkout.py`.
 
 Test controls live under `/_sim/`, a prefix Dintero does not use:
 `GET /_sim/requests` (every API request: method, path, status, body), `GET /_sim/state`,
-`POST /_sim/reset`, `GET|POST|DELETE /_sim/faults`, and `POST /_sim/checkout/sessions/{id}/pay`
+`POST /_sim/reset`, `GET|POST|DELETE /_sim/faults`, `POST /_sim/checkout/sessions/{id}/pay`
 (`{"outcome": "authorized" | "declined" | "abandoned", "amount"?, "duplicates"?, "late_ms"?,
 "callback"?}`: the customer pays or gives up, then the session's `callback_url` is called over
-HTTP as Dintero calls it).
+HTTP as Dintero calls it), `GET|POST|DELETE /_sim/checkout/accepting` (`{"action": "capture" |
+"refund" | "void" | "*", "times"?, "complete_ms"?, "outcome": "success" | "failure" | "never"}`:
+such operations answer 202 and complete later, or fail, or never complete) and
+`POST /_sim/checkout/signature` (`{"secret": "..." | null}`: callbacks carry
+`Dintero-Signature` from then on, as once a merchant has created a signature secret).
 
 Rules enforced (the README's "The flow" and "The Dintero simulator"). Where Dintero's real
 behaviour is unknown the simulator is strict; these are its ASSUMPTIONS, each a choice made
@@ -80,6 +86,7 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from amendments.config import LOCAL_ACCOUNT_ID
+from amendments.dintero import signature
 from amendments.simulator import checkout
 from amendments.simulator.base import SimError, now
 from amendments.simulator.state import Store
@@ -127,6 +134,33 @@ class FaultRule(BaseModel):
 class _Token:
     account_id: str
     expires_at: float
+
+
+class AcceptRule(BaseModel):
+    """Capture, refund or void answered 202 (accepted), completing `complete_ms` later as a
+    success or a failure, or never; `times` such answers (none: until cleared)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["capture", "refund", "void", "*"] = "*"
+    times: int | None = Field(default=None, ge=1)
+    complete_ms: int = Field(default=200, ge=0, le=600_000)
+    outcome: Literal["success", "failure", "never"] = "success"
+
+
+class SignatureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    secret: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+@dataclass
+class Reply:
+    """An answer other than 200 with the body: a status and headers."""
+
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 class PayIn(BaseModel):
@@ -184,6 +218,8 @@ class Simulator:
         self.requests: list[dict[str, Any]] = []
         self.faults: list[FaultRule] = []
         self.callbacks: list[dict[str, Any]] = []  # every callback delivery, with its answer
+        self.accepting: list[AcceptRule] = []  # Checkout operations to answer 202
+        self.signature_secret: str | None = None  # callbacks signed when set
         self._late_callbacks: set[asyncio.Task[None]] = set()
         self._tokens: dict[str, _Token] = {}
         self._random = random.Random(self.config.seed)
@@ -196,6 +232,8 @@ class Simulator:
         self.requests.clear()
         self.faults.clear()
         self.callbacks.clear()
+        self.accepting.clear()
+        self.signature_secret = None
         self._tokens.clear()
         self._keep()
 
@@ -276,6 +314,12 @@ class Simulator:
         routes = [Route(r.path, self._endpoint(r), methods=[r.method]) for r in api]
         routes += [
             Route("/_sim/checkout/sessions/{session_id}/pay", self._sim_pay, methods=["POST"]),
+            Route(
+                "/_sim/checkout/accepting",
+                self._sim_accepting,
+                methods=["GET", "POST", "DELETE"],
+            ),
+            Route("/_sim/checkout/signature", self._sim_signature, methods=["POST"]),
             Route("/_sim/requests", self._sim_requests, methods=["GET"]),
             Route("/_sim/state", self._sim_state, methods=["GET"]),
             Route("/_sim/reset", self._sim_reset, methods=["POST"]),
@@ -390,6 +434,8 @@ class Simulator:
         if rule is not None and rule.mode == "ambiguous":
             entry["fault"] = "ambiguous"
             return self._fault_response(entry, rule)
+        if isinstance(result, Reply):
+            return self._answer(entry, result.body, result.status, result.headers or None)
         return self._answer(entry, result, 200)
 
     def _fire(self, method: str, path: str) -> _Fired | None:
@@ -489,7 +535,9 @@ class Simulator:
 
     def _create_session(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
         base_url = str(request.base_url).rstrip("/")
-        return checkout.create_session(self.store.accounts[aid].checkout, aid, body, base_url)
+        toggles = request.headers.get("dintero-feature-toggles", "")
+        account = self.store.accounts[aid].checkout
+        return checkout.create_session(account, aid, body, base_url, toggles)
 
     def _get_session(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
         found = checkout.session_of(
@@ -502,14 +550,50 @@ class Simulator:
         return checkout.transaction_of(found, request.path_params["transaction_id"]).view()
 
     def _moving(self, action: str) -> Handler:
-        move = {"capture": checkout.capture, "refund": checkout.refund, "void": checkout.void}
-        act = move[action]
+        ask = {
+            "capture": checkout.capture_of,
+            "refund": checkout.refund_of,
+            "void": checkout.void_of,
+        }
+        movement_of = ask[action]
 
-        def handler(aid: str, request: Request, body: Any) -> dict[str, Any]:
+        def handler(aid: str, request: Request, body: Any) -> dict[str, Any] | Reply:
             found = self.store.accounts[aid].checkout
-            return act(checkout.transaction_of(found, request.path_params["transaction_id"]), body)
+            transaction = checkout.transaction_of(found, request.path_params["transaction_id"])
+            movement = movement_of(transaction, body)
+            rule = self._accepting(action)
+            if rule is None:
+                return checkout.apply(transaction, movement)
+            view, request_id = checkout.accept(transaction, movement)
+            if rule.outcome != "never":
+                done = asyncio.create_task(
+                    self._complete_later(
+                        transaction, request_id, rule.outcome == "success", rule.complete_ms / 1000
+                    )
+                )  # fmt: skip
+                self._late_callbacks.add(done)
+                done.add_done_callback(self._late_callbacks.discard)
+            return Reply(view, 202, {"event-request-id": request_id})
 
         return handler
+
+    def _accepting(self, action: str) -> AcceptRule | None:
+        for rule in list(self.accepting):
+            if rule.action not in (action, "*"):
+                continue
+            if rule.times is not None:
+                rule.times -= 1
+                if rule.times == 0:
+                    self.accepting.remove(rule)
+            return rule
+        return None
+
+    async def _complete_later(
+        self, transaction: checkout.Transaction, request_id: str, success: bool, delay: float
+    ) -> None:
+        await asyncio.sleep(delay)
+        checkout.complete(transaction, request_id, success)
+        self._keep()
 
     async def _sim_pay(self, request: Request) -> Response:
         """Play the customer in a session, then call its callback_url as Dintero does."""
@@ -561,9 +645,18 @@ class Simulator:
     async def _call_back(
         self, session: checkout.Session, transaction: checkout.Transaction | None, attempts: int
     ) -> dict[str, Any]:
-        """One delivery of the callback, retried on a 5xx or a transport error (C7); without a
-        transaction, the customer gave up (C8)."""
-        method, url = session.callback()
+        """One delivery of the callback as the spec describes it: a GET (a POST with the
+        transaction when the URL says `method=POST`) with the transaction, session, reference
+        and time; a payment that failed only with `report_error=true`, with `error` (C3, C8);
+        retried on a 5xx, 100-101, a timeout or a transport error, never on a 4xx; signed when
+        a signature secret is set. No callback URL, or a failure not to report: no delivery."""
+        target = session.callback()
+        failed = transaction is None or transaction.declined
+        if target is None or (failed and not session.reports_errors()):
+            answer: dict[str, Any] = {"status": None, "attempts": 0, "delivered": False}
+            self.callbacks.append({"session_id": session.id, **answer})
+            return answer
+        method, url = target
         params = {
             "session_id": session.id,
             "merchant_reference": session.body.order.merchant_reference,
@@ -574,18 +667,30 @@ class Simulator:
         else:
             params["transaction_id"] = transaction.id
             if transaction.declined:
-                params["error"] = "declined"
-        answer: dict[str, Any] = {"status": None, "attempts": 0}
+                params["error"] = "authorization"
+        body = transaction.view() if method == "POST" and transaction is not None else None
+        answer = {"status": None, "attempts": 0, "delivered": True}
+        aid = session.id.partition(".")[0]
         async with httpx.AsyncClient(timeout=10) as http:
             for attempt in range(1, attempts + 1):
                 answer["attempts"] = attempt
+                request = http.build_request(method, url, params=params, json=body)
+                if self.signature_secret is not None:
+                    request.headers[signature.HEADER] = signature.sign(
+                        self.signature_secret,
+                        int(time.time()),
+                        aid,
+                        method,
+                        str(request.url),
+                        request.url.params.multi_items(),
+                    )
                 try:
-                    response = await http.request(method, url, params=params)
+                    response = await http.send(request)
                 except httpx.TransportError as exc:
                     answer["status"] = type(exc).__name__
                 else:
                     answer["status"] = response.status_code
-                    if response.status_code < 500:
+                    if response.status_code < 500 and response.status_code not in (100, 101):
                         break
                 await asyncio.sleep(0.05 * attempt)
         self.callbacks.append({"session_id": session.id, **params, **answer})
@@ -627,6 +732,26 @@ class Simulator:
         return handler
 
     # --- /_sim/ controls -----------------------------------------------------------------
+
+    async def _sim_accepting(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.accepting.clear()
+        elif request.method == "POST":
+            try:
+                raw = json.loads(await request.body())
+                items = raw if isinstance(raw, list) else [raw]
+                self.accepting.extend(AcceptRule.model_validate(item) for item in items)
+            except (ValueError, ValidationError) as exc:
+                return JSONResponse(SimError(400, "BAD_REQUEST", str(exc)).envelope(), 400)
+        return JSONResponse([rule.model_dump(exclude_none=True) for rule in self.accepting])
+
+    async def _sim_signature(self, request: Request) -> Response:
+        try:
+            given = SignatureIn.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return JSONResponse(SimError(400, "BAD_REQUEST", str(exc)).envelope(), 400)
+        self.signature_secret = given.secret
+        return JSONResponse({"signed": given.secret is not None})
 
     async def _sim_requests(self, request: Request) -> Response:
         since = int(request.query_params.get("since", "0"))
