@@ -25,7 +25,12 @@ import typer
 import uvicorn
 from pydantic import BaseModel, SecretStr, ValidationError
 from rich.console import Console
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -535,7 +540,8 @@ def place(
     file: Annotated[str, typer.Argument(help="PlaceOrder input as JSON (a path, or - for stdin).")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Place an order (authorized and captured in full) and print its order id."""
+    """Place an order (authorized in full, and captured unless "capture": false) and print its
+    order id."""
     data = read_json(file)
 
     async def main() -> Any:
@@ -547,7 +553,8 @@ def place(
     if as_json:
         emit_json(placed)
     else:
-        console.print(f"order {placed.order_id} placed, {placed.total} captured")
+        how = "captured" if placed.captured else "authorized (not captured)"
+        console.print(f"order {placed.order_id} placed, {placed.total} {how}")
 
 
 @app.command()
@@ -640,12 +647,13 @@ def status(
     order_id: Annotated[str, typer.Argument(help="The order whose latest amendment to show.")],
     as_json: JsonFlag = False,
 ) -> None:
-    """Show the latest amendment of an order: status, step, records, outstanding top-up."""
+    """Show the latest amendment of an order: status, step, records, outstanding top-up, and
+    once it ended, the order's money per line (reserved, captured, refunded, released)."""
 
-    async def main() -> AmendmentState:
+    async def main() -> tuple[AmendmentState, AmendmentResult | None]:
         client = await connect(settings(context))
         try:
-            return await get_state(client, order_id)
+            state = await get_state(client, order_id)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 raise CliError(
@@ -653,12 +661,21 @@ def status(
                     "recent ones)"
                 ) from None
             raise
+        if as_json or state.status not in ("Completed", "Reverted"):
+            return state, None
+        handle = client.get_workflow_handle(ids.workflow_id(order_id))
+        described = await handle.describe()
+        if described.status != WorkflowExecutionStatus.COMPLETED:
+            return state, None
+        return state, AmendmentResult.model_validate(await handle.result())
 
-    state = run(main())
+    state, result = run(main())
     if as_json:
         emit_json(state)
         return
     console.print(state_table(state))
+    if result is not None:
+        console.print(ledger_table(result.lines, f"order {result.order_id} after it"))
     recorded = recorded_by_payment(state.operations)
     if recorded:
         console.print(payments_table(recorded, "recorded by this amendment, per payment"))

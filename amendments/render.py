@@ -33,8 +33,11 @@ def plan_line(plan: Plan) -> str:
     )
     if plan.refund_amount:
         line += f" {plan.refund_amount}"
+    if plan.release_amount:
+        line += f" {plan.release_amount} released"
     if plan.top_up_amount:
         line += f" {plan.top_up_amount}"
+        line += "" if plan.top_up_captured else " (authorized only)"
     return line
 
 
@@ -127,11 +130,13 @@ def allocation_lines(plan: Plan) -> list[str]:
     rows = [
         f"{a.payment_id}: takes back {a.taken_back_total}{on(a.taken_back)}, covers "
         f"{a.covers_total}{on(a.covers)}, refunded {a.refunded}"
+        + (f", released {a.released}" if a.released else "")
         for a in plan.allocation
     ]
     if plan.top_up_amount:
         shares = ", ".join(f"{s.line_id}: {s.amount}" for s in plan.top_up_shares)
-        rows.append(f"top-up (new payments): {plan.top_up_amount} (lines {shares})")
+        how = "" if plan.top_up_captured else ", authorized only: captured at fulfilment"
+        rows.append(f"top-up (new payments): {plan.top_up_amount} (lines {shares}){how}")
     return rows
 
 
@@ -142,7 +147,8 @@ def recorded_by_payment(operations: Iterable[RecordedOperation]) -> list[Payment
         if not op.success:
             continue
         payment = sums.setdefault(
-            op.payment_id or "?", {"authorization": 0, "capture": 0, "refund": 0}
+            op.payment_id or "?",
+            {"authorization": 0, "capture": 0, "refund": 0, "cancellation": 0},
         )
         payment[op.kind] = payment.get(op.kind, 0) + op.amount
     return [
@@ -151,6 +157,7 @@ def recorded_by_payment(operations: Iterable[RecordedOperation]) -> list[Payment
             authorized=kinds["authorization"],
             captured=kinds["capture"],
             refunded=kinds["refund"],
+            cancelled=kinds["cancellation"],
         )
         for payment, kinds in sums.items()
     ]
@@ -174,7 +181,7 @@ def current_details(state: AmendmentState) -> str:
         rows += ["", "Recorded per payment:"]
         rows += [
             f"- {p.payment_id}: authorized {p.authorized}, captured {p.captured}, "
-            f"refunded {p.refunded}"
+            f"refunded {p.refunded}, released {p.cancelled}, reserved {p.reserved}"
             for p in by_payment
         ]
     if plan is not None and plan.top_up_amount:
@@ -189,7 +196,8 @@ def current_details(state: AmendmentState) -> str:
 
 
 def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") -> Table:
-    """The per-line ledger; a light frame, so that it fits an 80-column terminal whole."""
+    """The per-line ledger: each line's money by state (reserved, captured, refunded, released:
+    they sum to what was authorized); a light frame, so that it fits an 80-column terminal."""
     table = Table(
         title=title,
         title_justify="left",
@@ -203,9 +211,10 @@ def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") ->
         "reverses",
         "qty",
         "gross",
-        "authorized",
+        "reserved",
         "captured",
         "refunded",
+        "released",
     ):
         if column == "product":  # the one column that may wrap: an id folds, never a number
             table.add_column(column, justify="left", overflow="fold")
@@ -218,9 +227,10 @@ def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") ->
             str(x.reverses or ""),
             str(x.quantity),
             str(x.gross_amount),
-            str(x.authorized),
+            str(x.authorized - x.captured - x.cancelled),
             str(x.captured),
             str(x.refunded),
+            str(x.cancelled),
         )
     return table
 
@@ -265,7 +275,8 @@ def allocation_table(plan: Plan) -> Table:
     """`amend plan`: what the amendment does with each payment's money, before anything is
     written (the last money in goes back first)."""
     table = Table(title="money per payment", title_justify="left")
-    for column in ("payment", "taken back", "from lines", "covers", "on lines", "refunded"):
+    columns = ("payment", "taken back", "from lines", "covers", "on lines", "refunded", "released")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("payment",) else "right")
     for a in plan.allocation:
         table.add_row(
@@ -275,32 +286,37 @@ def allocation_table(plan: Plan) -> Table:
             str(a.covers_total),
             ", ".join(f"{i.line_id}:{i.amount}" for i in a.covers),
             str(a.refunded),
+            str(a.released),
         )
     if plan.top_up_amount:
         table.add_row(
-            "top-up",
+            "top-up" if plan.top_up_captured else "top-up (authorized only)",
             "",
             "",
             str(plan.top_up_amount),
             ", ".join(f"{s.line_id}:{s.amount}" for s in plan.top_up_shares),
+            "",
             "",
         )
     return table
 
 
 def payments_table(payments: Iterable[PaymentResult], title: str = "per-payment ledger") -> Table:
-    """Each payment's money on the order: what it authorized, captured and was refunded, and
-    what it holds (captured minus refunded)."""
+    """Each payment's money on the order: what it authorized, captured, was refunded and
+    released (cancelled), what it reserves (authorized, not captured or released) and what it
+    holds (captured minus refunded)."""
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("payment", overflow="fold")
-    for column in ("authorized", "captured", "refunded", "holds"):
+    for column in ("authorized", "reserved", "captured", "refunded", "released", "holds"):
         table.add_column(column, justify="right", no_wrap=True)
     for p in payments:
         table.add_row(
             p.payment_id or "?",
             str(p.authorized),
+            str(p.reserved),
             str(p.captured),
             str(p.refunded),
+            str(p.cancelled),
             str(p.captured - p.refunded),
         )
     return table

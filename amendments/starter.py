@@ -258,7 +258,8 @@ async def place_order(
     task_queue: str = DEFAULT_TASK_QUEUE,
     workflow_id: str | None = None,
 ) -> PlacedOrder:
-    """Place an order (guide steps 1-2) and wait for it: authorized and captured in full."""
+    """Place an order (guide steps 1-2) and wait for it: authorized in full, and captured in full
+    unless `capture` is false."""
     order = parse_order(request)
     return await client.execute_workflow(
         PlaceOrder.run,

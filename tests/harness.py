@@ -84,10 +84,12 @@ class Harness:
     sim: Simulator
     task_queue: str
 
-    async def place(self, *items: dict[str, Any], payment_id: str = "PID_123") -> str:
+    async def place(
+        self, *items: dict[str, Any], payment_id: str = "PID_123", capture: bool = True
+    ) -> str:
         placed: PlacedOrder = await place_order(
             self.client,
-            {"currency": "NOK", "items": list(items), "payment_id": payment_id},
+            {"currency": "NOK", "items": list(items), "payment_id": payment_id, "capture": capture},
             task_queue=self.task_queue,
         )
         return placed.order_id

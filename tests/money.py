@@ -10,6 +10,8 @@ from amendments.simulator.state import Store
 
 AID = "T12345678"
 REFUND_PRODUCT = "amendment-refund"
+RELEASE_PRODUCT = "amendment-release"
+KINDS = ("authorization", "capture", "refund", "cancellation")
 
 
 def independent_view(store: Store, order_id: str) -> dict[str, Any]:
@@ -21,7 +23,7 @@ def independent_view(store: Store, order_id: str) -> dict[str, Any]:
     total = 0
     for line in order.lines.values():
         item = line.item
-        if item.id == REFUND_PRODUCT:
+        if item.id in (REFUND_PRODUCT, RELEASE_PRODUCT):
             continue
         net_quantity[item.id] += -item.quantity if item.related_item else item.quantity
         total += item.gross_amount
@@ -54,15 +56,15 @@ def independent_view(store: Store, order_id: str) -> dict[str, Any]:
 
 
 def per_payment(store: Store, order_id: str) -> dict[str, dict[str, int]]:
-    """Each payment's authorized, captured and refunded money on the whole order, from the raw
-    records (successful ones), payments in the order of their first record."""
+    """Each payment's authorized, captured, refunded and cancelled money on the whole order, from
+    the raw records (successful ones), payments in the order of their first record."""
     order = store.accounts[AID].orders[order_id]
     out: dict[str, dict[str, int]] = {}
     for op in order.operations:
         if not op.body.success:
             continue
         payer = op.body.payment_details.payment_id if op.body.payment_details else "?"
-        sums = out.setdefault(payer, {"authorization": 0, "capture": 0, "refund": 0})
+        sums = out.setdefault(payer, dict.fromkeys(KINDS, 0))
         sums[op.kind] += sum(i.amount for i in op.body.items)
     return out
 
@@ -71,6 +73,16 @@ def held_per_line(store: Store, order_id: str) -> dict[int, dict[str, int]]:
     """What each payment holds on each line: captured minus refunded, a reversal line's money
     counted on the line it reverses (so a line's entry is what its payments still hold for
     what remains of it)."""
+    return _per_line(store, order_id, {"capture": 1, "refund": -1})
+
+
+def reserved_per_line(store: Store, order_id: str) -> dict[int, dict[str, int]]:
+    """What each payment reserves on each line: authorized minus captured minus cancelled, a
+    reversal line's money counted on the line it reverses (money authorized, not yet taken)."""
+    return _per_line(store, order_id, {"authorization": 1, "capture": -1, "cancellation": -1})
+
+
+def _per_line(store: Store, order_id: str, signs: dict[str, int]) -> dict[int, dict[str, int]]:
     order = store.accounts[AID].orders[order_id]
     target = {
         line_id: (line.item.related_item.line_id if line.item.related_item else line_id)
@@ -78,11 +90,10 @@ def held_per_line(store: Store, order_id: str) -> dict[int, dict[str, int]]:
     }
     out: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for op in order.operations:
-        if not op.body.success or op.kind == "authorization":
+        if not op.body.success or op.kind not in signs:
             continue
         payer = op.body.payment_details.payment_id if op.body.payment_details else "?"
-        sign = 1 if op.kind == "capture" else -1
         for i in op.body.items:
-            out[target[i.line_id]][payer] += sign * i.amount
+            out[target[i.line_id]][payer] += signs[op.kind] * i.amount
     held = {line: {p: v for p, v in by.items() if v} for line, by in out.items()}
     return {line: by for line, by in held.items() if by}

@@ -41,6 +41,7 @@ class Case:
     minimum_calls: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
     reverted: bool = False  # ends reverted: its new lines are undone, so only partly paid
+    captured: bool = True  # False: the order is placed authorized only (captured at shipment)
 
     def request(self, order_id: str, amendment_id: str) -> dict[str, Any]:
         return {
@@ -56,11 +57,11 @@ def rev(line_id: int, quantity: int | None = None) -> dict[str, Any]:
     return {"line_id": line_id, "quantity": quantity, "reason": "Replace item"}
 
 
-def top_up_steps(outcomes: Iterable[tuple[str, int, bool]]) -> list[str]:
+def top_up_steps(outcomes: Iterable[tuple[str, int, bool]], *, captured: bool = True) -> list[str]:
     steps = []
     for number, (_, _, success) in enumerate(outcomes, start=1):
         steps.append(f"top-up-{number}-authorization")
-        if success:
+        if success and captured:
             steps.append(f"top-up-{number}-capture")
     return steps
 
@@ -137,10 +138,36 @@ def case(kind: str, number: int) -> Case:
             steps=(*REV, *COV, *top_up_steps(outcomes)),
             minimum_calls=16,
         )
+    if kind == "uncaptured":  # captured at shipment: cheaper (a release), or dearer
+        if number % 2 == 0:
+            return Case(
+                kind,
+                (item("A", 39800 + cents),),
+                (rev(1),),
+                (item("B", 30000),),
+                steps=("reversal-authorization", "covered-authorization", "release"),
+                minimum_calls=11,
+                captured=False,
+            )
+        outcomes = (("PID_A", 6000, True), ("PID_B", 4000 + cents, True))
+        return Case(
+            kind,
+            (item("A", 39800),),
+            (rev(1),),
+            (item("B", 49800 + cents),),
+            outcomes=outcomes,
+            steps=(
+                "reversal-authorization",
+                "covered-authorization",
+                *top_up_steps(outcomes, captured=False),
+            ),
+            minimum_calls=12,
+            captured=False,
+        )
     raise ValueError(kind)
 
 
-KINDS = ("even", "refund", "top-up", "partial", "multi-line", "revert")
+KINDS = ("even", "refund", "top-up", "partial", "multi-line", "revert", "uncaptured")
 
 
 def cases(count: int) -> list[Case]:
@@ -186,7 +213,8 @@ def problems_with(sim: Simulator, order_id: str, amendment_id: str, planned: Cas
             problems.append(f"{order_id}: reverted, but holds {view['net_quantity']}")
         return problems
     for totals in line_totals(order).values():
-        if (totals.authorized, totals.captured) != (totals.gross_amount, totals.gross_amount):
+        captured = totals.gross_amount if planned.captured else 0  # nothing captured if not
+        if (totals.authorized, totals.captured) != (totals.gross_amount, captured):
             problems.append(f"{order_id}: line {totals.line_id} is {totals}")
     return problems
 

@@ -20,11 +20,15 @@ class Ledger:
     """An order held by the simulator's Store, amended by applying plans."""
 
     def __init__(
-        self, lines: list[dict[str, Any]], tenders: list[dict[str, int]] | None = None
+        self,
+        lines: list[dict[str, Any]],
+        tenders: list[dict[str, int]] | None = None,
+        captures: list[dict[str, int]] | None = None,
     ) -> None:
-        """The order, authorized and captured in full: by PID_1, or line by line by the payments
-        `tenders` name (a split tender: each line's share per payment), payment by payment in
-        the order they first appear."""
+        """The order, authorized in full: by PID_1, or line by line by the payments `tenders`
+        name (a split tender: each line's share per payment), payment by payment in the order
+        they first appear; captured in full, or per line and payment as `captures` says (an
+        order captured at shipment: nothing, or only some lines, yet)."""
         tenders = tenders or [{"PID_1": x["gross_amount"]} for x in lines]
         multi = any(len(tender) > 1 for tender in tenders)
         self.store = Store(seed=1)
@@ -36,21 +40,24 @@ class Ledger:
         )
         [order] = self.store.complete_draft(AID, draft["id"])["orders"]
         self.order_id = order["order_id"]
+        captures = captures if captures is not None else tenders
         payments = list(dict.fromkeys(p for tender in tenders for p in tender))
         for payment in payments:
-            items = [
-                {"line_id": x["line_id"], "amount": tender[payment]}
-                for x, tender in zip(lines, tenders, strict=True)
-                if tender.get(payment)
-            ]
-            body: dict[str, Any] = {
-                "items": items,
-                "payment_details": {"payment_id": payment},
-                "success": True,
-            }
-            if multi:
-                body["authorization_id"] = f"init-{payment}"
-            for kind in ("authorization", "capture"):
+            for kind, amounts in (("authorization", tenders), ("capture", captures)):
+                items = [
+                    {"line_id": x["line_id"], "amount": amount[payment]}
+                    for x, amount in zip(lines, amounts, strict=True)
+                    if amount.get(payment)
+                ]
+                if not items:
+                    continue
+                body: dict[str, Any] = {
+                    "items": items,
+                    "payment_details": {"payment_id": payment},
+                    "success": True,
+                }
+                if multi:
+                    body["authorization_id"] = f"init-{payment}"
                 self.store.record(AID, self.order_id, kind, body)
 
     def snapshot(self) -> OrderSnapshot:
@@ -104,8 +111,7 @@ class Ledger:
             amount = remaining if number == top_up_parts else max(1, remaining // 2)
             outcome = AuthorizationOutcome(payment_id=f"PID_T{number}", amount=amount, success=True)
             authorization, capture = top_up_records(plan, outstanding, outcome, number)
-            assert capture is not None
-            operations += [authorization, capture]
-            outstanding = after(outstanding, capture.items)
+            operations += [authorization, *([capture] if capture is not None else [])]
+            outstanding = after(outstanding, authorization.items)
             remaining -= amount
         self.write(plan.amendment_id, operations)

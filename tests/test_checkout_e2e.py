@@ -63,8 +63,9 @@ class Stack:
     def transaction(self, transaction_id: str) -> Any:
         return self.sim.store.accounts[ACCOUNT].checkout.transactions[transaction_id]
 
-    async def paid_order(self, amount: int = 39800) -> tuple[str, str]:
-        """An order paid through Checkout: the transaction, captured, is its payment_id."""
+    async def paid_order(self, amount: int = 39800, *, capture: bool = True) -> tuple[str, str]:
+        """An order paid through Checkout: the transaction, captured (unless `capture` is false:
+        captured at shipment), is its payment_id."""
         session = await self.checkout.create_session(
             amount=amount,
             currency="NOK",
@@ -74,8 +75,9 @@ class Stack:
             callback_url=self.receiver,  # not an amendment's: the receiver refuses, harmless
         )
         transaction_id = await self.pay(session.id)
-        await self.checkout.capture(transaction_id, amount, "shop-capture")
-        order_id = await self.harness.place(CHAIR, payment_id=transaction_id)
+        if capture:
+            await self.checkout.capture(transaction_id, amount, "shop-capture")
+        order_id = await self.harness.place(CHAIR, payment_id=transaction_id, capture=capture)
         return order_id, transaction_id
 
     async def pay(self, session_id: str, **pay: Any) -> str:
@@ -270,6 +272,51 @@ async def test_each_refund_runs_on_its_own_payments_transaction(stack: Stack) ->
         (paid_by, 0),
         (top_up, 0),
     }
+    await replays(stack, order_id)
+
+
+async def test_an_order_not_captured_is_amended_without_capturing(stack: Stack) -> None:
+    """Nothing is captured at amendment time on an order captured at shipment: a cheaper swap
+    releases the surplus by a cancellation record only (a partial void is not for every payment
+    product); returning the rest releases all the transaction still reserves: it is voided in
+    Checkout, then the cancellation recorded."""
+    order_id, paid_by = await stack.paid_order(capture=False)
+    cheaper = await stack.harness.amend(swap(order_id, "cheaper", item("Z", 29900)))
+    assert cheaper.outcome == "applied"
+    assert stack.events(paid_by) == [("AUTHORIZE", 39800)]
+    releases = stack.harness.records(order_id, "cancellation")
+    assert [(r["amount"], r["payment_details"]["payment_id"]) for r in releases] == [
+        (9900, paid_by)
+    ]
+    back = {
+        "order_id": order_id,
+        "amendment_id": "all-back",
+        "reverse": [{"line_id": 3, "quantity": None, "reason": "returned"}],
+        "add": [],
+    }
+    done = await stack.harness.amend(back)
+    assert stack.events(paid_by) == [("AUTHORIZE", 39800), ("VOID", 39800)]
+    assert stack.transaction(paid_by).status() == "AUTHORIZATION_VOIDED"
+    releases = stack.harness.records(order_id, "cancellation")
+    assert [r["amount"] for r in releases] == [9900, 29900]
+    assert stack.harness.records(order_id, "capture") == []
+    assert [(p.payment_id, p.authorized, p.captured, p.cancelled) for p in done.payments] == [
+        (paid_by, 39800 - 39800 + 29900 + 9900 - 29900 + 29900, 0, 39800)
+    ]
+    await replays(stack, order_id)
+
+
+async def test_a_top_up_on_an_order_not_captured_is_authorized_only(stack: Stack) -> None:
+    order_id, paid_by = await stack.paid_order(capture=False)
+    await stack.harness.start(dearer(order_id, "dearer-uncaptured"))
+    state = await stack.link(order_id, 1)
+    assert state.payment_link is not None
+    top_up = await stack.pay(state.payment_link.session_id)
+    done = await result(stack, order_id)
+    assert (done.outcome, done.total) == ("applied", 49800)
+    assert stack.events(top_up) == [("AUTHORIZE", 10000)]
+    assert stack.events(paid_by) == [("AUTHORIZE", 39800)]
+    assert stack.harness.records(order_id, "capture") == []
     await replays(stack, order_id)
 
 

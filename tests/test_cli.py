@@ -235,12 +235,14 @@ def test_the_ledger_table_fits_80_columns() -> None:
         authorized=-1198000,
         captured=-1198000,
         refunded=1198000,
+        cancelled=1198000,
         reverses=10,
     )
     console = Console(width=80, record=True)
     console.print(ledger_table([widest], "order K3X9QZ1AB"))
     text = console.export_text()
     assert "…" not in text  # nothing is cut: a long product id folds onto a second line
-    for header in ("line", "reverses", "qty", "gross", "authorized", "captured", "refunded"):
+    headers = ("line", "reverses", "qty", "gross", "reserved", "captured", "refunded")
+    for header in (*headers, "released", "product"):
         assert header in text
-    assert text.count("1198000") == 4  # every amount whole
+    assert text.count("1198000") == 5  # every amount whole

@@ -66,7 +66,7 @@ async def test_a_read_that_never_ends_leaves_the_task_and_the_worker_stops(
 ) -> None:
     _, url = served
     [case] = cases(1)
-    order_id = await harness.place(*case.items)
+    order_id = await harness.place(*case.items, capture=case.captured)
     task_queue = f"liveness-{uuid.uuid4()}"
     worker = WorkerProcess(env, url, task_queue, tmp_path / "worker.log")
     workers.append(worker)

@@ -1,19 +1,24 @@
-"""An order's whole life, money per payment: a hypothesis state machine of amendment after
-amendment on orders whose lines are paid by several payments.
+"""An order's whole life, money per payment and per state: a hypothesis state machine of
+amendment after amendment on orders whose lines are paid by several payments, and captured in
+full, in part or not at all (a merchant who captures at shipment).
 
-Each run places an order whose lines are paid by one to three payments (a split tender), then
-amends it again and again at random: partial and full reversals (of lines placed, added by
+Each run places an order whose lines are paid by one to three payments (a split tender), each
+line's money captured in full, in part or only authorized, then amends it again and again at
+random: partial and full reversals (of lines placed, added by
 earlier amendments, restored by reverts), new items, cheaper (refunds), even, dearer with top-ups
 in parts (declined ones among them, the order's own payments paying again), and top-ups left
 uncovered and reverted. Every plan goes through the simulator's rule engine, so each write must
 pass Dintero's rules as the simulator knows them.
 
 The money is checked against a model kept here, in a few lines, from the documented rule alone
-(newest payment taken back first, oldest covers first, the rest refunded to each payment it came
-from): what each payment holds on each line, and what it was refunded, must be the model's,
-read straight from the simulator's records (`tests/money.py`, none of the product's code). And
-captured minus refunded is never negative for a payment on a line, nothing is refunded to a
-payment that never paid, and the product's own ledger check holds.
+(reserved money taken back before captured, newest payment first within each; captured money
+covers first, then reserved, oldest payment first; the rest refunded (captured) or released
+(reserved) to each payment it came from; a top-up captured only on an order with nothing
+reserved): what each payment holds captured and reserved on each line, what it was refunded and
+what was released, must be the model's, read straight from the simulator's records
+(`tests/money.py`, none of the product's code). And neither is ever negative for a payment on a
+line, nothing is refunded to a payment that never paid, an order placed without a capture never
+gets one, and the product's own ledger check holds.
 """
 
 from __future__ import annotations
@@ -31,22 +36,27 @@ from amendments.domain.models import AmendOrderInput, Plan
 from amendments.domain.planner import plan_amendment
 from amendments.domain.revert import plan_revert
 from amendments.domain.top_up import TopUpCollector
-from tests.money import held_per_line, per_payment
+from tests.money import held_per_line, per_payment, reserved_per_line
 from tests.store import Ledger
 
 TENDER = ["PID_A", "PID_B", "PID_C"]  # the order's own payments, oldest first
+STATES = ["captured", "reserved", "partly"]  # how much of a line's money was captured
 
 
 @dataclass
 class Line:
-    """The model of one line: what remains of it, and each payment's money on it, in the order
-    the payments paid (oldest first)."""
+    """The model of one line: what remains of it, and each payment's money on it, captured and
+    only reserved, payments in the order they first paid on the line (oldest first)."""
 
     product: str
     quantity: int
     gross: int
-    paid: dict[str, int] = field(default_factory=dict)
-    refund: bool = False
+    paid: dict[str, int] = field(default_factory=dict)  # captured (minus refunded)
+    reserved: dict[str, int] = field(default_factory=dict)  # authorized, not captured
+    refund: bool = False  # a refund or release line: no goods
+
+
+Taken = dict[str, tuple[int, int]]  # payment -> (reserved, captured)
 
 
 class Model:
@@ -54,34 +64,50 @@ class Model:
         self.lines: dict[int, Line] = {}
         self.payments: list[str] = []  # every payment, in the order of its first record
         self.refunded: dict[str, int] = {}
+        self.released: dict[str, int] = {}
+        self.ever_captured = False
 
-    def pay(self, line_id: int, payment: str, amount: int) -> None:
-        if amount <= 0:
+    def pay(self, line_id: int, payment: str, captured: int, reserved: int = 0) -> None:
+        if captured <= 0 and reserved <= 0:
             return
         if payment not in self.payments:
             self.payments.append(payment)
-        paid = self.lines[line_id].paid
-        paid[payment] = paid.get(payment, 0) + amount
+        line = self.lines[line_id]
+        self.ever_captured = self.ever_captured or captured > 0
+        line.paid[payment] = line.paid.get(payment, 0) + captured
+        line.reserved[payment] = line.reserved.get(payment, 0) + reserved
 
-    def take_back(self, line_id: int, amount: int) -> dict[str, int]:
-        """The documented rule: newest payment first, each at most what it holds."""
-        taken: dict[str, int] = {}
-        paid = self.lines[line_id].paid
-        for payment in reversed(list(paid)):
-            part = min(amount, paid[payment])
-            if part:
-                taken[payment] = part
-                paid[payment] -= part
-                amount -= part
-        assert amount == 0, "a settled line's payments hold what remains of it"
-        return taken
+    def take_back(self, line_id: int, amount: int) -> Taken:
+        """The documented rule: reserved money first, then captured; newest payment first
+        within each, each at most what it holds."""
+        line = self.lines[line_id]
+        taken: dict[str, list[int]] = {}
+        for state, holds in enumerate((line.reserved, line.paid)):
+            for payment in reversed(list(line.paid)):
+                part = min(amount, holds.get(payment, 0))
+                if part:
+                    taken.setdefault(payment, [0, 0])[state] += part
+                    holds[payment] -= part
+                    amount -= part
+        assert amount == 0, "a line's payments hold what remains of it"
+        return {p: (r, c) for p, (r, c) in taken.items()}
 
     def held(self) -> dict[int, dict[str, int]]:
-        return {
-            line_id: {p: v for p, v in line.paid.items() if v}
+        return self._by_line("paid")
+
+    def reserving(self) -> dict[int, dict[str, int]]:
+        return self._by_line("reserved")
+
+    def _by_line(self, which: str) -> dict[int, dict[str, int]]:
+        out = {
+            line_id: {p: v for p, v in getattr(line, which).items() if v}
             for line_id, line in self.lines.items()
-            if not line.refund and any(line.paid.values())
+            if not line.refund
         }
+        return {line_id: by for line_id, by in out.items() if by}
+
+    def has_reserved(self) -> bool:
+        return any(self.reserving())
 
 
 line_st = st.builds(
@@ -94,10 +120,17 @@ class OrderLife(RuleBasedStateMachine):
         specs=st.lists(line_st, min_size=1, max_size=4),
         tenders=st.lists(st.integers(1, 3), min_size=4, max_size=4),
         cuts=st.lists(st.floats(0.05, 0.95), min_size=8, max_size=8),
+        states=st.lists(st.sampled_from(STATES), min_size=4, max_size=4),
     )
-    def place(self, specs: list[tuple[int, int]], tenders: list[int], cuts: list[float]) -> None:
+    def place(
+        self,
+        specs: list[tuple[int, int]],
+        tenders: list[int],
+        cuts: list[float],
+        states: list[str],
+    ) -> None:
         self.model = Model()
-        lines, shares = [], []
+        lines, shares, captures = [], [], []
         for n, (quantity, gross) in enumerate(specs, start=1):
             lines.append(
                 {
@@ -114,14 +147,22 @@ class OrderLife(RuleBasedStateMachine):
             points = sorted({max(1, min(gross - 1, int(gross * c))) for c in cuts[: k - 1]})
             bounds = [0, *points, gross] if k > 1 else [0, gross]
             split = {TENDER[i]: b - a for i, (a, b) in enumerate(itertools.pairwise(bounds))}
-            shares.append({p: v for p, v in split.items() if v})
+            share = {p: v for p, v in split.items() if v}
+            shares.append(share)
+            # Captured in full, not at all, or in part (each payment a share of its money).
+            state = states[n - 1]
+            fraction = {"captured": 1.0, "reserved": 0.0, "partly": cuts[-1]}[state]
+            captures.append({p: int(v * fraction) for p, v in share.items() if int(v * fraction)})
             self.model.lines[n] = Line(f"P{n}", quantity, gross)
-        self.ledger = Ledger(lines, shares)
+        self.ledger = Ledger(lines, shares, captures)
         for payment in TENDER:  # the records are written payment by payment, oldest first
-            for n, share in enumerate(shares, start=1):
-                self.model.pay(n, payment, share.get(payment, 0))
+            for n, (share, captured) in enumerate(zip(shares, captures, strict=True), start=1):
+                got = captured.get(payment, 0)
+                self.model.pay(n, payment, got, share.get(payment, 0) - got)
+        self.never_captured = not any(any(c.values()) for c in captures)
         self.amendments = 0
         event(f"payments on the order: {len(self.model.payments)}")
+        event(f"line states: {sorted(set(states[: len(specs)]))}")
 
     @rule(data=st.data())
     def amend(self, data: st.DataObject) -> None:
@@ -148,7 +189,9 @@ class OrderLife(RuleBasedStateMachine):
         if chosen and data.draw(st.integers(0, 3)) == 0:  # an even swap of the lines reversed
             for entry in reverse:
                 entry["quantity"] = None
-            grosses = [sum(sum(line.paid.values()) for _, line in chosen)]
+            grosses = [
+                sum(sum(line.paid.values()) + sum(line.reserved.values()) for _, line in chosen)
+            ]
         add = [
             {
                 "id": f"N{self.amendments}.{i}",
@@ -180,15 +223,17 @@ class OrderLife(RuleBasedStateMachine):
         event(f"branch {plan.branch}")
         self.ledger.draft(plan.lines, plan.multiple_authorizations)
         self.ledger.write(plan.amendment_id, list(plan.operations))
-        freed = self._apply_to_model(plan)
+        self._apply_to_model(plan)
         if plan.top_up_amount:
-            self._top_up(plan, freed, data)
+            self._top_up(plan, data)
 
-    def _apply_to_model(self, plan: Plan) -> dict[str, int]:
-        """The plan's reversals, covers and refunds, computed by the model's own rule."""
+    def _apply_to_model(self, plan: Plan) -> None:
+        """The plan's reversals, covers, refunds and releases, computed by the model's rule."""
         model = self.model
-        freed: dict[str, int] = {}
-        self.taken: dict[int, dict[str, int]] = {}  # reversal line -> payment -> amount
+        self.top_up_captured = model.ever_captured and not model.has_reserved()
+        assert plan.top_up_captured == self.top_up_captured
+        freed: dict[str, list[int]] = {}  # payment -> [reserved, captured]
+        self.taken: dict[int, Taken] = {}  # reversal line -> payment -> (reserved, captured)
         for line in plan.lines:
             if line.role == "reversal":
                 assert line.reverses is not None
@@ -196,28 +241,36 @@ class OrderLife(RuleBasedStateMachine):
                 target.quantity -= line.quantity
                 taken = model.take_back(line.reverses, -line.gross_amount)
                 self.taken[line.line_id] = taken
-                for payment, amount in taken.items():
-                    freed[payment] = freed.get(payment, 0) + amount
-        oldest_first = [p for p in model.payments if freed.get(p)]
+                for payment, (reserved, captured) in taken.items():
+                    sums = freed.setdefault(payment, [0, 0])
+                    sums[0] += reserved
+                    sums[1] += captured
+        oldest_first = [p for p in model.payments if p in freed]
         for line in plan.lines:
             if line.role != "new":
                 continue
             model.lines[line.line_id] = Line(line.product_id, line.quantity, line.gross_amount)
             need = line.gross_amount
-            for payment in oldest_first:
-                part = min(need, freed[payment])
-                model.pay(line.line_id, payment, part)
-                freed[payment] -= part
-                need -= part
-        refunds = {p: freed[p] for p in oldest_first if freed[p]}
-        refund_lines = [x for x in plan.lines if x.role == "refund"]
-        assert [x.gross_amount for x in refund_lines] == list(refunds.values())
-        for line, (payment, amount) in zip(refund_lines, refunds.items(), strict=True):
-            model.lines[line.line_id] = Line(line.product_id, 1, amount, refund=True)
-            model.refunded[payment] = model.refunded.get(payment, 0) + amount
-        return {p: a for p, a in freed.items() if a}
+            cover: dict[str, list[int]] = {}
+            for state in (1, 0):  # captured money first, then reserved, oldest payment first
+                for payment in oldest_first:
+                    part = min(need, freed[payment][state])
+                    if part:
+                        cover.setdefault(payment, [0, 0])[state] += part
+                        freed[payment][state] -= part
+                        need -= part
+            for payment in oldest_first:  # recorded payment by payment, oldest first
+                if payment in cover:
+                    model.pay(line.line_id, payment, cover[payment][1], cover[payment][0])
+        for role, state, given in (("refund", 1, model.refunded), ("release", 0, model.released)):
+            left = {p: freed[p][state] for p in oldest_first if freed[p][state]}
+            settling = [x for x in plan.lines if x.role == role]
+            assert [x.gross_amount for x in settling] == list(left.values())
+            for line, (payment, amount) in zip(settling, left.items(), strict=True):
+                model.lines[line.line_id] = Line(line.product_id, 1, amount, refund=True)
+                given[payment] = given.get(payment, 0) + amount
 
-    def _top_up(self, plan: Plan, freed: dict[str, int], data: st.DataObject) -> None:
+    def _top_up(self, plan: Plan, data: st.DataObject) -> None:
         """Outcomes until covered, or some then a revert."""
         model = self.model
         covered = data.draw(st.booleans())
@@ -244,23 +297,29 @@ class OrderLife(RuleBasedStateMachine):
             writes = [part.authorization, *filter(None, [part.capture])]
             self.ledger.write(plan.amendment_id, writes)
             collector.written(part)
-            if part.capture is not None:
-                for item in part.capture.items:
-                    model.pay(item.line_id, part.outcome.payment_id, item.amount)
+            assert (part.capture is not None) == (part.outcome.success and self.top_up_captured)
+            if part.outcome.success:
+                for item in part.authorization.items:
+                    captured = item.amount if self.top_up_captured else 0
+                    model.pay(
+                        item.line_id, part.outcome.payment_id, captured, item.amount - captured
+                    )
                     shares[item.line_id] -= item.amount
         if collector.outstanding == 0:
             event("top-up covered")
             return
-        event(f"top-up reverted after {len(collector.captured)} part(s)")
-        revert = plan_revert(plan, collector.captured, "not paid in time")
+        event(f"top-up reverted after {len(collector.paid)} part(s)")
+        revert = plan_revert(plan, collector.paid, "not paid in time")
         self.ledger.draft(revert.lines, multiple_authorizations=True)
         self.ledger.write(plan.amendment_id, list(revert.operations))
         # The model: each new line's money back to whoever paid it; each reversed line's money
-        # back onto a restore line, to the payments it was taken from; top-ups refunded.
+        # back onto a restore line, to the payments it was taken from, in the state it was
+        # taken from; top-ups refunded (captured) or released (only authorized).
         taken = self.taken
         for line in plan.lines:
             if line.role == "new":
                 model.lines[line.line_id].paid.clear()
+                model.lines[line.line_id].reserved.clear()
                 model.lines[line.line_id].quantity = 0
         reversals = [x for x in plan.lines if x.role == "reversal"]
         restores = [x for x in revert.lines if x.role == "restore"]  # one per reversal, in order
@@ -269,15 +328,16 @@ class OrderLife(RuleBasedStateMachine):
                 restore.product_id, restore.quantity, restore.gross_amount
             )
             for payment in model.payments:
-                model.pay(restore.line_id, payment, taken.get(mirror.line_id, {}).get(payment, 0))
-        for refund in [x for x in revert.lines if x.role == "refund"]:
-            model.lines[refund.line_id] = Line(
-                refund.product_id, 1, refund.gross_amount, refund=True
+                reserved, captured = taken.get(mirror.line_id, {}).get(payment, (0, 0))
+                model.pay(restore.line_id, payment, captured, reserved)
+        for settling in [x for x in revert.lines if x.role in ("refund", "release")]:
+            model.lines[settling.line_id] = Line(
+                settling.product_id, 1, settling.gross_amount, refund=True
             )
-        for captured in collector.captured:
-            model.refunded[captured.payment_id] = (
-                model.refunded.get(captured.payment_id, 0) + captured.amount
-            )
+        for paid in collector.paid:
+            assert paid.captured == self.top_up_captured
+            given = model.refunded if paid.captured else model.released
+            given[paid.payment_id] = given.get(paid.payment_id, 0) + paid.amount
 
     # --- what must hold after every step --------------------------------------------------
 
@@ -286,17 +346,34 @@ class OrderLife(RuleBasedStateMachine):
         assert held_per_line(self.ledger.store, self.ledger.order_id) == self.model.held()
 
     @invariant()
-    def each_payment_was_refunded_what_the_rule_says(self) -> None:
+    def each_payment_reserves_what_the_rule_says(self) -> None:
+        reserved = reserved_per_line(self.ledger.store, self.ledger.order_id)
+        assert reserved == self.model.reserving()
+
+    @invariant()
+    def each_payment_was_refunded_and_released_what_the_rule_says(self) -> None:
         totals = per_payment(self.ledger.store, self.ledger.order_id)
         refunded = {p: t["refund"] for p, t in totals.items() if t["refund"]}
         assert refunded == {p: v for p, v in self.model.refunded.items() if v}
+        released = {p: t["cancellation"] for p, t in totals.items() if t["cancellation"]}
+        assert released == {p: v for p, v in self.model.released.items() if v}
         for payment, t in totals.items():  # nothing refunded to a payment that never paid
-            assert 0 <= t["refund"] <= t["capture"] <= t["authorization"], (payment, t)
+            assert 0 <= t["refund"] <= t["capture"], (payment, t)
+            assert t["capture"] + t["cancellation"] <= t["authorization"], (payment, t)
+
+    @invariant()
+    def an_order_placed_without_a_capture_never_gets_one(self) -> None:
+        if self.never_captured:
+            assert per_payment(self.ledger.store, self.ledger.order_id) == {} or all(
+                t["capture"] == 0
+                for t in per_payment(self.ledger.store, self.ledger.order_id).values()
+            )
 
     @invariant()
     def no_payment_holds_less_than_nothing_on_a_line(self) -> None:
-        for line_id, held in held_per_line(self.ledger.store, self.ledger.order_id).items():
-            assert all(v >= 0 for v in held.values()), (line_id, held)
+        for by_line in (held_per_line, reserved_per_line):
+            for line_id, held in by_line(self.ledger.store, self.ledger.order_id).items():
+                assert all(v >= 0 for v in held.values()), (line_id, held)
 
     @invariant()
     def the_products_ledger_check_holds(self) -> None:

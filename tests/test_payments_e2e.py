@@ -22,9 +22,10 @@ finishes it. Each payment's money is then read straight from the simulator's rec
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,11 +70,15 @@ class Runner:
         *,
         faulted: bool = False,
         revert: bool = False,
+        faulted_kind: str | None = None,
+        refused_kind: str | None = None,
     ) -> None:
         """Run one amendment to its end. With `faulted`, one write lands and is answered 502,
         and (unless it is reverted: the revert's own failures are `test_revert_e2e.py`'s) one
         later write is refused once: the run fails, and `amend replay` finishes it. With
-        `revert`, the operator reverts it once its outcomes are recorded."""
+        `revert`, the operator reverts it once its outcomes are recorded. `faulted_kind` names
+        the records answered 502 (`captures` by default, `refunds` for a revert), `refused_kind`
+        the records refused (the same by default)."""
         sim = self.harness.sim
         request: dict[str, Any] = {
             "order_id": order_id,
@@ -83,12 +88,13 @@ class Runner:
         }
         refused = faulted and not revert
         if faulted:
-            kind = "refunds" if revert else "captures"
+            kind = faulted_kind or ("refunds" if revert else "captures")
             path = f"*/orders/{order_id}/{kind}"
             sim.add_faults(
                 [FaultRule(method="POST", path=path, status=502, mode="ambiguous", times=1)]
             )
             if refused:
+                path = f"*/orders/{order_id}/{refused_kind or kind}"
                 sim.add_faults([FaultRule(method="POST", path=path, status=400, times=1)])
         if self.how == "cli":
             file = self.tmp / f"{amendment_id}.json"
@@ -174,10 +180,9 @@ def kept(sim: Simulator, order_id: str) -> dict[str, int]:
     }
 
 
-async def split_tender_order(sim_url: str, shares: dict[str, int], line: dict[str, Any]) -> str:
-    """An order made by the merchant's own system, as Dintero's API allows: one line, paid by
-    several payments (a gift card and a card), each authorized and captured under its own
-    authorization id on a draft with `multiple_authorizations`."""
+@contextlib.asynccontextmanager
+async def merchant_api(sim_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The merchant's own system on Dintero's Orders API (its own credentials and token)."""
     base = f"{sim_url}/v1/accounts/{DEMO_ACCOUNT_ID}"
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         token = await http.post(
@@ -190,6 +195,14 @@ async def split_tender_order(sim_url: str, shares: dict[str, int], line: dict[st
         )
         token.raise_for_status()
         http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        yield http
+
+
+async def split_tender_order(sim_url: str, shares: dict[str, int], line: dict[str, Any]) -> str:
+    """An order made by the merchant's own system, as Dintero's API allows: one line, paid by
+    several payments (a gift card and a card), each authorized and captured under its own
+    authorization id on a draft with `multiple_authorizations`."""
+    async with merchant_api(sim_url) as http:
         draft = await http.post(
             "/shopping/draft_orders",
             json={
@@ -255,8 +268,8 @@ async def split_tender_swapped_for_cheaper(runner: Runner, tag: str) -> None:
     assert "money per payment" in dry.stdout
     rows = [row.split() for row in dry.stdout.splitlines() if row.startswith(("│ GIFT", "│ CARD"))]
     assert [[x for x in row if x != "│"] for row in rows] == [
-        ["GIFT", "3000", "2:3000", "3000", "3:3000", "0"],
-        ["CARD", "7000", "2:7000", "3000", "3:3000", "4000"],
+        ["GIFT", "3000", "2:3000", "3000", "3:3000", "0", "0"],
+        ["CARD", "7000", "2:7000", "3000", "3:3000", "4000", "0"],
     ]
     assert all(r["method"] == "GET" for r in sim.requests[mark:] if "/auth/" not in r["path"])
     await runner.amend(order_id, f"{tag}-swap", [rev(1)], [STOOL], faulted=True)

@@ -128,18 +128,18 @@ def test_closed_or_cancelled_order(status: str) -> None:
     assert (error.field, error.reason) == ("order_id", f"order ORDER1 is {status}")
 
 
-def test_never_captured_order() -> None:
+def test_order_with_no_records() -> None:
     order = OrderSnapshot(order_id="ORDER1", currency="NOK", status="open", lines=(line(1, 1000),))
     error = rejected(order, request(reverse=[rev(1)]))
-    assert error.reason == "order ORDER1 has no payment records: it was never captured"
+    assert error.reason == "order ORDER1 has no payment records: it was never authorized"
 
 
-def test_a_line_never_captured() -> None:
+def test_a_line_never_authorized() -> None:
     order = paid(line(1, 1000))
     order = order.model_copy(update={"lines": (*order.lines, line(2, 500))})
     error = rejected(order, request(reverse=[rev(2)]))
     assert error.field == "order_id"
-    assert "not settled (line 2 of 500 is authorized 0 and captured 0)" in error.reason
+    assert "does not balance (line 2 of 500 is authorized 0)" in error.reason
 
 
 def test_an_unfinished_earlier_amendment() -> None:

@@ -40,7 +40,7 @@ CATALOGUE: list[tuple[str, str, dict[str, Any], str]] = [
     ("unknown order", "missing", {"add": [NEW]}, "order_id"),
     ("cancelled order", "cancelled", {"add": [NEW]}, "order_id"),
     ("closed order", "closed", {"add": [NEW]}, "order_id"),
-    ("never captured order", "uncaptured", {"add": [NEW]}, "order_id"),
+    ("never authorized order", "uncaptured", {"add": [NEW]}, "order_id"),
     ("negative price", "main", {"add": [{**NEW, "gross_amount": -100}]}, "add.0.gross_amount"),
     ("zero price", "main", {"add": [{**NEW, "gross_amount": 0}]}, "add.0.gross_amount"),
     (

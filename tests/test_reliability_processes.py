@@ -82,7 +82,9 @@ async def test_worker_killed_twice_mid_flight(
 ) -> None:
     _, url = served
     batch = cases(50)
-    order_ids = await bounded((harness.place(*c.items) for c in batch), limit=25)
+    order_ids = await bounded(
+        (harness.place(*c.items, capture=c.captured) for c in batch), limit=25
+    )
     # Slow every call so that the amendments are still in flight when the worker dies.
     socket_sim.add_faults([FaultRule(path="*", latency_ms=150)])
     task_queue = f"crash-{uuid.uuid4()}"
@@ -112,7 +114,9 @@ async def test_two_workers_share_the_queue_and_either_may_die(
 ) -> None:
     _, url = served
     batch = cases(40)
-    order_ids = await bounded((harness.place(*c.items) for c in batch), limit=20)
+    order_ids = await bounded(
+        (harness.place(*c.items, capture=c.captured) for c in batch), limit=20
+    )
     socket_sim.add_faults([FaultRule(path="*", latency_ms=100)])
     task_queue = f"pair-{uuid.uuid4()}"
     first = WorkerProcess(env, url, task_queue, tmp_path / "first.log")
@@ -134,7 +138,9 @@ async def test_two_workers_share_the_queue_and_either_may_die(
 
 async def test_an_outage_delays_but_loses_nothing(socket_sim: Simulator, harness: Harness) -> None:
     batch = cases(20)
-    order_ids = await bounded((harness.place(*c.items) for c in batch), limit=20)
+    order_ids = await bounded(
+        (harness.place(*c.items, capture=c.captured) for c in batch), limit=20
+    )
     socket_sim.add_faults([FaultRule(path="*", status=503)])
     mark = harness.mark()
     done = await run_all(harness.client, harness.task_queue, socket_sim, batch, order_ids, "outage")
@@ -169,7 +175,7 @@ async def test_worker_killed_mid_read(
     completes, every record written once."""
     _, url = served
     [case] = cases(1)
-    [order_id] = [await harness.place(*case.items)]
+    [order_id] = [await harness.place(*case.items, capture=case.captured)]
     task_queue = f"mid-read-{uuid.uuid4()}"
     worker = WorkerProcess(env, url, task_queue, tmp_path / "worker.log")
     workers.append(worker)

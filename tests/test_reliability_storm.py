@@ -43,7 +43,9 @@ async def test_fault_storm(harness: Harness, request: pytest.FixtureRequest) -> 
     size = int(request.config.getoption("--storm-size"))
     seed = int(request.config.getoption("--storm-seed"))
     storm = cases(size)
-    order_ids = await bounded((harness.place(*c.items) for c in storm), limit=40)
+    order_ids = await bounded(
+        (harness.place(*c.items, capture=c.captured) for c in storm), limit=40
+    )
 
     sim = harness.sim
     sim.reseed(seed)

@@ -68,10 +68,10 @@ def test_a_revert_leaves_the_order_as_it_was(
         collector.written(part)
         if collector.outstanding == 0:
             break
-    event(f"top-up parts captured: {len(collector.captured)}")
+    event(f"top-up parts captured: {len(collector.paid)}")
     event(f"covered before the revert: {collector.outstanding == 0}")
 
-    revert = plan_revert(plan, collector.captured, "not paid in time")
+    revert = plan_revert(plan, collector.paid, "not paid in time")
     assert revert.line_ids[0] == max(plan.line_ids) + 1
     ledger.draft(revert.lines, multiple_authorizations=True)
     ledger.write(plan.amendment_id, list(revert.operations))
@@ -82,7 +82,7 @@ def test_a_revert_leaves_the_order_as_it_was(
     assert after["net_quantity"] == before["net_quantity"]
     assert after["money"] == before["money"]  # every top-up payment nets to zero
     refunded: dict[str, int] = defaultdict(int)
-    for captured in collector.captured:
+    for captured in collector.paid:
         refunded[captured.payment_id] += captured.amount
     assert dict(revert.refunds) == dict(refunded)
     for line in plan.lines:  # every line the amendment added is undone

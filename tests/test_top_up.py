@@ -347,17 +347,17 @@ class CollectorMachine(RuleBasedStateMachine):
 
     @invariant()
     def captures_never_exceed_the_top_up(self) -> None:
-        captured = sum(part.amount for part in self.collector.captured)
+        captured = sum(part.amount for part in self.collector.paid)
         assert captured <= self.plan.top_up_amount
         if self.planned:
             assert self.collector.outstanding == self.plan.top_up_amount - captured
 
     @invariant()
     def a_payment_succeeds_once(self) -> None:
-        payments = [part.payment_id for part in self.collector.captured]
+        payments = [part.payment_id for part in self.collector.paid]
         assert len(payments) == len(set(payments))
         recorded = [o for o in self.collector.seen if o.disposition == "recorded"]
-        assert len(recorded) == len(self.collector.captured)
+        assert len(recorded) == len(self.collector.paid)
         assert len({o.payment_id for o in recorded}) == len(recorded)
 
     def teardown(self) -> None:

@@ -312,7 +312,7 @@ class AmendOrder:
         self.status = "Reverting"
         self.step = "revert-draft"
         self._publish()
-        revert = plan_revert(plan, self.top_up.captured, reason)
+        revert = plan_revert(plan, self.top_up.paid, reason)
         self._log(f"reverting: {reason}")
         self.payment_link = None
         await self._run_steps(plan, revert_steps(plan, revert))
@@ -336,11 +336,13 @@ class AmendOrder:
         a void, which has none, found by the transaction's status."""
         assert self.request is not None
         if step.action == "void":
-            self.step = "revert-void"
+            paid_late = step.step.startswith("revert-void-")
+            self.step = "revert-void" if paid_late else f"{step.step}-checkout"
+            why = "paid after the revert" if paid_late else f"all it reserves released: {step.step}"
             await self._call(
                 DinteroActivities.checkout_void,
                 VoidInput(transaction_id=step.transaction_id),
-                f"Void transaction {step.transaction_id} in Checkout (paid after the revert)",
+                f"Void transaction {step.transaction_id} in Checkout ({why})",
             )
             return
         self.step = f"{step.step}-checkout"

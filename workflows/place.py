@@ -1,4 +1,5 @@
-"""`PlaceOrder`: the guide's steps 1-2 (a new order, authorized and captured in full).
+"""`PlaceOrder`: the guide's steps 1-2 (a new order, authorized in full, and captured in full
+unless the input says `"capture": false`: a merchant who captures at shipment).
 
 Used to seed orders for amendments (the demo, tests, and backends that place orders this way).
 The draft asks for a reserved generated order id, so a retried completion can find its order.
@@ -55,7 +56,8 @@ class PlaceOrder:
         order_id = completed.order_id
         assert order_id is not None
         items = tuple(RecordItem(line_id=line.line_id, amount=line.gross_amount) for line in lines)
-        for kind in ("authorization", "capture"):
+        kinds = ("authorization", "capture") if request.capture else ("authorization",)
+        for kind in kinds:
             operation = PlannedOperation.model_validate(
                 {
                     "step": f"place-{kind}",
@@ -77,6 +79,11 @@ class PlaceOrder:
                 summary=f"{kind.capitalize()} {operation.amount} on order {order_id}",
             )
         workflow.logger.info(
-            "order=%s placed and captured", order_id, extra={"order_id": order_id, "step": "placed"}
+            "order=%s placed and %s",
+            order_id,
+            "captured" if request.capture else "authorized",
+            extra={"order_id": order_id, "step": "placed"},
         )
-        return PlacedOrder(order_id=order_id, total=sum(i.amount for i in items))
+        return PlacedOrder(
+            order_id=order_id, total=sum(i.amount for i in items), captured=request.capture
+        )

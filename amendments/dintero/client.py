@@ -207,28 +207,48 @@ class DinteroClient:
             operation="record_refund",
         )
 
+    async def record_cancellation(
+        self, order_id: str, body: PaymentOperationCreate
+    ) -> PaymentOperation:
+        """A payment cancellation (a void of authorized money) on lines of the order."""
+        return await self._call(
+            "POST",
+            f"/orders/{order_id}/cancellations",
+            PaymentOperation,
+            json=body.wire(),
+            operation="record_cancellation",
+        )
+
+    async def list_cancellations(self, order_id: str) -> list[PaymentOperation]:
+        """An order's cancellations: Dintero documents no list endpoint for them, but includes
+        them in the order's details, as it does authorizations."""
+        return (await self.get_order(order_id)).cancellations
+
     async def list_records(self, kind: RecordKind, order_id: str) -> list[PaymentOperation]:
-        """Authorizations, captures or refunds of an order, by the domain's record kind."""
+        """Authorizations, captures, refunds or cancellations of an order, by record kind."""
         lister = {
             "authorization": self.list_authorizations,
             "capture": self.list_captures,
             "refund": self.list_refunds,
+            "cancellation": self.list_cancellations,
         }[kind]
         return await lister(order_id)
 
     async def record(
         self, kind: RecordKind, order_id: str, body: PaymentOperationCreate
     ) -> PaymentOperation:
-        """Record an authorization, capture or refund, by the domain's record kind."""
+        """Record an authorization, capture, refund or cancellation, by the domain's record kind."""
         recorder = {
             "authorization": self.record_authorization,
             "capture": self.record_capture,
             "refund": self.record_refund,
+            "cancellation": self.record_cancellation,
         }[kind]
         return await recorder(order_id, body)
 
     async def read_order(self, order_id: str) -> OrderSnapshot:
-        """The order with all its payment records: GET order, captures and refunds at once."""
+        """The order with all its payment records: GET order (with its authorizations and
+        cancellations), captures and refunds at once."""
         order, captures, refunds = await asyncio.gather(
             self.get_order(order_id), self.list_captures(order_id), self.list_refunds(order_id)
         )

@@ -60,6 +60,7 @@ def to_snapshot(
         [to_record("authorization", op) for op in order.authorizations]
         + [to_record("capture", op) for op in captures]
         + [to_record("refund", op) for op in refunds]
+        + [to_record("cancellation", op) for op in order.cancellations]
     )
     return OrderSnapshot(
         order_id=order.order_id,

@@ -74,7 +74,7 @@ class OperationItem(_Request):
 
 
 class PaymentOperationCreate(_Request):
-    """The body of POST .../authorizations, .../captures and .../refunds."""
+    """The body of POST .../authorizations, .../captures, .../refunds and .../cancellations."""
 
     items: list[OperationItem] = Field(min_length=1)
     payment_details: PaymentDetails | None = None
@@ -165,6 +165,7 @@ class Order(_Response):
     items: list[OrderItemOut]
     gross_amount: int
     authorizations: list[PaymentOperation] = Field(default_factory=list)
+    cancellations: list[PaymentOperation] = Field(default_factory=list)
     created_at: str | None = None
     updated_at: str | None = None
 

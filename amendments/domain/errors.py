@@ -103,7 +103,7 @@ class LedgerViolation(AssertionError):
 
 
 class AmendmentPartlyApplied(RuntimeError):
-    """Some of the amendment's records are on the order, and the order is not settled: an earlier
+    """Some of the amendment's records are on the order, and the order does not balance: an earlier
     run stopped half way, and must be resumed (replayed), not planned again."""
 
     def __init__(self, amendment_id: str, order_id: str, problem: str, workflow_id: str) -> None:

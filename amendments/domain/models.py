@@ -18,6 +18,10 @@ from amendments.domain.order import RecordItem, RecordKind, TaxLine
 
 SEVEN_DAYS = 7 * 24 * 3600
 REFUND_PRODUCT_ID = "amendment-refund"
+# A line that carries surplus reserved money: authorized, then cancelled (a payment cancellation,
+# Dintero's void), so that the records say how much of an authorization must not be captured.
+RELEASE_PRODUCT_ID = "amendment-release"
+SETTLING_PRODUCT_IDS = frozenset({REFUND_PRODUCT_ID, RELEASE_PRODUCT_ID})
 MAX_LINES = 500
 
 Text = Annotated[str, Field(min_length=1, max_length=1000)]
@@ -94,11 +98,13 @@ class AmendOrderInput(Model):
 
 
 class PlaceOrderInput(Model):
-    """The `PlaceOrder` workflow input: a new order, authorized and captured in full."""
+    """The `PlaceOrder` workflow input: a new order, authorized in full, and captured in full
+    unless `capture` is false (a merchant who captures at shipment: the money only reserved)."""
 
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     items: tuple[NewItem, ...] = Field(min_length=1, max_length=MAX_LINES)
     payment_id: Annotated[str, Field(min_length=1, max_length=200)]
+    capture: StrictBool = True
 
 
 class PlacedOrder(Model):
@@ -106,6 +112,7 @@ class PlacedOrder(Model):
 
     order_id: str
     total: int
+    captured: bool = True  # False: authorized only (captured at shipment)
 
 
 class AuthorizationOutcome(Model):
@@ -137,7 +144,7 @@ class PlannedLine(Model):
     description_alias: str | None = None
     reversed_reason: str | None = None
     reverses: int | None = None
-    role: Literal["reversal", "new", "refund", "restore"]
+    role: Literal["reversal", "new", "refund", "release", "restore"]
 
 
 class PlannedOperation(Model):
@@ -149,6 +156,9 @@ class PlannedOperation(Model):
     payment_id: str
     success: bool = True
     authorization_id: str | None = None
+    # A cancellation that releases all the payment still holds on the order, captured nothing:
+    # with Checkout, its transaction is voided first.
+    voids_payment: bool = False
 
     @property
     def amount(self) -> int:
@@ -162,12 +172,17 @@ class Share(Model):
 
 class PaymentAllocation(Model):
     """What the amendment does with one payment's money: taken back from the reversed lines,
-    moved onto the new lines, and refunded (the rest of what was taken back)."""
+    moved onto the new lines, and refunded (captured money) or released (reserved money): the
+    rest of what was taken back. The `_captured` parts say how much of each was captured (None:
+    all of it, as in plans recorded before money could be only reserved)."""
 
     payment_id: str
     taken_back: tuple[RecordItem, ...] = ()  # per reversal line, positive amounts
+    taken_back_captured: tuple[RecordItem, ...] | None = None
     covers: tuple[RecordItem, ...] = ()  # per new line
+    covers_captured: tuple[RecordItem, ...] | None = None
     refunded: int = 0
+    released: int = 0
 
     @property
     def taken_back_total(self) -> int:
@@ -176,6 +191,12 @@ class PaymentAllocation(Model):
     @property
     def covers_total(self) -> int:
         return sum(item.amount for item in self.covers)
+
+    def captured_of(self, which: Literal["taken_back", "covers"]) -> dict[int, int]:
+        """Per line, the captured part of `taken_back` or `covers`."""
+        captured = self.taken_back_captured if which == "taken_back" else self.covers_captured
+        items = getattr(self, which) if captured is None else captured
+        return {item.line_id: item.amount for item in items}
 
 
 PaymentsMode = Literal["record-only", "dintero-checkout"]
@@ -213,6 +234,10 @@ class Plan(Model):
     payments: PaymentsMode = "record-only"
     # Each payment's part, oldest payment first (`amendments/domain/planner.py` says the rule).
     allocation: tuple[PaymentAllocation, ...] = ()
+    release_amount: int = 0  # surplus reserved money released (authorized, then cancelled)
+    # Whether top-up parts are captured: on an order that was captured and holds nothing only
+    # reserved; else (captured at shipment) a top-up is an authorization only.
+    top_up_captured: bool = True
 
     @model_validator(mode="before")
     @classmethod
@@ -256,7 +281,8 @@ class Plan(Model):
 
     @property
     def branch(self) -> Literal["even", "refund", "top-up"]:
-        if self.refund_amount:
+        """`refund` when the order got cheaper, whether the surplus is refunded or released."""
+        if self.refund_amount or self.release_amount:
             return "refund"
         return "top-up" if self.top_up_amount else "even"
 
@@ -287,6 +313,12 @@ class PaymentResult(Model):
     authorized: int
     captured: int
     refunded: int
+    cancelled: int = 0
+
+    @property
+    def reserved(self) -> int:
+        """Authorized, and neither captured nor cancelled."""
+        return self.authorized - self.captured - self.cancelled
 
 
 class LineResult(Model):
@@ -300,6 +332,7 @@ class LineResult(Model):
     refunded: int
     reverses: int | None = None
     payments: tuple[PaymentResult, ...] = ()  # the same, per payment
+    cancelled: int = 0  # released: authorized and cancelled (a void), never to be captured
 
 
 class AmendmentResult(Model):

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from amendments.domain.base import Model
 
-RecordKind = Literal["authorization", "capture", "refund"]
+RecordKind = Literal["authorization", "capture", "refund", "cancellation"]
 
 
 class TaxLine(Model):
@@ -68,18 +68,20 @@ class LineTotals(Model):
     authorized: int = 0
     captured: int = 0
     refunded: int = 0
+    cancelled: int = 0
 
 
 def line_totals(order: OrderSnapshot) -> dict[int, LineTotals]:
-    """Successful authorized, captured and refunded amounts per line, in line order."""
+    """Successful authorized, captured, refunded and cancelled amounts per line, in line order."""
+    kinds = ("authorization", "capture", "refund", "cancellation")
     sums: dict[int, dict[str, int]] = {
-        line.line_id: {"authorization": 0, "capture": 0, "refund": 0} for line in order.lines
+        line.line_id: dict.fromkeys(kinds, 0) for line in order.lines
     }
     for record in order.records:
         if not record.success:
             continue
         for item in record.items:
-            sums.setdefault(item.line_id, {"authorization": 0, "capture": 0, "refund": 0})
+            sums.setdefault(item.line_id, dict.fromkeys(kinds, 0))
             sums[item.line_id][record.kind] += item.amount
     gross = {line.line_id: line.gross_amount for line in order.lines}
     return {
@@ -89,6 +91,7 @@ def line_totals(order: OrderSnapshot) -> dict[int, LineTotals]:
             authorized=s["authorization"],
             captured=s["capture"],
             refunded=s["refund"],
+            cancelled=s["cancellation"],
         )
         for line_id, s in sorted(sums.items())
     }

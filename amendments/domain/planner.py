@@ -2,35 +2,47 @@
 
 A pure function. It refuses (with `AmendmentRejected` naming the field and the reason) what
 cannot be applied, assigns new line ids after the order's highest, splits partial reversals so
-that the parts of a line always sum exactly to the line, and decides the money, per payment:
+that the parts of a line always sum exactly to the line, and decides the money, per payment and
+per state: money **captured** (paid: captured minus refunded) and money **reserved** (authorized,
+neither captured nor cancelled: an order is often captured only at shipment). Each keeps its
+state; the last money in goes back first:
 
-- **Taking back.** A reversal line takes back what it reverses from the payments that paid the
-  line, newest payment first, each at most what it still holds on the line (captured minus
-  refunded, less what earlier reversals of the line took from it): the last money in goes back
-  first, so a line's older payments keep paying for what remains of it. Newest is the payment
-  whose first record on the line came last.
-- **Covering.** The money taken back moves onto the new lines, in line order, oldest payment
-  first; what the new lines need beyond it is the top-up.
-- **Refunding.** What is left of each payment's money (its newest money, since the oldest covered
-  the new lines first) is refunded to that payment, through a refund line of its own: each
-  refund line is authorized, captured and refunded by one payment, and never gets more than the
-  payment gave back.
+- **Taking back.** A reversal line takes back what it reverses from the payments on the line:
+  reserved money first (releasing a reservation moves no money; when units of a line partly
+  captured go back, the part not yet captured goes first), then captured money; within each,
+  newest payment first, each at most what it holds on the line (less what earlier reversals of
+  the line took from it). Newest is the payment whose first record on the line came last. The
+  reversal line records a negative authorization of all it takes back, and a negative capture
+  of the captured part only.
+- **Covering.** The money taken back moves onto the new lines, in line order: captured money
+  first (so money paid stays paid), then reserved, oldest payment first within each. A new line
+  is authorized for what covers it and captured for the captured part only: an order not
+  captured stays so, capture belongs to fulfilment. What the new lines need beyond is the
+  top-up, captured only on an order with nothing reserved (else an authorization only).
+- **Settling.** What is left of each payment's captured money is refunded to it through a
+  refund line of its own (authorized, captured, refunded: the guide's); what is left of its
+  reserved money is released through a release line of its own (authorized, then cancelled:
+  the mirror of the refund line), so that the records say what must never be captured.
 
-So per payment: kept = paid - taken back + covering, and the top-up's payments pay the rest. A
-draft whose lines take money from more than one payment (or a top-up in parts) sets
-`multiple_authorizations`, and then every record carries a deterministic `authorization_id`. The
-workflow only follows the plan; `top_up.TopUpCollector` owns the top-up's outcomes and records.
+So per payment and state: kept = had - taken back + covering. A draft whose lines take money
+from more than one payment (or a top-up in parts) sets `multiple_authorizations`, and then every
+record carries a deterministic `authorization_id`. The workflow only follows the plan;
+`top_up.TopUpCollector` owns the top-up's outcomes and records.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from typing import Literal
 
 from amendments.domain import ids, money
 from amendments.domain.errors import AmendmentPartlyApplied, AmendmentRejected
 from amendments.domain.ledger import ledger_problems, result_of
 from amendments.domain.models import (
     REFUND_PRODUCT_ID,
+    RELEASE_PRODUCT_ID,
+    SETTLING_PRODUCT_IDS,
     AlreadyApplied,
     AmendOrderInput,
     NewItem,
@@ -77,65 +89,106 @@ def split(total: int, units: int, quantity: int) -> int:
     return total * units // quantity
 
 
+@dataclass
+class Taken:
+    """What one reversal line takes back from one payment: reserved and captured."""
+
+    reserved: int = 0
+    captured: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.reserved + self.captured
+
+
 def plan_amendment(order: OrderSnapshot, request: AmendOrderInput) -> Plan:
     _check_order(order, request)
     next_id = order.highest_line_id + 1
     reversals = _reversal_lines(order, request, next_id)
     taken = _take_back(order, reversals)
     oldest_first = money.payments_in_order(order)
-    freed = {p: sum(parts.get(p, 0) for parts in taken.values()) for p in oldest_first}
-    freed = {p: amount for p, amount in freed.items() if amount}
+    givers = [p for p in oldest_first if any(p in t for t in taken.values())]
+    freed_captured = {p: sum(t[p].captured for t in taken.values() if p in t) for p in givers}
+    freed_reserved = {p: sum(t[p].reserved for t in taken.values() if p in t) for p in givers}
     reversed_total = -sum(line.gross_amount for line in reversals)
     new_total = sum(item.gross_amount for item in request.add)
 
     new_lines: list[PlannedLine] = []
     covers: dict[str, list[RecordItem]] = defaultdict(list)
+    covers_captured: dict[str, list[RecordItem]] = defaultdict(list)
     shares: list[Share] = []
-    left = dict(freed)
     for offset, item in enumerate(request.add):
         line = new_line(item, next_id + len(reversals) + offset)
         new_lines.append(line)
         need = item.gross_amount
-        for payment, available in left.items():
-            part = min(need, available)
-            if part:
-                covers[payment].append(RecordItem(line_id=line.line_id, amount=part))
+        on_line: dict[str, int] = defaultdict(int)
+        for left, captured in ((freed_captured, True), (freed_reserved, False)):
+            for payment, available in left.items():
+                part = min(need, available)
+                if not part:
+                    continue
                 left[payment] = available - part
                 need -= part
+                on_line[payment] += part
+                if captured:
+                    covers_captured[payment].append(RecordItem(line_id=line.line_id, amount=part))
+        for payment, amount in on_line.items():
+            covers[payment].append(RecordItem(line_id=line.line_id, amount=amount))
         if need:
             shares.append(Share(line_id=line.line_id, amount=need))
 
-    refunds = {payment: amount for payment, amount in left.items() if amount}
+    refunds = {p: amount for p, amount in freed_captured.items() if amount}
+    releases = {p: amount for p, amount in freed_reserved.items() if amount}
+    first = next_id + len(reversals) + len(new_lines)
     refund_lines = {
-        payment: PlannedLine(
-            line_id=next_id + len(reversals) + len(new_lines) + index,
-            product_id=REFUND_PRODUCT_ID,
-            quantity=1,
-            gross_amount=amount,
-            description=_refund_description(request.amendment_id, payment, len(refunds)),
-            description_alias="Refund",
-            role="refund",
+        payment: _settling_line(
+            REFUND_PRODUCT_ID, "refund", first + index, amount, request.amendment_id,
+            payment, len(refunds),
         )
         for index, (payment, amount) in enumerate(refunds.items())
-    }
+    }  # fmt: skip
+    first += len(refund_lines)
+    release_lines = {
+        payment: _settling_line(
+            RELEASE_PRODUCT_ID, "release", first + index, amount, request.amendment_id,
+            payment, len(releases),
+        )
+        for index, (payment, amount) in enumerate(releases.items())
+    }  # fmt: skip
     refund_amount = sum(refunds.values())
+    release_amount = sum(releases.values())
     top_up_amount = max(0, new_total - reversed_total)
-    assert refund_amount == max(0, reversed_total - new_total), "money taken back is all used"
+    assert refund_amount + release_amount == max(0, reversed_total - new_total), "all used"
 
     allocation = tuple(
         PaymentAllocation(
             payment_id=payment,
             taken_back=tuple(
-                RecordItem(line_id=line_id, amount=parts[payment])
-                for line_id, parts in taken.items()
-                if parts.get(payment)
+                RecordItem(line_id=line_id, amount=t[payment].total)
+                for line_id, t in taken.items()
+                if payment in t
+            ),
+            taken_back_captured=tuple(
+                RecordItem(line_id=line_id, amount=t[payment].captured)
+                for line_id, t in taken.items()
+                if payment in t and t[payment].captured
             ),
             covers=tuple(covers.get(payment, ())),
+            covers_captured=tuple(covers_captured.get(payment, ())),
             refunded=refunds.get(payment, 0),
+            released=releases.get(payment, 0),
         )
-        for payment in freed
+        for payment in givers
     )
-    operations = _operations(request.marker, taken, covers, refund_lines, list(freed))
+    holdings = money.by_payment(order)
+    # A release of all a payment still reserves, from a payment that captured nothing: with
+    # Checkout its whole authorization is voided (the spec's void of an uncaptured transaction).
+    voids = {
+        p for p in releases if holdings[p].captured == 0 and holdings[p].reserved == releases[p]
+    }
+    operations = _operations(
+        request.marker, taken, givers, covers, covers_captured, refund_lines, release_lines, voids
+    )
     # Several authorizations on a line (a top-up's, or several payments' money): the draft
     # needs `multiple_authorizations`, and every record an authorization id.
     multi = top_up_amount > 0 or _several_payments_per_line(operations)
@@ -146,8 +199,8 @@ def plan_amendment(order: OrderSnapshot, request: AmendOrderInput) -> Plan:
         amendment_id=request.amendment_id,
         marker=request.marker,
         currency=order.currency,
-        payment_id=next(iter(freed), None) or _first_payment(order),
-        lines=(*reversals, *new_lines, *refund_lines.values()),
+        payment_id=next(iter(givers), None) or _first_payment(order),
+        lines=(*reversals, *new_lines, *refund_lines.values(), *release_lines.values()),
         multiple_authorizations=multi,
         reversed_total=reversed_total,
         new_total=new_total,
@@ -156,12 +209,39 @@ def plan_amendment(order: OrderSnapshot, request: AmendOrderInput) -> Plan:
         operations=operations,
         top_up_shares=tuple(shares),
         allocation=allocation,
+        release_amount=release_amount,
+        top_up_captured=_captures_top_ups(holdings),
     )
 
 
-def _refund_description(amendment_id: str, payment: str, refunds: int) -> str:
-    base = f"Refund for amendment {amendment_id}"
-    return base if refunds == 1 else f"{base} to payment {payment}"
+def _captures_top_ups(holdings: money.ByPayment) -> bool:
+    """Whether a top-up is captured: on an order that was captured and holds nothing only
+    reserved. An order never captured, or with money reserved, is captured at fulfilment."""
+    reserved = sum(m.reserved for m in holdings.values())
+    return reserved == 0 and any(m.captured for m in holdings.values())
+
+
+def _settling_line(
+    product_id: str,
+    role: Literal["refund", "release"],
+    line_id: int,
+    amount: int,
+    amendment_id: str,
+    payment: str,
+    count: int,
+) -> PlannedLine:
+    """A refund line (captured money given back) or a release line (reserved money let go)."""
+    what = "Refund" if role == "refund" else "Release"
+    description = f"{what} for amendment {amendment_id}"
+    return PlannedLine(
+        line_id=line_id,
+        product_id=product_id,
+        quantity=1,
+        gross_amount=amount,
+        description=description if count == 1 else f"{description} to payment {payment}",
+        description_alias=what,
+        role=role,
+    )
 
 
 def _check_order(order: OrderSnapshot, request: AmendOrderInput) -> None:
@@ -175,13 +255,13 @@ def _check_order(order: OrderSnapshot, request: AmendOrderInput) -> None:
         )
     if not order.records:
         raise AmendmentRejected(
-            "order_id", f"order {order.order_id} has no payment records: it was never captured"
+            "order_id", f"order {order.order_id} has no payment records: it was never authorized"
         )
     problems = ledger_problems(order)
     if problems:
         raise AmendmentRejected(
             "order_id",
-            f"order {order.order_id} is not settled ({problems[0]}); if an earlier amendment "
+            f"order {order.order_id} does not balance ({problems[0]}); if an earlier amendment "
             "did not finish, replay it before starting another",
         )
 
@@ -204,13 +284,17 @@ def _reversal_lines(
                 f"line {target.line_id} is a reversal line (of line {target.reverses}) and "
                 "cannot be reversed: to sell the item again, add it as a new line",
             )
-        if target.product_id == REFUND_PRODUCT_ID:
+        if target.product_id in SETTLING_PRODUCT_IDS:
+            what = "refund" if target.product_id == REFUND_PRODUCT_ID else "release"
             raise AmendmentRejected(
                 f"{where}.line_id",
-                f"line {target.line_id} is a refund line (money given back) and cannot be reversed",
+                f"line {target.line_id} is a {what} line (money given back or let go) and "
+                "cannot be reversed",
             )
-        if totals[target.line_id].captured == 0:
-            raise AmendmentRejected(f"{where}.line_id", f"line {target.line_id} was never captured")
+        if totals[target.line_id].authorized == 0:
+            raise AmendmentRejected(
+                f"{where}.line_id", f"line {target.line_id} was never authorized"
+            )
         lines.append(
             _reversal_line(
                 order, target, reversal.quantity, reversal.reason, first_id + index, where
@@ -219,40 +303,43 @@ def _reversal_lines(
     return lines
 
 
-def _take_back(order: OrderSnapshot, reversals: list[PlannedLine]) -> dict[int, dict[str, int]]:
+def _take_back(order: OrderSnapshot, reversals: list[PlannedLine]) -> dict[int, dict[str, Taken]]:
     """What each reversal line takes back from each payment (reversal line id -> payment ->
-    amount, payments oldest first): newest payment first, each at most what it holds on the
-    reversed line (less what earlier reversals of it took)."""
+    reserved and captured, payments oldest first): reserved money first, then captured, newest
+    payment first within each, each at most what it holds on the reversed line (less what
+    earlier reversals of it took)."""
     lines = money.by_line(order)
-    taken: dict[int, dict[str, int]] = {}
+    taken: dict[int, dict[str, Taken]] = {}
     for index, reversal in enumerate(reversals):
         where = f"reverse.{index}.line_id"
         target = reversal.reverses
         assert target is not None
         holds = money.group(order, target, lines)
         need = -reversal.gross_amount
-        parts: dict[str, int] = {}
-        for payment in reversed(list(holds)):
-            part = min(need, max(0, holds[payment].held))
-            if part and payment == money.UNKNOWN:
-                raise AmendmentRejected(
-                    where,
-                    f"line {target} was paid by a record without payment_details.payment_id: "
-                    "the product cannot tell which payment to give the money back to; record "
-                    "the line's payments with their payment_id first",
-                )
-            if part:
-                parts[payment] = part
+        parts: dict[str, Taken] = defaultdict(Taken)
+        for state in ("reserved", "captured"):
+            for payment in reversed(list(holds)):
+                available = holds[payment].reserved if state == "reserved" else holds[payment].held
+                part = min(need, max(0, available))
+                if not part:
+                    continue
+                if payment == money.UNKNOWN:
+                    raise AmendmentRejected(
+                        where,
+                        f"line {target} was paid by a record without payment_details.payment_id:"
+                        " the product cannot tell which payment to give the money back to; "
+                        "record the line's payments with their payment_id first",
+                    )
+                setattr(parts[payment], state, getattr(parts[payment], state) + part)
                 need -= part
         if need:
-            held = sum(max(0, m.held) for m in holds.values())
+            held = sum(max(0, m.held) + max(0, m.reserved) for m in holds.values())
             raise AmendmentRejected(
                 where,
                 f"line {target}'s payments hold {held}, less than the {-reversal.gross_amount} "
-                "its reversal takes back; record the missing captures on the order first",
+                "its reversal takes back; record the missing authorizations on the order first",
             )
-        order_of = list(holds)
-        taken[reversal.line_id] = {p: parts[p] for p in order_of if p in parts}
+        taken[reversal.line_id] = {p: parts[p] for p in holds if p in parts}
     return taken
 
 
@@ -264,69 +351,102 @@ def _several_payments_per_line(operations: tuple[PlannedOperation, ...]) -> bool
     return any(len(payments) > 1 for payments in payers.values())
 
 
+ByPayment = dict[str, tuple[RecordItem, ...]]
+
+
 def _operations(
     marker: str,
-    taken: dict[int, dict[str, int]],
-    covers: dict[str, list[RecordItem]],
-    refund_lines: dict[str, PlannedLine],
+    taken: dict[int, dict[str, Taken]],
     payments: list[str],
+    covers: dict[str, list[RecordItem]],
+    covers_captured: dict[str, list[RecordItem]],
+    refund_lines: dict[str, PlannedLine],
+    release_lines: dict[str, PlannedLine],
+    voids: set[str],
 ) -> tuple[PlannedOperation, ...]:
-    """The fixed writes in order: the reversal lines' money taken back (an authorization and a
-    capture per payment, negative), the money moved onto the new lines and the refund lines
-    (per payment, each with its own refund line), then each refund; each group of records
-    under its authorization id (dropped when the draft takes one authorization per line)."""
-    reversal = {
-        payment: tuple(
-            RecordItem(line_id=line_id, amount=-parts[payment])
-            for line_id, parts in taken.items()
-            if parts.get(payment)
-        )
-        for payment in payments
-    }
-    covered = {
-        payment: (
-            *covers.get(payment, ()),
-            *(
-                [
-                    RecordItem(
-                        line_id=refund_lines[payment].line_id,
-                        amount=refund_lines[payment].gross_amount,
-                    )
-                ]
-                if payment in refund_lines
-                else []
-            ),
-        )
-        for payment in payments
-    }
+    """The fixed writes in order: the reversal lines' money taken back (per payment an
+    authorization of all it gives back, negative, and a capture of the captured part), the money
+    moved onto the new lines and the settling lines (per payment: authorized, and captured for
+    the captured part and the refund line), then each refund and each release (a cancellation);
+    each group under its authorization id (dropped when the draft takes one per line)."""
+
+    def settled(payment: str) -> list[RecordItem]:
+        return [
+            RecordItem(line_id=lines[payment].line_id, amount=lines[payment].gross_amount)
+            for lines in (refund_lines, release_lines)
+            if payment in lines
+        ]
+
+    groups: list[tuple[str, str, ByPayment, ByPayment]] = [
+        (
+            "reversal",
+            "rev",
+            {
+                p: tuple(RecordItem(line_id=lid, amount=-t[p].total) for lid, t in taken.items()
+                         if p in t)
+                for p in payments
+            },
+            {
+                p: tuple(RecordItem(line_id=lid, amount=-t[p].captured) for lid, t in taken.items()
+                         if p in t and t[p].captured)
+                for p in payments
+            },
+        ),
+        (
+            "covered",
+            "cov",
+            {p: (*covers.get(p, ()), *settled(p)) for p in payments},
+            {
+                p: (
+                    *covers_captured.get(p, ()),
+                    *([settled(p)[0]] if p in refund_lines else []),
+                )
+                for p in payments
+            },
+        ),
+    ]  # fmt: skip
     operations: list[PlannedOperation] = []
     auth_ids: dict[tuple[str, str], str] = {}
-    for name, tag, by_payment in (("reversal", "rev", reversal), ("covered", "cov", covered)):
-        group = [(payment, items) for payment, items in by_payment.items() if items]
+    for name, tag, authorized, captured in groups:
+        group = [(payment, items) for payment, items in authorized.items() if items]
         for number, (payment, items) in enumerate(group, start=1):
             label = name if len(group) == 1 else f"{name}-{number}"
             auth_id = ids.authorization_id(marker, tag if len(group) == 1 else f"{tag}{number}")
             auth_ids[(name, payment)] = auth_id
-            for kind in ("authorization", "capture"):
+            operations.append(
+                PlannedOperation(
+                    step=f"{label}-authorization",
+                    kind="authorization",
+                    items=items,
+                    payment_id=payment,
+                    authorization_id=auth_id,
+                )
+            )
+            if captured[payment]:
                 operations.append(
                     PlannedOperation(
-                        step=f"{label}-{kind}",
-                        kind=kind,
-                        items=items,
+                        step=f"{label}-capture",
+                        kind="capture",
+                        items=captured[payment],
                         payment_id=payment,
                         authorization_id=auth_id,
                     )
                 )
-    for number, (payment, line) in enumerate(refund_lines.items(), start=1):
-        operations.append(
-            PlannedOperation(
-                step="refund" if len(refund_lines) == 1 else f"refund-{number}",
-                kind="refund",
-                items=(RecordItem(line_id=line.line_id, amount=line.gross_amount),),
-                payment_id=payment,
-                authorization_id=auth_ids.get(("covered", payment)),
+    for kind, step, lines in (
+        ("refund", "refund", refund_lines),
+        ("cancellation", "release", release_lines),
+    ):
+        for number, (payment, line) in enumerate(lines.items(), start=1):
+            operations.append(
+                PlannedOperation(
+                    step=step if len(lines) == 1 else f"{step}-{number}",
+                    kind=kind,  # type: ignore[arg-type]
+                    items=(RecordItem(line_id=line.line_id, amount=line.gross_amount),),
+                    payment_id=payment,
+                    authorization_id=auth_ids.get(("covered", payment)),
+                    voids_payment=kind == "cancellation" and payment in voids,
+                )
             )
-        )
     return tuple(operations)
 
 

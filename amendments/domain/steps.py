@@ -3,9 +3,12 @@ list in order and decides nothing (`workflows/amend.py`).
 
 A step is one of:
 - `DraftStep`: the draft of the lines, linked to the order, then its completion;
-- `RecordStep`: one payment record written on the order (authorization, capture, refund);
+- `RecordStep`: one payment record written on the order (authorization, capture, refund,
+  cancellation);
 - `MoveStep`: money moved by the payments adapter before it is recorded (`PAYMENTS=
-  dintero-checkout`: a refund, a capture or a void on the payment's Checkout transaction).
+  dintero-checkout`: a refund, a capture or a void on the payment's Checkout transaction). A
+  cancellation that lets go of all a payment still reserves voids its transaction first; a
+  partial one is recorded only (the spec allows a partial void for some payment products only).
 With `record-only` no step moves money: another system did, and the records say so.
 
 Pure functions of the plan, the top-up part, the revert plan and the outcomes not taken.
@@ -105,6 +108,10 @@ def void_steps(plan: Plan, seen: Sequence[OutcomeSeen]) -> tuple[Step, ...]:
 def _records(plan: Plan, operations: Iterable[PlannedOperation]) -> list[Step]:
     steps: list[Step] = []
     for operation in operations:
+        if moves_money(plan) and operation.kind == "cancellation" and operation.voids_payment:
+            steps.append(
+                MoveStep(action="void", step=operation.step, transaction_id=operation.payment_id)
+            )
         if moves_money(plan) and operation.kind == "refund":
             steps.append(
                 MoveStep(

@@ -4,7 +4,8 @@ A plain, deterministic object (no Temporal import) that the workflow drives. Eve
 arrives, as a signal or an update, well-formed or not, gets a **ticket**, and every ticket is
 answered exactly once with an `OutcomeSeen`:
 
-- `recorded`: a success, to be authorized and captured, spread over the new lines in order;
+- `recorded`: a success, to be authorized (and captured, unless the order's money is only
+  reserved: then capture stays with fulfilment), spread over the new lines in order;
 - `declined`: a failure, recorded on the order as a declined authorization;
 - `duplicate`: a success for a payment id already recorded as a success (delivery is at least
   once; a declined payment id may later succeed);
@@ -62,7 +63,8 @@ def single(payload: Sequence[object]) -> object:
 
 @dataclass(frozen=True)
 class TopUpPart:
-    """One outcome to write: its authorization, and its capture when it succeeded."""
+    """One outcome to write: its authorization, and its capture when it succeeded on an order
+    whose top-ups are captured (`Plan.top_up_captured`)."""
 
     ticket: int
     outcome: AuthorizationOutcome
@@ -72,12 +74,14 @@ class TopUpPart:
 
 
 @dataclass(frozen=True)
-class CapturedPart:
-    """A top-up part recorded and captured on the order: the money a revert must refund."""
+class PaidPart:
+    """A top-up part recorded on the order: the money a revert must give back, refunded when it
+    was captured, released when only authorized."""
 
     number: int
     payment_id: str
     items: tuple[RecordItem, ...]
+    captured: bool = True
 
     @property
     def amount(self) -> int:
@@ -104,7 +108,7 @@ class TopUpCollector:
         self.answers: dict[int, OutcomeSeen] = {}
         self.queue: deque[tuple[int, AuthorizationOutcome, Via]] = deque()
         self.succeeded: set[str] = set()
-        self.captured: list[CapturedPart] = []
+        self.paid: list[PaidPart] = []
         self.tickets = 0
         self.parts = 0
         self.current: tuple[int, AuthorizationOutcome, Via] | None = None
@@ -202,12 +206,14 @@ class TopUpCollector:
         assert self.current[0] == part.ticket, "written() reports the part next() handed out"
         via = self.current[2]
         self.current = None
-        if part.capture is None:
+        if not part.outcome.success:
             self._answer(part.ticket, part.outcome, "declined", "recorded as declined", via)
             return
-        self.shares = after(self.shares, part.capture.items)
+        items = part.authorization.items
+        self.shares = after(self.shares, items)
         self.succeeded.add(part.outcome.payment_id)
-        self.captured.append(CapturedPart(part.number, part.outcome.payment_id, part.capture.items))
+        paid = PaidPart(part.number, part.outcome.payment_id, items, part.capture is not None)
+        self.paid.append(paid)
         self._answer(part.ticket, part.outcome, "recorded", "", via)
 
     def close(self, reason: str, *, failed: str | None = None) -> None:
@@ -315,7 +321,8 @@ def after(outstanding: tuple[Share, ...], paid: tuple[RecordItem, ...]) -> tuple
 def top_up_records(
     plan: Plan, outstanding: tuple[Share, ...], outcome: AuthorizationOutcome, number: int
 ) -> tuple[PlannedOperation, PlannedOperation | None]:
-    """The authorization (declined or not) for a top-up outcome, and its capture if it succeeded."""
+    """The authorization (declined or not) for a top-up outcome, and its capture if it succeeded
+    on an order whose top-ups are captured."""
     items = spread(outstanding, outcome.amount)
     auth_id = ids.authorization_id(plan.marker, f"t{number}")
     authorization = PlannedOperation(
@@ -326,7 +333,7 @@ def top_up_records(
         success=outcome.success,
         authorization_id=auth_id,
     )
-    if not outcome.success:
+    if not outcome.success or not plan.top_up_captured:
         return authorization, None
     capture = PlannedOperation(
         step=f"top-up-{number}-capture",

@@ -49,7 +49,8 @@ without a Dintero source:
   refunds reach captures), else `pending` without captures, else `paid` when captures reach the
   order's gross amount, else `partially_paid`.
 - A10 Creates answer 200; list endpoints return every record (no pagination); `GET /orders/{id}`
-  embeds `authorizations` (documented) but not captures or refunds (not documented).
+  embeds `authorizations` and `cancellations` (documented) but not captures or refunds (not
+  documented).
 - A12 `generate_order_id: ALPHANUMERIC_9_RESERVE` reserves the order id when the draft is
   created and shows it as the draft's `order_id`; completion creates the order under that id.
 - A11 Tokens are opaque strings valid for `token_ttl` seconds for one account; the token request
@@ -58,6 +59,19 @@ without a Dintero source:
   that was paid only in part, its own records taking back only what was recorded (a reverted
   amendment); with `multiple_authorizations` a reversal line takes one authorization per payment.
   The guide shows only fully paid lines; no Dintero source says either way.
+- A14 `POST /orders/{id}/cancellations` (documented: a payment cancellation, a void) takes the
+  body of the other payment operations; a successful cancellation never exceeds what is
+  authorized minus captured minus cancelled, per line, and per (line, authorization_id) on lines
+  of a `multiple_authorizations` draft (400 `AMOUNT_EXCEEDS_AUTHORIZED`): Dintero documents the
+  endpoint, not its limits.
+- A15 Cancelled money cannot be captured: a capture never exceeds authorized minus captured
+  minus cancelled, in the same scopes (400 `AMOUNT_EXCEEDS_AUTHORIZED`).
+- A16 Cancellations are read from the order (`GET /orders/{id}` embeds them, as documented) and
+  one at a time (`GET /orders/{id}/cancellations/{cancellation_id}`); there is no list endpoint
+  (none is documented). A reversal line of a line that was only authorized takes a negative
+  authorization and no capture (A13's rule read for reserved money), and a line may be
+  authorized and then cancelled in full (a release line): both as the guide's pattern carried
+  over to money that was never captured; no Dintero source shows either.
 """
 
 from __future__ import annotations
@@ -290,13 +304,19 @@ class Simulator:
             _Route(shop + "/orders/{order_id}/cancel", "POST", self._cancel, write=True),
             _Route(shop + "/orders/{order_id}/close", "POST", self._close, write=True),
         ]
-        for kind in ("authorization", "capture", "refund"):
-            api.append(
-                _Route(f"{shop}/orders/{{order_id}}/{kind}s", "GET", self._lister(kind), False)
+        for kind in ("authorization", "capture", "refund", "cancellation"):
+            records = f"{shop}/orders/{{order_id}}/{kind}s"
+            if kind != "cancellation":  # A16: no list of cancellations; the order embeds them
+                api.append(_Route(records, "GET", self._lister(kind), False))
+            api.append(_Route(records, "POST", self._recorder(kind), True))
+        api.append(
+            _Route(
+                shop + "/orders/{order_id}/cancellations/{operation_id}",
+                "GET",
+                self._getter("cancellation"),
+                False,
             )
-            api.append(
-                _Route(f"{shop}/orders/{{order_id}}/{kind}s", "POST", self._recorder(kind), True)
-            )
+        )
         api += [
             _Route("/v1/sessions-profile", "POST", self._create_session, write=True),
             _Route("/v1/transactions/{transaction_id}", "GET", self._get_transaction, False),
@@ -722,6 +742,13 @@ class Simulator:
     def _lister(self, kind: str) -> Handler:
         def handler(aid: str, request: Request, body: Any) -> dict[str, Any]:
             return self.store.list_operations(aid, request.path_params["order_id"], kind)
+
+        return handler
+
+    def _getter(self, kind: str) -> Handler:
+        def handler(aid: str, request: Request, body: Any) -> dict[str, Any]:
+            params = request.path_params
+            return self.store.get_operation(aid, params["order_id"], kind, params["operation_id"])
 
         return handler
 

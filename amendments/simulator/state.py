@@ -120,7 +120,7 @@ class Draft:
 
 @dataclass
 class Operation:
-    kind: str  # authorization | capture | refund
+    kind: str  # authorization | capture | refund | cancellation
     body: OperationIn
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     created_at: str = field(default_factory=now)
@@ -193,7 +193,7 @@ class Order:
             - sum(t.amount for line in self.lines.values() for t in line.item.tax_lines),
             "items": items,
             "authorizations": [o.view() for o in self.ops("authorization", successful=False)],
-            "cancellations": [],
+            "cancellations": [o.view() for o in self.ops("cancellation", successful=False)],
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
@@ -467,6 +467,13 @@ class Store:
         order = self._order(aid, order_id)
         return {f"{kind}s": [o.view() for o in order.ops(kind, successful=False)]}
 
+    def get_operation(self, aid: str, order_id: str, kind: str, op_id: str) -> dict[str, Any]:
+        order = self._order(aid, order_id)
+        for op in order.ops(kind, successful=False):
+            if op.id == op_id:
+                return op.view()
+        raise SimError(404, "NOT_FOUND", f"{kind} {op_id} is not on order {order_id}")
+
     def cancel(self, aid: str, order_id: str) -> dict[str, Any]:
         order = self._order(aid, order_id)
         self._require_open(order)
@@ -559,21 +566,24 @@ class Store:
                     "AMOUNT_EXCEEDS_LINE",
                 )
             return
-        base_kind = "authorization" if kind == "capture" else "capture"
+        # A capture and a cancellation share the authorization (A14, A15); a refund, the capture.
+        base_kind = "capture" if kind == "refund" else "authorization"
+        done_kinds = ("refund",) if kind == "refund" else ("capture", "cancellation")
         if auth_id is not None and line.multiple_authorizations:
             base = order.totals(base_kind).get((line_id, auth_id), 0)
-            done = order.totals(kind).get((line_id, auth_id), 0)
+            done = sum(order.totals(k).get((line_id, auth_id), 0) for k in done_kinds)
             scope = f"line {line_id} under authorization_id {auth_id!r}"
         else:
             base = order.line_total(base_kind, line_id)
-            done = order.line_total(kind, line_id)
+            done = sum(order.line_total(k, line_id) for k in done_kinds)
             scope = f"line {line_id}"
         if abs(done + amount) > abs(base):
-            verb = {"capture": "capturing", "refund": "refunding"}[kind]
+            verb = {"capture": "capturing", "refund": "refunding", "cancellation": "cancelling"}
             noun = {"authorization": "authorized", "capture": "captured"}[base_kind]
+            already = "refunded" if kind == "refund" else "captured or cancelled"
             raise bad(
-                f"{verb} {amount} on {scope} would exceed what is {noun} ({base}; "
-                f"already {kind}d {done})",
+                f"{verb[kind]} {amount} on {scope} would exceed what is {noun} ({base}; "
+                f"already {already} {done})",
                 f"{where}.amount",
                 "AMOUNT_EXCEEDS_" + noun.upper(),
             )
