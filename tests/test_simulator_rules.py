@@ -515,6 +515,56 @@ async def test_refund_per_authorization_id(api: Api) -> None:
     )
 
 
+async def test_a_cancellation_never_exceeds_what_is_authorized_and_not_captured(api: Api) -> None:
+    """A14: cancelled + captured <= authorized per line; A15: cancelled money is not captured;
+    A16: the order embeds its cancellations, each readable by id, and there is no list."""
+    order_id = await api.order(item(1))
+    await api.ok("POST", f"/orders/{order_id}/authorizations", pay((1, 10000)))
+    await api.ok("POST", f"/orders/{order_id}/captures", pay((1, 6000)))
+    await api.rejected(
+        400,
+        "POST",
+        f"/orders/{order_id}/cancellations",
+        pay((1, 4001)),
+        "AMOUNT_EXCEEDS_AUTHORIZED",
+        "already captured or cancelled 6000",
+    )
+    cancelled = await api.ok("POST", f"/orders/{order_id}/cancellations", pay((1, 3000)))
+    await api.rejected(
+        400, "POST", f"/orders/{order_id}/captures", pay((1, 1001)), "AMOUNT_EXCEEDS_AUTHORIZED"
+    )
+    await api.ok("POST", f"/orders/{order_id}/captures", pay((1, 1000)))
+    await api.rejected(
+        400, "POST", f"/orders/{order_id}/cancellations", pay((1, 1)), "AMOUNT_EXCEEDS_AUTHORIZED"
+    )
+    order = await api.ok("GET", f"/orders/{order_id}")
+    assert [(c["id"], c["amount"]) for c in order["cancellations"]] == [(cancelled["id"], 3000)]
+    one = await api.ok("GET", f"/orders/{order_id}/cancellations/{cancelled['id']}")
+    assert one == cancelled
+    await api.rejected(404, "GET", f"/orders/{order_id}/cancellations/nope", None, "NOT_FOUND")
+    listed = await api.call("GET", f"/orders/{order_id}/cancellations")
+    assert listed.status_code in (404, 405)
+
+
+async def test_a_cancellation_per_authorization_id(api: Api) -> None:
+    order_id = await api.order(item(1), multi=True)
+    for auth_id, amount in (("a1", 4000), ("a2", 6000)):
+        body = pay((1, amount), authorization_id=auth_id)
+        await api.ok("POST", f"/orders/{order_id}/authorizations", body)
+    await api.rejected(
+        400,
+        "POST",
+        f"/orders/{order_id}/cancellations",
+        pay((1, 4001), authorization_id="a1"),
+        "AMOUNT_EXCEEDS_AUTHORIZED",
+        "'a1'",
+    )
+    await api.rejected(
+        400, "POST", f"/orders/{order_id}/cancellations", pay((1, 100)), "BAD_REQUEST"
+    )  # authorization_id is required on a multiple_authorizations line
+    await api.ok("POST", f"/orders/{order_id}/cancellations", pay((1, 4000), authorization_id="a1"))
+
+
 async def test_operations_on_an_unknown_order(api: Api) -> None:
     await api.rejected(404, "POST", "/orders/NOPE/captures", pay((1, 1)), "NOT_FOUND")
     await api.rejected(404, "GET", "/orders/NOPE", None, "NOT_FOUND")
