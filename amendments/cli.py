@@ -34,8 +34,9 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from amendments import telemetry, wiring
+from amendments import codec, telemetry, wiring
 from amendments.callbacks import Signing, callback_app
+from amendments.codec_server import codec_app, origins_of
 from amendments.config import Settings, SettingsError, load_settings
 from amendments.connection import TemporalUnreachable, connect
 from amendments.demo import play
@@ -449,6 +450,41 @@ def worker(context: typer.Context, as_json: JsonFlag = False) -> None:
         )
     telemetry.configure_logging(config.log_format)
     run(wiring.serve_until_signalled(config))
+
+
+@app.command(name="codec-server")
+@handled
+def codec_server(
+    context: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8720,
+    new_key: Annotated[
+        bool, typer.Option("--new-key", help="Print a fresh AES-256 key (base64) and exit.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Serve /encode and /decode for the Temporal UI and the `temporal` CLI (Temporal's remote
+    codec): payloads decrypted with ENCRYPTION_KEYS for people allowed to see them."""
+    if new_key:
+        console.print(codec.new_key())
+        return
+    config = settings(context, local_defaults=False)
+    keyring = config.keyring()
+    if keyring is None:
+        raise CliError("the codec server needs ENCRYPTION_KEYS (key_id:base64key,...)")
+    token = config.codec_server_token.get_secret_value() if config.codec_server_token else None
+    origins = origins_of(config.codec_cors_origins)
+    app_ = codec_app(keyring, token=token, origins=origins)
+    url = f"http://{host}:{port}"
+    if as_json:
+        emit_json({"codec_server": url, "origins": origins, "token": token is not None})
+    else:
+        err.print(
+            f"codec server on {url} (keys {', '.join(keyring.ids)}; "
+            f"{'bearer token required' if token else 'no token: open to whoever reaches it'}; "
+            f"CORS for {', '.join(origins) or 'no browser origin'}) (Ctrl-C stops it)"
+        )
+    serve(app_, host, port, log_level="warning")  # no access log: never a payload
 
 
 @app.command()

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from amendments.codec import Keyring, parse_keys
 from amendments.dintero.auth import validate_account_id
 from amendments.dintero.checkout import DEFAULT_CHECKOUT_URL
 from amendments.dintero.client import DEFAULT_BASE_URL
@@ -34,13 +35,26 @@ class SettingsError(ValueError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
+    # Where and how to connect: Temporal's own conventions first (`temporalio.envconfig`: the
+    # TEMPORAL_* variables every SDK and the `temporal` CLI read, and TOML profiles), these where
+    # given (`amendments/connection.py`). TEMPORAL_TLS_CERT / _KEY are deprecated aliases of
+    # TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH.
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_tls: bool = False
     temporal_tls_cert: Path | None = None
     temporal_tls_key: Path | None = None
     temporal_api_key: SecretStr | None = None
+    temporal_profile: str | None = None
+    temporal_config_file: Path | None = None
     task_queue: str = Field(default="order-amendments", min_length=1)
+
+    # Payload encryption (`amendments/codec.py`): `key_id:base64key,...`, the first current.
+    encryption_keys: SecretStr | None = None
+    # `amend codec-server`: the bearer token it requires (none: open), and the UI origins it
+    # answers CORS for (comma-separated; none: no browser).
+    codec_server_token: SecretStr | None = None
+    codec_cors_origins: str | None = None
 
     dintero_base_url: str = DEFAULT_BASE_URL
     dintero_account_id: str | None = None
@@ -70,6 +84,20 @@ class Settings(BaseSettings):
         if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
             raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (mTLS)")
         return self
+
+    @field_validator("encryption_keys")
+    @classmethod
+    def _keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip():
+            parse_keys(value.get_secret_value())
+            return value
+        return None
+
+    def keyring(self) -> Keyring | None:
+        """The encryption keys, or None when payloads go to Temporal unencrypted."""
+        if self.encryption_keys is None:
+            return None
+        return parse_keys(self.encryption_keys.get_secret_value())
 
     @field_validator("dintero_account_id")
     @classmethod

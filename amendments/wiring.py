@@ -21,7 +21,7 @@ from temporalio.worker import FixedSizeSlotSupplier, Worker, WorkerTuner
 from activities.dintero import DinteroActivities
 from amendments import telemetry
 from amendments.config import Settings, checkout_settings
-from amendments.connection import connect, ensure_search_attributes
+from amendments.connection import connect, connect_options, ensure_search_attributes
 from amendments.dintero import DinteroClient, build_http
 from amendments.dintero.auth import DinteroTokenAuth
 from amendments.dintero.checkout import CheckoutClient
@@ -161,11 +161,12 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         log.info("registered search attributes %s on %s", added, settings.temporal_namespace)
     payments = payments_for(settings, dintero)
     worker = build_worker(client, dintero, settings.task_queue, payments)
+    keyring = settings.keyring()
     log.info(
-        "worker polling %s on %s/%s; Dintero at %s (account %s)",
+        "worker polling %s; Temporal: %s; payloads %s; Dintero at %s (account %s)",
         settings.task_queue,
-        settings.temporal_address,
-        settings.temporal_namespace,
+        connect_options(settings).describe(),
+        f"encrypted (key {keyring.current})" if keyring else "not encrypted",
         settings.dintero_base_url,
         dintero.account_id,
     )

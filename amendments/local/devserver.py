@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 
 from amendments.connection import DATA_CONVERTER
@@ -44,14 +45,17 @@ def temporal_binary() -> str:
 
 
 async def wait_for_temporal(
-    address: str, within: float = 60, runtime: Runtime | None = None
+    address: str,
+    within: float = 60,
+    runtime: Runtime | None = None,
+    converter: DataConverter = DATA_CONVERTER,
 ) -> Client:
     """A client once the dev server at `address` answers (it takes a moment to start)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while True:
         try:
-            return await Client.connect(address, data_converter=DATA_CONVERTER, runtime=runtime)
+            return await Client.connect(address, data_converter=converter, runtime=runtime)
         except RuntimeError:
             if loop.time() > deadline:
                 raise

@@ -27,6 +27,7 @@ from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from amendments.callbacks import callback_app
+from amendments.codec import data_converter
 from amendments.config import Settings
 from amendments.connection import ensure_search_attributes
 from amendments.dintero import DinteroClient
@@ -266,7 +267,11 @@ class EmbeddedStack:
         assert self._temporal is not None
         try:
             self._runtime = metrics_runtime(self.metrics) if self.metrics else None
-            return await wait_for_temporal(self.temporal_address, runtime=self._runtime)
+            return await wait_for_temporal(
+                self.temporal_address,
+                runtime=self._runtime,
+                converter=data_converter(self.settings().keyring()),
+            )
         except RuntimeError:
             if self._temporal.poll() is not None and self._temporal.stderr is not None:
                 error = self._temporal.stderr.read().decode().strip()[-500:]
