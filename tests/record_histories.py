@@ -1,6 +1,6 @@
 """Record the workflow histories that tests/test_replay_histories.py replays.
 
-    python -m tests.record_histories
+    python -m tests.record_histories [--encrypted]
 
 Plays every branch on a fresh embedded stack (dev server in memory, simulator, worker) and
 writes one JSON history per branch under tests/histories/. Refresh them when a change to the
@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from amendments.starter import (
     start_amendment,
 )
 from tests.harness import eventually, item
+from tests.keys import KEY_1
 
 DIRECTORY = Path(__file__).resolve().parent / "histories"
 
@@ -98,12 +101,22 @@ BRANCHES: dict[str, tuple[Any, ...]] = {
 }
 
 
-async def record() -> None:
-    DIRECTORY.mkdir(exist_ok=True)
+# Recorded with ENCRYPTION_KEYS = tests.keys.KEY_1 (`python -m tests.record_histories
+# --encrypted`): they replay with the keys rotated (tests/test_replay_histories.py).
+ENCRYPTED = ("refund", "top_up", "revert_by_update")
+
+
+async def record(*, encrypted: bool = False) -> None:
+    directory = DIRECTORY / "encrypted" if encrypted else DIRECTORY
+    directory.mkdir(exist_ok=True)
+    if encrypted:
+        os.environ["ENCRYPTION_KEYS"] = KEY_1  # the embedded stack's settings read it
     async with EmbeddedStack(ports=Ports(free_port(), free_port(), free_port())) as stack:
         assert stack.client is not None
         client, queue = stack.client, stack.task_queue
         for name, (items, reverse, add, outcomes, timeout, *more) in BRANCHES.items():
+            if encrypted and name not in ENCRYPTED:
+                continue
             extra, then = [*more, {}, ""][:2]
             placed = await place_order(
                 client,
@@ -144,9 +157,9 @@ async def record() -> None:
             for workflow_id, file in ((handle.id, name), (f"place-{name}", f"place_{name}")):
                 history = await client.get_workflow_handle(workflow_id).fetch_history()
                 document = {"workflow_id": workflow_id, "history": json.loads(history.to_json())}
-                (DIRECTORY / f"{file}.json").write_text(json.dumps(document, indent=1) + "\n")
-                print(f"wrote tests/histories/{file}.json")
+                (directory / f"{file}.json").write_text(json.dumps(document, indent=1) + "\n")
+                print(f"wrote {directory / file}.json")
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    asyncio.run(record(encrypted="--encrypted" in sys.argv))

@@ -16,9 +16,12 @@ from temporalio.workflow import NondeterminismError
 
 from activities.dintero import DinteroActivities
 from activities.models import PlanRequest, VerifyInput
+from amendments.codec import data_converter
 from amendments.connection import DATA_CONVERTER
 from amendments.domain.models import AmendmentResult, AmendOrderInput
+from tests.keys import ROTATED, keyring
 from tests.record_histories import BRANCHES, LEGACY
+from tests.record_histories import ENCRYPTED as ENCRYPTED_BRANCHES
 from workflows.amend import AmendOrder
 from workflows.place import PlaceOrder
 
@@ -49,6 +52,29 @@ def test_a_legacy_timeout_still_fails_when_replayed() -> None:
 async def test_history_replays(path: Path) -> None:
     replayer = Replayer(workflows=[AmendOrder, PlaceOrder], data_converter=DATA_CONVERTER)
     await replayer.replay_workflow(history(path))
+
+
+ENCRYPTED = sorted((DIRECTORY / "encrypted").glob("*.json"))
+
+
+def test_every_encrypted_branch_is_recorded() -> None:
+    names = {path.stem for path in ENCRYPTED}
+    assert names == set(ENCRYPTED_BRANCHES) | {f"place_{b}" for b in ENCRYPTED_BRANCHES}
+
+
+@pytest.mark.parametrize("path", ENCRYPTED, ids=[p.stem for p in ENCRYPTED])
+async def test_an_encrypted_history_replays_after_a_key_rotation(path: Path) -> None:
+    """Recorded with key 1 only; replayed with key 2 in front and key 1 still listed. Its
+    payloads are sealed: the plain converter cannot read them."""
+    stored = b"".join(event.SerializeToString() for event in history(path).events)
+    assert b"PID_123" not in stored  # the order's payment id, in every recorded run
+    rotated = Replayer(
+        workflows=[AmendOrder, PlaceOrder], data_converter=data_converter(keyring(ROTATED))
+    )
+    await rotated.replay_workflow(history(path))
+    plain = Replayer(workflows=[AmendOrder, PlaceOrder], data_converter=DATA_CONVERTER)
+    with pytest.raises(Exception, match=r"binary/encrypted|Encoded failure|encoding"):
+        await plain.replay_workflow(history(path))
 
 
 @workflow.defn(name="AmendOrder", sandboxed=False)  # a test double defined beside pytest imports
