@@ -107,6 +107,8 @@ class EncryptionCodec(PayloadCodec):
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keyring.keys.items()}
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        if not self._keyring.keys:
+            return list(payloads)  # no keys (a codec server of a stack that does not encrypt)
         key_id = self._keyring.current
         cipher = self._ciphers[key_id]
         sealed = []
@@ -132,8 +134,8 @@ class EncryptionCodec(PayloadCodec):
             if cipher is None:
                 raise UnknownEncryptionKey(
                     f"a payload is encrypted with key {key_id!r}, which is not in "
-                    f"ENCRYPTION_KEYS (known: {', '.join(self._keyring.ids)}); add that key "
-                    "back (a key is removed only once no run needs it)"
+                    f"ENCRYPTION_KEYS (known: {', '.join(self._keyring.ids) or 'none'}); add "
+                    "that key back (a key is removed only once no run needs it)"
                 )
             nonce, data = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
             try:

@@ -28,8 +28,10 @@ from amendments.codec import EncryptionCodec, Keyring, UnknownEncryptionKey
 log = logging.getLogger("amendments.codec_server")
 
 
-def codec_app(keyring: Keyring, *, token: str | None, origins: list[str]) -> Starlette:
-    codec = EncryptionCodec(keyring)
+def codec_app(keyring: Keyring | None, *, token: str | None, origins: list[str]) -> Starlette:
+    """The app; without keys, plain payloads pass through and encrypted ones are refused (so
+    that a stack that does not encrypt can still point its UI here)."""
+    codec = EncryptionCodec(keyring or Keyring({}))
 
     def refused(request: Request) -> Response | None:
         if token is None:
@@ -66,7 +68,7 @@ def codec_app(keyring: Keyring, *, token: str | None, origins: list[str]) -> Sta
         return _json(Payloads(payloads=decoded))
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "current_key": keyring.current})
+        return JSONResponse({"status": "ok", "current_key": keyring.current if keyring else None})
 
     return Starlette(
         routes=[

@@ -44,6 +44,7 @@ def test_the_stack_has_every_part() -> None:
         "simulator",
         "worker",
         "callbacks",
+        "codec-server",
         "prometheus",
         "grafana",
     }
@@ -167,3 +168,16 @@ def test_the_server_keeps_task_queues_in_priority_order_like_every_dev_server() 
     # Priority as on the dev servers; the partitions left at the server's default (scaled out).
     assert dynamic == {"matching.useNewMatcher": [{"value": True}]}
     assert DEV_SERVER_CONFIG["matching.useNewMatcher"] is True
+
+
+def test_the_ui_decodes_through_the_codec_server_with_the_workers_keys() -> None:
+    codec, ui = services()["codec-server"], services()["temporal-ui"]
+    assert codec["command"][:2] == ["amend", "codec-server"]
+    port = codec["command"][codec["command"].index("--port") + 1]
+    assert f"{port}:{port}" in codec["ports"]
+    assert ui["environment"]["TEMPORAL_CODEC_ENDPOINT"] == f"http://localhost:{port}"
+    assert ui["environment"]["TEMPORAL_CORS_ORIGINS"] in codec["environment"]["CODEC_CORS_ORIGINS"]
+    assert "codec-server" in ui["depends_on"]
+    keys = {services()[name]["environment"]["ENCRYPTION_KEYS"] for name in ("worker", "callbacks")}
+    assert keys == {codec["environment"]["ENCRYPTION_KEYS"]} == {"${ENCRYPTION_KEYS:-}"}
+    assert {"ENCRYPTION_KEYS", "CODEC_SERVER_TOKEN", "CODEC_CORS_ORIGINS"} <= SETTING_NAMES
