@@ -92,6 +92,9 @@ async def socket_client(
 
 
 UI_PORT = free_port()
+# Where the session dev server's UI decodes payloads (`amend codec-server`'s app, started by the
+# test that needs it: tests/test_ui_browser.py); plain payloads pass through it unchanged.
+CODEC_PORT = free_port()
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +109,11 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=DATA_CONVERTER,
         dev_server_existing_path=temporal_binary(),
         dev_server_log_level="error",
-        dev_server_extra_args=list(DEV_SERVER_OPTIONS),
+        dev_server_extra_args=[
+            *DEV_SERVER_OPTIONS,
+            "--ui-codec-endpoint",
+            f"http://127.0.0.1:{CODEC_PORT}",
+        ],
         ui=True,
         ui_port=UI_PORT,
     )
