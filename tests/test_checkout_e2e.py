@@ -31,6 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from amendments.callbacks import callback_app
+from amendments.codec import data_converter
 from amendments.config import Settings
 from amendments.connection import DATA_CONVERTER
 from amendments.dintero.checkout import CheckoutClient
@@ -43,6 +44,7 @@ from amendments.starter import revert_amendment
 from amendments.wiring import build_worker, checkout_client, dintero_client
 from tests.cli import amend_async
 from tests.harness import CHAIR, PATIENCE, Harness, eventually, item, swap
+from tests.keys import KEY_1, keyring
 from workflows.amend import AmendOrder
 
 AMEND = str(Path(sys.executable).with_name("amend"))
@@ -122,12 +124,23 @@ async def signed_stack(
         yield found
 
 
+@pytest.fixture
+async def encrypted_stack(
+    env: WorkflowEnvironment, served: tuple[Simulator, str], socket_sim: Simulator
+) -> AsyncIterator[Stack]:
+    """The same with ENCRYPTION_KEYS: the worker's client, the receiver and the test's client
+    encrypt every payload."""
+    async with checkout_stack(env, served, socket_sim, keys=KEY_1) as found:
+        yield found
+
+
 @contextlib.asynccontextmanager
 async def checkout_stack(
     env: WorkflowEnvironment,
     served: tuple[Simulator, str],
     socket_sim: Simulator,
     secret: str | None = None,
+    keys: str | None = None,
 ) -> AsyncIterator[Stack]:
     _, url = served
     port = free_port()
@@ -143,6 +156,13 @@ async def checkout_stack(
     }
     if secret is not None:
         environment |= {"DINTERO_SIGNATURE_SECRET": secret, "CALLBACK_BASE_URL": receiver_url}
+    client = env.client
+    if keys is not None:
+        environment["ENCRYPTION_KEYS"] = keys
+        client = await Client.connect(
+            env.client.service_client.config.target_host,
+            data_converter=data_converter(keyring(keys)),
+        )
     receiver = await asyncio.create_subprocess_exec(
         AMEND, "callbacks", "--port", str(port), env=environment,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
@@ -173,9 +193,9 @@ async def checkout_stack(
                     return None
 
             await eventually(healthy)
-            async with build_worker(env.client, dintero, task_queue, payments):
+            async with build_worker(client, dintero, task_queue, payments):
                 yield Stack(
-                    Harness(env.client, socket_sim, task_queue),
+                    Harness(client, socket_sim, task_queue),
                     checkout,
                     http,
                     f"{receiver_url}/callbacks/dintero",
@@ -318,6 +338,28 @@ async def test_a_top_up_on_an_order_not_captured_is_authorized_only(stack: Stack
     assert stack.events(paid_by) == [("AUTHORIZE", 39800)]
     assert stack.harness.records(order_id, "capture") == []
     await replays(stack, order_id)
+
+
+async def test_an_encrypted_top_up_keeps_its_payment_link_private(
+    encrypted_stack: Stack, env: WorkflowEnvironment
+) -> None:
+    """With ENCRYPTION_KEYS, the payment link (a capability URL), the session and the paying
+    transaction appear in no payload of the raw history; the run reads as usual with the key."""
+    stack = encrypted_stack
+    order_id, paid_by = await stack.paid_order()
+    await stack.harness.start(dearer(order_id, "encrypted-top-up"))
+    state = await stack.link(order_id, 1)
+    assert state.payment_link is not None
+    link = state.payment_link
+    top_up = await stack.pay(link.session_id)
+    done = await result(stack, order_id)
+    assert (done.outcome, done.total) == ("applied", 49800)
+    history = await env.client.get_workflow_handle(f"amend-{order_id}").fetch_history()
+    stored = b"".join(event.SerializeToString() for event in history.events)
+    assert b"binary/encrypted" in stored
+    for secret in (link.url, link.session_id, top_up, paid_by):
+        assert secret.encode() not in stored, secret
+    assert stack.events(top_up) == [("AUTHORIZE", 10000), ("CAPTURE", 10000)]
 
 
 async def test_a_declined_session_then_a_paid_one(stack: Stack) -> None:
