@@ -90,7 +90,11 @@ async def test_payloads_are_encrypted_and_still_read(
 ) -> None:
     client, worker = encrypted
     queue = worker.environment["TASK_QUEUE"]
-    assert "payloads encrypted (key test-1)" in worker.log_text()
+    logged = worker.log_text()
+    assert "payloads encrypted (key test-1)" in logged
+    assert "profile default" in logged
+    assert "auth none (plaintext)" in logged
+    assert KEY_1.split(":")[1] not in logged
 
     async def placed() -> str:
         order = await place_order(
