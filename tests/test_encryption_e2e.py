@@ -90,11 +90,7 @@ async def test_payloads_are_encrypted_and_still_read(
 ) -> None:
     client, worker = encrypted
     queue = worker.environment["TASK_QUEUE"]
-    logged = worker.log_text()
-    assert "payloads encrypted (key test-1)" in logged
-    assert "profile default" in logged
-    assert "auth none (plaintext)" in logged
-    assert KEY_1.split(":")[1] not in logged
+    connection_logged(worker)
 
     async def placed() -> str:
         order = await place_order(
@@ -180,6 +176,15 @@ async def test_payloads_are_encrypted_and_still_read(
     for history in histories[:2]:  # key 1's payloads cannot be read without key 1
         with pytest.raises(Exception, match="UnknownEncryptionKey"):
             await without.replay_workflow(history)
+
+
+def connection_logged(worker: WorkerProcess) -> None:
+    """The worker names its profile, address, namespace, auth mode and key id: never a key."""
+    logged = worker.log_text()
+    assert "payloads encrypted (key test-1)" in logged
+    assert "profile default" in logged
+    assert "auth none (plaintext)" in logged
+    assert KEY_1.split(":")[1] not in logged
 
 
 async def run(*command: str) -> tuple[int, str, str]:
