@@ -38,6 +38,8 @@ from amendments import codec, telemetry, wiring
 from amendments.callbacks import Signing, callback_app
 from amendments.codec_server import codec_app, origins_of
 from amendments.config import Settings, SettingsError, load_settings
+from amendments.conformance import PROBES, ProductionAccount, refuse_production, run_probes
+from amendments.conformance import plan as probe_plan
 from amendments.connection import TemporalUnreachable, connect
 from amendments.demo import play
 from amendments.dintero.errors import DinteroError
@@ -58,6 +60,7 @@ from amendments.process import exit_now
 from amendments.render import (
     allocation_table,
     amendments_table,
+    conformance_table,
     ledger_table,
     next_line,
     outcome_line,
@@ -450,6 +453,66 @@ def worker(context: typer.Context, as_json: JsonFlag = False) -> None:
         )
     telemetry.configure_logging(config.log_format)
     run(wiring.serve_until_signalled(config))
+
+
+@app.command()
+@handled
+def conformance(
+    context: typer.Context,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Run only this probe (repeatable).")
+    ] = None,
+    show_plan: Annotated[
+        bool, typer.Option("--plan", help="Print the calls each probe would make; send none.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check every assumption about Dintero against the configured TEST account: one probe
+    each, on orders it creates itself. Exit 0 only when every probe holds."""
+    config = settings(context)
+    account_id, client_id, secret = config.dintero_credentials()
+    try:
+        refuse_production(account_id)
+    except ProductionAccount as exc:
+        raise CliError(str(exc)) from None
+    unknown = sorted(set(only or ()) - {p.id for p in PROBES})
+    if unknown:
+        raise CliError(f"--only: no probe {', '.join(unknown)} (known: "
+                       f"{', '.join(p.id for p in PROBES)})")  # fmt: skip
+    chosen = tuple(p for p in PROBES if not only or p.id in only)
+    if show_plan:
+        planned = probe_plan(chosen)
+        if as_json:
+            emit_json({"account": account_id, "plan": planned})
+            return
+        for row in planned:
+            console.print(f"{row['id']}: {row['assumption']}", soft_wrap=True)
+            console.print(f"    calls: {'; '.join(row['calls'])}", soft_wrap=True)
+        return
+    results, orders = run(
+        run_probes(
+            base_url=config.dintero_base_url,
+            checkout_url=config.dintero_checkout_base_url,
+            account_id=account_id,
+            client_id=client_id,
+            client_secret=secret,
+            checkout_profile=config.dintero_checkout_profile_id,
+            only={p.id for p in chosen},
+        )
+    )
+    if as_json:
+        emit_json(
+            {
+                "account": account_id,
+                "probes": [r.document() for r in results],
+                "orders": orders,
+            }
+        )
+    else:
+        console.print(conformance_table(results, account_id))
+        console.print(f"orders created (all this run's own): {', '.join(orders) or 'none'}")
+    if any(r.finding.verdict != "holds" for r in results):
+        raise typer.Exit(1)
 
 
 @app.command(name="codec-server")

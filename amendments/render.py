@@ -8,6 +8,7 @@ no Temporal calls; the workflow imports it for its current details).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from rich import box
 from rich.table import Table
@@ -371,3 +372,23 @@ def payment_link_line(state: AmendmentState) -> str:
     assert link is not None
     currency = f" {state.plan.currency}" if state.plan else ""
     return f"payment link for {link.amount}{currency}: {link.url} (session {link.session_id})"
+
+
+def conformance_table(results: Iterable[Any], account_id: str) -> Table:
+    """`amend conformance`: each assumption, what was sent and came back, the verdict, and
+    what the product does if it differs."""
+    table = Table(title=f"Dintero conformance of account {account_id}", title_justify="left")
+    for column in ("probe", "verdict", "assumption", "sent", "received", "if it differs"):
+        table.add_column(column, overflow="fold")
+    for result in results:
+        finding = result.finding
+        style = {"holds": "green", "differs": "red"}.get(finding.verdict, "yellow")
+        table.add_row(
+            result.probe.id,
+            f"[{style}]{finding.verdict}[/{style}]",
+            result.probe.assumption,
+            finding.sent,
+            finding.received,
+            "" if finding.verdict == "holds" else result.probe.if_it_differs,
+        )
+    return table

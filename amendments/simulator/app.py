@@ -21,7 +21,12 @@ HTTP as Dintero calls it), `GET|POST|DELETE /_sim/checkout/accepting` (`{"action
 "refund" | "void" | "*", "times"?, "complete_ms"?, "outcome": "success" | "failure" | "never"}`:
 such operations answer 202 and complete later, or fail, or never complete) and
 `POST /_sim/checkout/signature` (`{"secret": "..." | null}`: callbacks carry
-`Dintero-Signature` from then on, as once a merchant has created a signature secret).
+`Dintero-Signature` from then on, as once a merchant has created a signature secret) and
+`GET|POST|DELETE /_sim/assumptions` (`{"flip": "A7" | "EVENT_REFERENCE"}`: behave as Dintero
+would if that assumption were wrong; for `amend conformance`'s own tests).
+
+Each assumption below (A1-A16, and C1-C10 in `checkout.py`) is checked against a real Dintero
+test account by the probe of the same id in `amendments/conformance.py` (`amend conformance`).
 
 Rules enforced (the README's "The flow" and "The Dintero simulator"). Where Dintero's real
 behaviour is unknown the simulator is strict; these are its ASSUMPTIONS, each a choice made
@@ -160,6 +165,18 @@ class AcceptRule(BaseModel):
     times: int | None = Field(default=None, ge=1)
     complete_ms: int = Field(default=200, ge=0, le=600_000)
     outcome: Literal["success", "failure", "never"] = "success"
+
+
+# Assumptions the test control `/_sim/assumptions` can flip: A7 (a second authorization of a
+# line accepted without `multiple_authorizations`) and EVENT_REFERENCE (Checkout events carry
+# no `event_reference`), so that `amend conformance` can be shown to tell them apart.
+FLIPPABLE = ("A7", "EVENT_REFERENCE")
+
+
+class FlipIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    flip: Literal["A7", "EVENT_REFERENCE"]
 
 
 class SignatureIn(BaseModel):
@@ -340,6 +357,7 @@ class Simulator:
                 methods=["GET", "POST", "DELETE"],
             ),
             Route("/_sim/checkout/signature", self._sim_signature, methods=["POST"]),
+            Route("/_sim/assumptions", self._sim_assumptions, methods=["GET", "POST", "DELETE"]),
             Route("/_sim/requests", self._sim_requests, methods=["GET"]),
             Route("/_sim/state", self._sim_state, methods=["GET"]),
             Route("/_sim/reset", self._sim_reset, methods=["POST"]),
@@ -567,7 +585,16 @@ class Simulator:
 
     def _get_transaction(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
         found = self.store.accounts[aid].checkout
-        return checkout.transaction_of(found, request.path_params["transaction_id"]).view()
+        view = checkout.transaction_of(found, request.path_params["transaction_id"]).view()
+        return self._as_flipped(view)
+
+    def _as_flipped(self, view: dict[str, Any]) -> dict[str, Any]:
+        """A transaction as Dintero would answer if its events carried no `event_reference`
+        (the flip `EVENT_REFERENCE`)."""
+        if "EVENT_REFERENCE" in self.store.flipped:
+            for event in view.get("events", []):
+                event.pop("event_reference", None)
+        return view
 
     def _moving(self, action: str) -> Handler:
         ask = {
@@ -583,7 +610,7 @@ class Simulator:
             movement = movement_of(transaction, body)
             rule = self._accepting(action)
             if rule is None:
-                return checkout.apply(transaction, movement)
+                return self._as_flipped(checkout.apply(transaction, movement))
             view, request_id = checkout.accept(transaction, movement)
             if rule.outcome != "never":
                 done = asyncio.create_task(
@@ -614,6 +641,19 @@ class Simulator:
         await asyncio.sleep(delay)
         checkout.complete(transaction, request_id, success)
         self._keep()
+
+    async def _sim_assumptions(self, request: Request) -> Response:
+        """`POST {"flip": "A7"}`: behave as if that assumption were wrong (FLIPPABLE); `DELETE`:
+        every assumption holds again; `GET`: the flipped ones."""
+        if request.method == "DELETE":
+            self.store.flipped.clear()
+        elif request.method == "POST":
+            try:
+                flip = FlipIn.model_validate(await request.json()).flip
+            except (ValueError, ValidationError) as exc:
+                return JSONResponse(SimError(400, "BAD_REQUEST", str(exc)).envelope(), 400)
+            self.store.flipped.add(flip)
+        return JSONResponse({"flipped": sorted(self.store.flipped)})
 
     async def _sim_pay(self, request: Request) -> Response:
         """Play the customer in a session, then call its callback_url as Dintero does."""

@@ -216,6 +216,9 @@ class Store:
     def __init__(self, seed: int | None = None) -> None:
         self.accounts: dict[str, Account] = defaultdict(Account)
         self._random = random.Random(seed)
+        # Assumptions flipped by the test control `/_sim/assumptions` (never kept): the
+        # simulator then behaves as Dintero would if that assumption were wrong.
+        self.flipped: set[str] = set()
 
     # --- keeping it across restarts (`amend dev`) ------------------------------------------
 
@@ -550,7 +553,7 @@ class Store:
                 for o in order.ops("authorization", successful=False)
                 if any(i.line_id == line_id for i in o.body.items)
             ]
-            if earlier and not line.multiple_authorizations:
+            if earlier and not line.multiple_authorizations and "A7" not in self.flipped:
                 raise bad(
                     f"line {line_id} is already authorized; a second authorization needs "
                     "options.multiple_authorizations on its draft",
