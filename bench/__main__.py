@@ -469,7 +469,7 @@ def machine() -> dict[str, Any]:
 def for_reading(console: Console) -> Console:
     """The console a report is printed on: the terminal as it is (tables fit its width), or,
     when stdout is a file or a pipe, plain text that never wraps a cell: Markdown tables, one
-    row per line, as the README's performance table is."""
+    row per line, as the performance table (docs/performance.md) is."""
     if console.is_terminal:
         return console
     return Console(file=console.file, width=1000, no_color=True, highlight=False)

@@ -1,6 +1,6 @@
 """`python -m bench.http_client`: CPU of the product's Dintero client per request, against the
 simulator in a process of its own. It isolates the HTTP client's share of the worker's CPU, the
-largest in the worker's profile (see README, Performance).
+largest in the worker's profile (see docs/performance-history.md).
 
     python -m bench.http_client                 # 3,000 order reads at concurrency 50
     python -m bench.http_client --requests 10000 --concurrency 10

@@ -1,4 +1,4 @@
-"""`amend demo` (the README's main job) and `amend dev`, as a newcomer runs them."""
+"""`amend demo` (the README's first command) and `amend dev`, as a newcomer runs them."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""`examples/`: an order and one amendment request per branch, as the README's operating guide
-uses them. Each validates against its JSON Schema in `schemas/` (the contract a backend in any
-language reads), and each runs end to end through the `amend` CLI against the dev server."""
+"""`examples/`: an order and one amendment request per branch, as docs/operating.md uses them.
+Each validates against its JSON Schema in `schemas/` (the contract a backend in any language
+reads), and each runs end to end through the `amend` CLI against the dev server."""
 
 from __future__ import annotations
 

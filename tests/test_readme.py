@@ -1,4 +1,5 @@
-"""The README's backend script runs as written, against the dev server and the simulator."""
+"""The backend script runs as written wherever it is shown (the README and the documentation's
+"Starting amendments from a backend"), against the dev server and the simulator."""
 
 from __future__ import annotations
 
@@ -9,26 +10,31 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.harness import Harness
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def backend_script() -> str:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Starting amendments from a backend", 1)[1]
-    match = re.search(r"```python\n(.*?)```", section, re.S)
-    assert match is not None, "the README lost its backend script"
+SHOWN_IN = ("README.md", "docs/backend.md")
+
+
+def backend_script(page: str) -> str:
+    text = (ROOT / page).read_text(encoding="utf-8")
+    match = re.search(r"```python\n(import asyncio.*?)```", text, re.S)
+    assert match is not None, f"{page} lost its backend script"
     return match.group(1)
 
 
-async def test_the_readme_backend_script_runs_as_written(
-    harness: Harness, cli_env: dict[str, str]
+@pytest.mark.parametrize("page", SHOWN_IN)
+async def test_the_backend_script_runs_as_written(
+    harness: Harness, cli_env: dict[str, str], page: str
 ) -> None:
     # In a thread: the test's worker runs on this event loop.
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-c", backend_script()],
+        [sys.executable, "-c", backend_script(page)],
         cwd=ROOT,
         env={"PATH": os.environ.get("PATH", ""), **cli_env},
         capture_output=True,

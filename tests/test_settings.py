@@ -1,4 +1,4 @@
-"""Settings: the environment names of the README's "Configuration", and Temporal Cloud / TLS as
+"""Settings: the environment names of docs/configuration.md, and Temporal Cloud / TLS as
 configuration only."""
 
 from __future__ import annotations

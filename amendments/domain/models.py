@@ -1,7 +1,7 @@
 """The domain's input, plan, state and result models: one per workflow, activity, signal and update.
 
 Frozen, `extra="forbid"`, money as `int` minor units (`StrictInt`: "100" and 100.0 are refused).
-These are the JSON contracts of the README's "Starting amendments from a backend"; `schemas/`
+These are the JSON contracts of "Starting amendments from a backend" (docs/backend.md); `schemas/`
 holds their generated JSON Schema.
 """
 

@@ -28,7 +28,7 @@ would if that assumption were wrong; for `amend conformance`'s own tests).
 Each assumption below (A1-A16, and C1-C10 in `checkout.py`) is checked against a real Dintero
 test account by the probe of the same id in `amendments/conformance.py` (`amend conformance`).
 
-Rules enforced (the README's "The flow" and "The Dintero simulator"). Where Dintero's real
+Rules enforced (docs/concepts.md and docs/dintero.md). Where Dintero's real
 behaviour is unknown the simulator is strict; these are its ASSUMPTIONS, each a choice made
 without a Dintero source:
 - A1 Unknown fields in request bodies are refused with 400 (Dintero accepts many more fields).
