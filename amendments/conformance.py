@@ -27,9 +27,14 @@ from typing import Any, Literal
 
 import httpx
 from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from amendments.dintero.auth import validate_account_id
 from amendments.dintero.client import build_http
+from amendments.simulator.server import BackgroundServer
 
 Verdict = Literal["holds", "differs", "unknown"]
 
@@ -396,11 +401,13 @@ async def _f4(run: Run) -> Finding:
 # --- Checkout: C1-C10 ---------------------------------------------------------------------
 
 
-async def _session(run: Run, amount: int = 10000, **extra: Any) -> Any:
+async def _session(
+    run: Run, amount: int = 10000, url: dict[str, str] | None = None, **extra: Any
+) -> Any:
     assert run.checkout_profile is not None
     body = {
         "profile_id": run.checkout_profile,
-        "url": {"return_url": "https://example.com/conformance"},
+        "url": url or {"return_url": "https://example.com/conformance"},
         "order": {
             "amount": amount,
             "currency": "NOK",
@@ -514,6 +521,30 @@ async def _event_reference(run: Run) -> Finding:
     return Finding(verdict, f"capture 100 with capture_reference {reference}", f"events {found}")
 
 
+async def _callback(run: Run) -> Finding:
+    """Dintero calls the session's callback_url once the customer pays, with the transaction,
+    the session and the merchant's reference (the receiver reads nothing else from it)."""
+    calls: list[dict[str, str]] = []
+
+    async def receive(request: Request) -> Response:
+        calls.append(dict(request.query_params))
+        return Response(status_code=200)
+
+    app = Starlette(routes=[Route("/callback", receive, methods=["GET", "POST"])])
+    with BackgroundServer(app) as url:
+        session = await _session(
+            run, url={"return_url": "https://example.com/conformance",
+                      "callback_url": f"{url}/callback"},
+        )  # fmt: skip
+        paid = await run.customer(session["id"])
+        if paid.status_code != 200:
+            raise ProbeError(f"the customer could not pay: {paid.text[:200]}")
+    fields = {"transaction_id", "session_id", "merchant_reference"}
+    got = sorted(set(calls[0]) & fields) if calls else []
+    verdict: Verdict = "holds" if calls and set(got) == fields else "differs"
+    return Finding(verdict, "a paid session with a callback_url", f"{len(calls)} call(s) {got}")
+
+
 def _probe(
     id_: str, assumption: str, calls: str, if_it_differs: str, check: Check,
     needs: Literal["orders", "checkout", "customer"] = "orders",
@@ -607,6 +638,10 @@ PROBES: tuple[Probe, ...] = (
            "event_reference", "POST sessions-profile; customer pays; POST capture",
            "a retried capture or refund could not find its own event: it would be sent twice; "
            "do not use PAYMENTS=dintero-checkout", _event_reference, "customer"),
+    _probe("CALLBACK", "a paid session calls its callback_url with transaction_id, session_id "
+           "and merchant_reference", "POST sessions-profile (callback_url here); customer pays",
+           "top-up outcomes would never arrive by themselves: they wait for the timeout",
+           _callback, "customer"),
 )  # fmt: skip
 
 

@@ -1,6 +1,6 @@
 """Payload data stays private in Temporal, end to end: a real dev server, the simulator over a
-socket, and `python worker.py` run with ENCRYPTION_KEYS. Amendments of every branch (refund,
-top-up, reverted top-up, a write Dintero refuses) are run through an encrypted client; then:
+socket, and `python worker.py` run with ENCRYPTION_KEYS. Amendments of every branch (even,
+refund, top-up, reverted top-up, a write Dintero refuses) are run through an encrypted client; then:
 
 - each raw history, read by a client without the codec, holds none of the order's product ids,
   descriptions, payment ids or Dintero's error text, in any payload or failure;
@@ -109,9 +109,10 @@ async def test_payloads_are_encrypted_and_still_read(
             **extra,
         }
 
-    cheaper, dearer, undone, refused = [await placed() for _ in range(4)]
-    assert (await (await start_amendment(client, request(cheaper, 30000), task_queue=queue))
-            .result()).outcome == "applied"  # fmt: skip
+    cheaper, even, dearer, undone, refused = [await placed() for _ in range(5)]
+    for order_id, gross in ((cheaper, 30000), (even, 40000)):
+        started = await start_amendment(client, request(order_id, gross), task_queue=queue)
+        assert (await started.result()).outcome == "applied"
     handle = await start_amendment(client, request(dearer, 50000), task_queue=queue)
     outcome = {"payment_id": TOP_UP, "amount": 10000, "success": True}
     await send_authorization_outcome(client, dearer, outcome)
@@ -134,7 +135,7 @@ async def test_payloads_are_encrypted_and_still_read(
     histories: list[WorkflowHistory] = []
     async for execution in raw.list_workflows(f"TaskQueue = '{queue}'"):
         histories.append(await raw.get_workflow_handle(execution.id).fetch_history())
-    assert len(histories) == 8
+    assert len(histories) == 10
     for history in histories:
         stored = b"".join(event.SerializeToString() for event in history.events)
         assert b"binary/encrypted" in stored
