@@ -32,6 +32,7 @@ from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
 from amendments.simulator.server import free_port
 from amendments.wiring import build_worker, dintero_client
 from tests.harness import Harness
+from tests.runner import Runner
 
 ACCOUNT = DEMO_ACCOUNT_ID
 SECRET = SecretStr("s3cr3t-value-never-logged")
@@ -167,6 +168,17 @@ def cli_env(
         "DINTERO_CLIENT_ID": "cli",
         "DINTERO_CLIENT_SECRET": "cli-secret",
     }
+
+
+@pytest.fixture(params=["cli", "raw"])
+def runner(
+    request: pytest.FixtureRequest,
+    harness: Harness,
+    raw: Client,
+    cli_env: dict[str, str],
+    tmp_path: Path,
+) -> Runner:
+    return Runner(str(request.param), harness, raw, cli_env, tmp_path)
 
 
 @pytest.fixture

@@ -25,41 +25,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio.client import Client
 
 from tests.cli import amend_async
-from tests.harness import Harness, item
+from tests.harness import item
 from tests.money import held_per_line, per_payment, reserved_per_line
-from tests.test_payments_e2e import (
-    CHAIR,
-    CUSHIONS,
-    LAMP,
-    LAMP_XL,
-    STOOL,
-    Runner,
-    merchant_api,
-    rev,
-)
+from tests.runner import CHAIR, CUSHIONS, LAMP, LAMP_XL, STOOL, Runner, merchant_api, rev
 
 pytestmark = pytest.mark.timeout(600)
 
 TABLE = {**item("TABLE", 10000), "description": "Table"}
 NO_MONEY = {"authorization": 0, "capture": 0, "refund": 0, "cancellation": 0}
-
-
-@pytest.fixture(params=["cli", "raw"])
-def runner(
-    request: pytest.FixtureRequest,
-    harness: Harness,
-    raw: Client,
-    cli_env: dict[str, str],
-    tmp_path: Path,
-) -> Runner:
-    return Runner(str(request.param), harness, raw, cli_env, tmp_path)
 
 
 def money(runner: Runner, order_id: str) -> dict[str, dict[str, int]]:

@@ -140,21 +140,10 @@ def plan_amendment(order: OrderSnapshot, request: AmendOrderInput) -> Plan:
     refunds = {p: amount for p, amount in freed_captured.items() if amount}
     releases = {p: amount for p, amount in freed_reserved.items() if amount}
     first = next_id + len(reversals) + len(new_lines)
-    refund_lines = {
-        payment: _settling_line(
-            REFUND_PRODUCT_ID, "refund", first + index, amount, request.amendment_id,
-            payment, len(refunds),
-        )
-        for index, (payment, amount) in enumerate(refunds.items())
-    }  # fmt: skip
-    first += len(refund_lines)
-    release_lines = {
-        payment: _settling_line(
-            RELEASE_PRODUCT_ID, "release", first + index, amount, request.amendment_id,
-            payment, len(releases),
-        )
-        for index, (payment, amount) in enumerate(releases.items())
-    }  # fmt: skip
+    refund_lines = _settling_lines("refund", refunds, first, request.amendment_id)
+    release_lines = _settling_lines(
+        "release", releases, first + len(refund_lines), request.amendment_id
+    )
     refund_amount = sum(refunds.values())
     release_amount = sum(releases.values())
     top_up_amount = max(0, new_total - reversed_total)
@@ -221,27 +210,25 @@ def _captures_top_ups(holdings: money.ByPayment) -> bool:
     return reserved == 0 and any(m.captured for m in holdings.values())
 
 
-def _settling_line(
-    product_id: str,
-    role: Literal["refund", "release"],
-    line_id: int,
-    amount: int,
-    amendment_id: str,
-    payment: str,
-    count: int,
-) -> PlannedLine:
-    """A refund line (captured money given back) or a release line (reserved money let go)."""
+def _settling_lines(
+    role: Literal["refund", "release"], amounts: dict[str, int], first: int, amendment_id: str
+) -> dict[str, PlannedLine]:
+    """A refund line (captured money given back) or a release line (reserved money let go) per
+    payment, numbered from `first`."""
     what = "Refund" if role == "refund" else "Release"
     description = f"{what} for amendment {amendment_id}"
-    return PlannedLine(
-        line_id=line_id,
-        product_id=product_id,
-        quantity=1,
-        gross_amount=amount,
-        description=description if count == 1 else f"{description} to payment {payment}",
-        description_alias=what,
-        role=role,
-    )
+    return {
+        payment: PlannedLine(
+            line_id=first + index,
+            product_id=REFUND_PRODUCT_ID if role == "refund" else RELEASE_PRODUCT_ID,
+            quantity=1,
+            gross_amount=amount,
+            description=description if len(amounts) == 1 else f"{description} to payment {payment}",
+            description_alias=what,
+            role=role,
+        )
+        for index, (payment, amount) in enumerate(amounts.items())
+    }
 
 
 def _check_order(order: OrderSnapshot, request: AmendOrderInput) -> None:
