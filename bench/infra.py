@@ -147,7 +147,9 @@ class Infra:
             "error",
             *DEV_SERVER_OPTIONS,
         )
-        self.client = await wait_for_temporal(f"127.0.0.1:{self.temporal_port}")
+        self.client = await wait_for_temporal(
+            f"127.0.0.1:{self.temporal_port}", process=self.processes["temporal"]
+        )
         await ensure_search_attributes(self.client, "default")
         await self._wait_http(f"{self.simulator_url}/healthz")
         self.spawn("worker", sys.executable, str(ROOT / "worker.py"), metrics=True)

@@ -20,7 +20,14 @@ from tests.cli import amend_async
 from tests.harness import CHAIR, eventually
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-DEV_FILES = {"dev.lock", "simulator.json", "temporal.db", "temporal.db-shm", "temporal.db-wal"}
+DEV_FILES = {
+    "dev.lock",
+    "simulator.json",
+    "temporal.db",
+    "temporal.db-shm",
+    "temporal.db-wal",
+    "temporal.log",
+}
 
 AMEND = str(Path(sys.executable).with_name("amend"))
 

@@ -15,7 +15,6 @@ import contextlib
 import fcntl
 import os
 import socket
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -33,7 +32,7 @@ from amendments.connection import ensure_search_attributes
 from amendments.dintero import DinteroClient
 from amendments.dintero.checkout import CheckoutClient
 from amendments.domain.models import PaymentsMode
-from amendments.local.devserver import DEV_SERVER_OPTIONS, temporal_binary, wait_for_temporal
+from amendments.local.devserver import DevServer
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
 from amendments.simulator.app import SimulatorConfig
 from amendments.simulator.server import free_port
@@ -42,6 +41,7 @@ from amendments.wiring import build_worker, checkout_client, dintero_client, pay
 
 STATE_DIR = Path(".amend")
 TEMPORAL_DB = "temporal.db"
+TEMPORAL_LOG = "temporal.log"  # the dev server's own output
 SIMULATOR_STATE = "simulator.json"
 LOCK = "dev.lock"
 
@@ -102,7 +102,7 @@ class EmbeddedStack:
         self.receiver_port = free_port(self.host) if self.payments != "record-only" else None
         self._simulator: Simulator | None = None
         self._server: BackgroundServer | None = None
-        self._temporal: subprocess.Popen[bytes] | None = None
+        self._temporal: DevServer | None = None
         self._worker: Worker | None = None
         self.client: Client | None = None
         self.dintero: DinteroClient | None = None
@@ -248,35 +248,21 @@ class EmbeddedStack:
                 leftover.unlink()
 
     def _start_temporal(self) -> None:
-        command = [
-            temporal_binary(), "server", "start-dev",
-            "--ip", self.host,
-            "--port", str(self.ports.temporal),
-            "--ui-port", str(self.ports.ui),
-            "--log-level", "error",
-            *DEV_SERVER_OPTIONS,
-        ]  # fmt: skip
-        database = self._kept(TEMPORAL_DB)
-        if database is not None:
-            command += ["--db-filename", str(database)]
-        self._temporal = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        self._temporal = DevServer(
+            self.host,
+            self.ports.temporal,
+            self.ports.ui,
+            database=self._kept(TEMPORAL_DB),
+            log=self._kept(TEMPORAL_LOG),
         )
+        self._temporal.start()
 
     async def _connect(self) -> Client:
         assert self._temporal is not None
-        try:
-            self._runtime = metrics_runtime(self.metrics) if self.metrics else None
-            return await wait_for_temporal(
-                self.temporal_address,
-                runtime=self._runtime,
-                converter=data_converter(self.settings().keyring()),
-            )
-        except RuntimeError:
-            if self._temporal.poll() is not None and self._temporal.stderr is not None:
-                error = self._temporal.stderr.read().decode().strip()[-500:]
-                raise RuntimeError(f"the Temporal dev server exited: {error}") from None
-            raise
+        self._runtime = metrics_runtime(self.metrics) if self.metrics else None
+        return await self._temporal.connect(
+            self._runtime, data_converter(self.settings().keyring())
+        )
 
     async def _stop(self) -> None:
         self._stopping.set()
@@ -300,13 +286,9 @@ class EmbeddedStack:
         if self._server is not None:
             self._server.stop()
             self._server = None
-        if self._temporal is not None and self._temporal.poll() is None:
-            self._temporal.terminate()
-            try:
-                self._temporal.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self._temporal.kill()
-        self._temporal = None
+        if self._temporal is not None:
+            self._temporal.stop()
+            self._temporal = None
         if self._lock is not None:
             os.close(self._lock)  # releases the lock
             self._lock = None
