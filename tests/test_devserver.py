@@ -27,6 +27,17 @@ class FlakyFirstStart(DevServer):
         return [sys.executable, "-c", script]
 
 
+async def refusal(server: DevServer) -> str:
+    """What starting `server` says when it fails (it must fail)."""
+    server.start()
+    try:
+        with pytest.raises(RuntimeError) as raised:
+            await server.connect(None, DATA_CONVERTER)
+    finally:
+        server.stop()
+    return str(raised.value)
+
+
 async def test_a_dev_server_that_exits_before_it_answers_is_started_again(
     tmp_path: Path,
 ) -> None:
@@ -49,14 +60,9 @@ async def test_a_taken_port_we_named_is_said_at_once_with_the_servers_words(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        server = DevServer("127.0.0.1", port, free_port(), log=tmp_path / "temporal.log")
-        server.start()
-        try:
-            with pytest.raises(RuntimeError) as raised:
-                await server.connect(None, DATA_CONVERTER)
-        finally:
-            server.stop()
-    message = str(raised.value)
+        message = await refusal(
+            DevServer("127.0.0.1", port, free_port(), log=tmp_path / "temporal.log")
+        )
     assert f"exited before it answered on 127.0.0.1:{port} (1 start(s))" in message
     assert "exit status 1" in message
     assert f"can't set frontend port {port}" in message
@@ -70,13 +76,6 @@ async def test_a_dev_server_that_keeps_exiting_is_given_up_after_three_starts(
         def command(self) -> list[str]:
             return [sys.executable, "-c", "import sys; sys.exit(3)"]
 
-    server = AlwaysExits("127.0.0.1", free_port(), free_port())
-    server.start()
-    try:
-        with pytest.raises(RuntimeError) as raised:
-            await server.connect(None, DATA_CONVERTER)
-    finally:
-        server.stop()
-    message = str(raised.value)
+    message = await refusal(AlwaysExits("127.0.0.1", free_port(), free_port()))
     assert "(3 start(s))" in message
     assert message.count("exit status 3: (no output)") == 3
