@@ -4,7 +4,7 @@ Settings come from the environment and `.env` (TEMPORAL_*, TASK_QUEUE, DINTERO_*
 METRICS_BIND_ADDRESS, OTEL_EXPORTER_OTLP_ENDPOINT, LOG_FORMAT to watch it run). One
 `httpx.AsyncClient` serves every activity; the product's search attributes are registered on the
 namespace if missing; SIGINT or SIGTERM stops polling, lets running activities finish, and exits.
-The worker is put together in `amendments/wiring.py`; this file is only its entry point.
+The worker is put together in `amendments/worker/wiring.py`; this file is only its entry point.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import asyncio
 import sys
 
 from amendments.config import SettingsError, load_settings
-from amendments.process import exit_now
-from amendments.telemetry import configure_logging
-from amendments.wiring import serve_until_signalled
+from amendments.temporal.process import exit_now
+from amendments.worker.telemetry import configure_logging
+from amendments.worker.wiring import serve_until_signalled
 
 
 def main() -> int:

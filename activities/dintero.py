@@ -27,7 +27,7 @@ from activities.models import (
     VerifyInput,
     VoidInput,
 )
-from amendments import metrics
+from amendments.api.planning import read_for_planning
 from amendments.dintero import DinteroClient
 from amendments.dintero.convert import wire_line
 from amendments.dintero.errors import DinteroError
@@ -53,8 +53,8 @@ from amendments.domain.models import (
 )
 from amendments.domain.order import OrderSnapshot
 from amendments.domain.planner import decide
-from amendments.payments import Moved, Payments, PaymentsRefused, RecordOnly
-from amendments.planning import read_for_planning
+from amendments.payments.port import Moved, Payments, PaymentsRefused, RecordOnly
+from amendments.temporal import metrics
 
 
 def _fail(exc: DinteroError) -> NoReturn:
@@ -86,7 +86,7 @@ def _same_lines(draft: DraftOrder, lines: tuple[PlannedLine, ...]) -> bool:
 
 class DinteroActivities:
     """All activities, sharing one `DinteroClient` (one `httpx.AsyncClient` per worker) and
-    the payments adapter (`amendments/payments.py`; record-only moves nothing)."""
+    the payments adapter (`amendments/payments/port.py`; record-only moves nothing)."""
 
     def __init__(self, client: DinteroClient, payments: Payments | None = None) -> None:
         self.client = client

@@ -19,10 +19,10 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from amendments.codec import Keyring, parse_keys
 from amendments.dintero.auth import validate_account_id
-from amendments.dintero.checkout import DEFAULT_CHECKOUT_URL
 from amendments.dintero.client import DEFAULT_BASE_URL
+from amendments.payments.checkout.client import DEFAULT_CHECKOUT_URL
+from amendments.temporal.codec import Keyring, parse_keys
 
 LOCAL_SIMULATOR_URL = "http://127.0.0.1:8700"
 LOCAL_ACCOUNT_ID = "T12345678"
@@ -37,8 +37,8 @@ class Settings(BaseSettings):
 
     # Where and how to connect: Temporal's own conventions first (`temporalio.envconfig`: the
     # TEMPORAL_* variables every SDK and the `temporal` CLI read, and TOML profiles), these where
-    # given (`amendments/connection.py`). TEMPORAL_TLS_CERT / _KEY are deprecated aliases of
-    # TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH.
+    # given (`amendments/temporal/connection.py`). TEMPORAL_TLS_CERT / _KEY are deprecated
+    # aliases of TEMPORAL_TLS_CLIENT_CERT_PATH / _KEY_PATH.
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_tls: bool = False
@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     temporal_config_file: Path | None = None
     task_queue: str = Field(default="order-amendments", min_length=1)
 
-    # Payload encryption (`amendments/codec.py`): `key_id:base64key,...`, the first current.
+    # Payload encryption (`amendments/temporal/codec.py`): `key_id:base64key,...`, the first
+    # current.
     encryption_keys: SecretStr | None = None
     # `amend codec-server`: the bearer token it requires (none: open), and the UI origins it
     # answers CORS for (comma-separated; none: no browser).
@@ -63,7 +64,7 @@ class Settings(BaseSettings):
     # Below the activities' 15 s start-to-close, so a slow Dintero surfaces as a typed timeout.
     dintero_timeout_seconds: float = Field(default=10.0, gt=0, le=14)
 
-    # Who moves the money (`amendments/payments.py`): nobody (record what another system did),
+    # Who moves the money (`amendments/payments/port.py`): nobody (record what another system did),
     # or Dintero Checkout (refunds executed, top-ups collected by payment link and captured).
     payments: Literal["record-only", "dintero-checkout"] = "record-only"
     dintero_checkout_base_url: str = DEFAULT_CHECKOUT_URL
@@ -73,7 +74,7 @@ class Settings(BaseSettings):
     # then carry a valid `Dintero-Signature`, checked before anything else.
     dintero_signature_secret: SecretStr | None = None
 
-    # Watching it run (`amendments/telemetry.py`): each off unless set.
+    # Watching it run (`amendments/worker/telemetry.py`): each off unless set.
     metrics_bind_address: str | None = Field(default=None, pattern=r"^[^\s:]*:\d{1,5}$")
     metrics_visibility_seconds: float = Field(default=30.0, gt=0)  # the waiting-top-ups gauge
     otel_exporter_otlp_endpoint: str | None = None

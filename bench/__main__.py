@@ -30,6 +30,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from amendments.api.starter import send_authorization_outcome, start_amendment
 from amendments.dintero import DinteroClient
 from amendments.dintero.convert import wire_line
 from amendments.dintero.models import (
@@ -42,8 +43,7 @@ from amendments.dintero.models import (
 from amendments.dintero.models import OperationItem as WireItem
 from amendments.domain.models import AmendOrderInput
 from amendments.domain.planner import plan_amendment
-from amendments.process import exit_now
-from amendments.starter import send_authorization_outcome, start_amendment
+from amendments.temporal.process import exit_now
 from bench.actions import actions, dollars_per_thousand
 from bench.figures import AtConcurrency, BranchFigures, History, Latency, Throughput, Trio
 from bench.floor_workflow import Floor

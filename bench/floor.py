@@ -9,9 +9,9 @@ import sys
 
 from temporalio.client import Client
 
-from amendments.connection import DATA_CONVERTER
-from amendments.process import exit_now
-from amendments.telemetry import metrics_runtime
+from amendments.temporal.connection import DATA_CONVERTER
+from amendments.temporal.process import exit_now
+from amendments.worker.telemetry import metrics_runtime
 from bench.floor_workflow import Floor, noop
 from bench.worker import serve
 

@@ -14,7 +14,7 @@ import importlib.util
 import time
 from pathlib import Path
 
-from amendments.process import exit_now
+from amendments.temporal.process import exit_now
 from bench.__main__ import bounded, seed_orders
 from bench.infra import Infra
 

@@ -17,11 +17,11 @@ import httpx
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from amendments.connection import ensure_search_attributes
 from amendments.dintero import DinteroClient, build_http
 from amendments.local.devserver import DEV_SERVER_OPTIONS, temporal_binary, wait_for_temporal
 from amendments.simulator import DEMO_ACCOUNT_ID
 from amendments.simulator.server import free_port
+from amendments.temporal.connection import ensure_search_attributes
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT_QUEUE = "bench-amendments"

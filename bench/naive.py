@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from amendments import telemetry
 from amendments.config import load_settings
-from amendments.connection import connect
-from amendments.process import exit_now
-from amendments.wiring import dintero_client
+from amendments.temporal.connection import connect
+from amendments.temporal.process import exit_now
+from amendments.worker import telemetry
+from amendments.worker.wiring import dintero_client
 from bench.naive_workflow import NaiveActivities, NaiveAmendOrder
 from bench.worker import serve
 

@@ -12,7 +12,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from amendments.wiring import worker_tuning
+from amendments.worker.wiring import worker_tuning
 
 
 async def serve(

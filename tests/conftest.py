@@ -25,12 +25,12 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from amendments.config import Settings
-from amendments.connection import DATA_CONVERTER, ensure_search_attributes
 from amendments.dintero import DinteroClient, build_http
 from amendments.local.devserver import DEV_SERVER_OPTIONS, temporal_binary
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
 from amendments.simulator.server import free_port
-from amendments.wiring import build_worker, dintero_client
+from amendments.temporal.connection import DATA_CONVERTER, ensure_search_attributes
+from amendments.worker.wiring import build_worker, dintero_client
 from tests.harness import Harness
 from tests.runner import Runner
 

@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 
+from amendments.api.starter import get_state, place_order, start_amendment
 from amendments.domain.models import AmendmentResult, AmendmentState, PlacedOrder
 from amendments.simulator import Simulator
 from amendments.simulator.app import FaultRule
-from amendments.starter import get_state, place_order, start_amendment
 from workflows.amend import AmendOrder
 
 T = TypeVar("T")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 
-from amendments.codec import Keyring, parse_keys
+from amendments.temporal.codec import Keyring, parse_keys
 
 KEY_1 = "test-1:" + base64.b64encode(bytes(range(32))).decode()
 KEY_2 = "test-2:" + base64.b64encode(bytes(range(32, 64))).decode()

@@ -22,15 +22,15 @@ from typing import Any
 
 from temporalio.client import WorkflowFailureError
 
-from amendments.local.stack import EmbeddedStack, Ports
-from amendments.simulator.server import free_port
-from amendments.starter import (
+from amendments.api.starter import (
     get_state,
     place_order,
     revert_amendment,
     send_authorization_outcome,
     start_amendment,
 )
+from amendments.local.stack import EmbeddedStack, Ports
+from amendments.simulator.server import free_port
 from tests.harness import eventually, item
 from tests.keys import KEY_1
 

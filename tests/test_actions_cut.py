@@ -8,7 +8,7 @@ from __future__ import annotations
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from amendments.search_attributes import (
+from amendments.temporal.search_attributes import (
     AMENDMENT_ID,
     AMENDMENT_STATUS,
     ORDER_ID,

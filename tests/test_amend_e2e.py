@@ -164,7 +164,7 @@ async def test_dearer_replacement_with_one_full_authorization(harness: Harness) 
 async def send(
     harness: Harness, order_id: str, payment_id: str, amount: int, success: bool
 ) -> None:
-    from amendments.starter import send_authorization_outcome
+    from amendments.api.starter import send_authorization_outcome
 
     await send_authorization_outcome(
         harness.client, order_id, {"payment_id": payment_id, "amount": amount, "success": success}
@@ -425,7 +425,7 @@ async def test_two_amendments_in_a_row(harness: Harness) -> None:
 async def test_a_second_amendment_while_one_runs_is_rejected(harness: Harness) -> None:
     import pytest
 
-    from amendments.starter import AmendmentInProgress
+    from amendments.api.starter import AmendmentInProgress
 
     order_id = await harness.place(CHAIR)
     await top_up_started(harness, swap(order_id, "running", item("Y", 49800)))

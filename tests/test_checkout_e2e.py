@@ -30,18 +30,18 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from amendments.callbacks import callback_app
-from amendments.codec import data_converter
+from amendments.api.starter import revert_amendment
 from amendments.config import Settings
-from amendments.connection import DATA_CONVERTER
-from amendments.dintero.checkout import CheckoutClient
 from amendments.domain.models import AmendmentResult, AmendmentState
-from amendments.payments import DinteroCheckout
+from amendments.payments.checkout.client import CheckoutClient
+from amendments.payments.checkout.receiver import callback_app
+from amendments.payments.port import DinteroCheckout
 from amendments.simulator import Simulator
 from amendments.simulator.app import AcceptRule, FaultRule
 from amendments.simulator.server import free_port
-from amendments.starter import revert_amendment
-from amendments.wiring import build_worker, checkout_client, dintero_client
+from amendments.temporal.codec import data_converter
+from amendments.temporal.connection import DATA_CONVERTER
+from amendments.worker.wiring import build_worker, checkout_client, dintero_client
 from tests.cli import amend_async
 from tests.harness import CHAIR, PATIENCE, Harness, eventually, item, swap
 from tests.keys import KEY_1, keyring

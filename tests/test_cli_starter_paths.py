@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 
-from amendments.starter import AmendmentInProgress, AmendmentNeedsReplay, start_amendment
+from amendments.api.starter import AmendmentInProgress, AmendmentNeedsReplay, start_amendment
 from tests.cli import amend_async
 from tests.harness import CHAIR, Harness, failed_after_writing, swap
 

@@ -16,7 +16,10 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 
-from amendments.codec import (
+from amendments.config import Settings
+from amendments.domain.models import AmendOrderInput
+from amendments.ops.codec_server import codec_app
+from amendments.temporal.codec import (
     ENCODING,
     EncryptionCodec,
     EncryptionKeysError,
@@ -24,9 +27,6 @@ from amendments.codec import (
     data_converter,
     parse_keys,
 )
-from amendments.codec_server import codec_app
-from amendments.config import Settings
-from amendments.domain.models import AmendOrderInput
 from tests.keys import KEY_1, KEY_2, ROTATED, keyring
 
 SECRET = b"PID-SECRET-4242 Lamp XL"

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from amendments.conformance import PROBES
+from amendments.ops.conformance.harness import PROBES
 from amendments.simulator import Simulator
 from amendments.simulator import app as simulator_app
 from amendments.simulator import checkout as simulator_checkout

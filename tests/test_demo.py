@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from amendments.connection import DATA_CONVERTER
+from amendments.api.starter import place_order
 from amendments.local.stack import Ports
 from amendments.simulator.server import free_port
-from amendments.starter import place_order
+from amendments.temporal.connection import DATA_CONVERTER
 from tests.cli import amend_async
 from tests.harness import CHAIR, eventually
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from amendments.connection import DATA_CONVERTER
 from amendments.local.devserver import DevServer
 from amendments.simulator.server import free_port
+from amendments.temporal.connection import DATA_CONVERTER
 
 
 class FlakyFirstStart(DevServer):

@@ -28,16 +28,16 @@ from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from amendments.codec import data_converter
-from amendments.codec_server import codec_app
-from amendments.simulator import BackgroundServer, FaultRule, Simulator
-from amendments.starter import (
+from amendments.api.starter import (
     get_state,
     place_order,
     revert_amendment,
     send_authorization_outcome,
     start_amendment,
 )
+from amendments.ops.codec_server import codec_app
+from amendments.simulator import BackgroundServer, FaultRule, Simulator
+from amendments.temporal.codec import data_converter
 from tests.cli import amend_async
 from tests.harness import PATIENCE, eventually
 from tests.keys import KEY_1, KEY_2, ROTATED, keyring

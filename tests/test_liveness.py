@@ -27,8 +27,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from amendments.api.starter import send_authorization_outcome, start_amendment
 from amendments.simulator import FaultRule, Simulator
-from amendments.starter import send_authorization_outcome, start_amendment
 from tests.harness import Harness, eventually
 from tests.processes import WorkerProcess
 from tests.reliability import cases, problems_with

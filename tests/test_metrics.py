@@ -31,12 +31,12 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from amendments import metrics
+from amendments.api.starter import revert_amendment, send_authorization_outcome
 from amendments.simulator import Simulator
 from amendments.simulator.app import FaultRule
 from amendments.simulator.server import free_port
-from amendments.starter import revert_amendment, send_authorization_outcome
-from amendments.telemetry import metrics_runtime, watch
+from amendments.temporal import metrics
+from amendments.worker.telemetry import metrics_runtime, watch
 from tests.harness import CHAIR, PATIENCE, Harness, call_name, eventually, item, swap
 from tests.processes import WorkerProcess
 from tests.test_compose import mounts

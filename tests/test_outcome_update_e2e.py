@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
+from amendments.api.starter import OutcomeRefused, send_authorization_outcome
 from amendments.domain.models import AuthorizationOutcome
-from amendments.starter import OutcomeRefused, send_authorization_outcome
 from tests.harness import CHAIR, Harness, item
 
 

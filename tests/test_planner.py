@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from amendments.api.starter import parse_amendment
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.models import REFUND_PRODUCT_ID, AmendOrderInput
 from amendments.domain.order import OrderLine, OrderSnapshot, PaymentRecord, RecordItem, TaxLine
 from amendments.domain.planner import plan_amendment
-from amendments.starter import parse_amendment
 
 
 def line(line_id: int, gross: int, quantity: int = 1, **extra: Any) -> OrderLine:

@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.common import Priority
 from temporalio.worker import Worker
 
-from amendments.starter import send_authorization_outcome
+from amendments.api.starter import send_authorization_outcome
 from tests.harness import CHAIR, Harness, eventually, item, swap
 
 

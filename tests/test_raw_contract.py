@@ -21,9 +21,9 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from amendments.api.starter import parse_amendment, parse_order
 from amendments.domain.errors import AmendmentRejected
 from amendments.local.devserver import temporal_binary
-from amendments.starter import parse_amendment, parse_order
 from tests.harness import CHAIR, LUX, PATIENCE, Harness, item
 
 NEW = item("N", 10000)

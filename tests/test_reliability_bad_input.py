@@ -13,8 +13,8 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from amendments.api.starter import place_order, send_authorization_outcome, start_amendment
 from amendments.domain.errors import AmendmentRejected
-from amendments.starter import place_order, send_authorization_outcome, start_amendment
 from tests.cli import amend_async
 from tests.conftest import make_client
 from tests.harness import CHAIR, Harness, item

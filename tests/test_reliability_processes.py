@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from amendments.api.starter import send_authorization_outcome, start_amendment
 from amendments.simulator import FaultRule, Simulator
-from amendments.starter import send_authorization_outcome, start_amendment
 from tests.harness import Harness, eventually
 from tests.processes import WorkerProcess
 from tests.reliability import Case, bounded, cases, problems_with

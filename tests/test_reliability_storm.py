@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from temporalio.client import WorkflowHandle
 
+from amendments.api.starter import send_authorization_outcome, start_amendment
 from amendments.simulator import FaultRule
-from amendments.starter import send_authorization_outcome, start_amendment
 from tests.harness import Harness
 from tests.reliability import bounded, cases, problems_with
 

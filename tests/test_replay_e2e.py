@@ -8,9 +8,9 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
+from amendments.api.starter import send_authorization_outcome
 from amendments.domain.models import AmendmentResult, LineResult
 from amendments.simulator import FaultRule
-from amendments.starter import send_authorization_outcome
 from tests.cli import amend_async
 from tests.harness import CHAIR, READ, Harness, item
 

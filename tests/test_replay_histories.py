@@ -16,9 +16,9 @@ from temporalio.workflow import NondeterminismError
 
 from activities.dintero import DinteroActivities
 from activities.models import PlanRequest, VerifyInput
-from amendments.codec import data_converter
-from amendments.connection import DATA_CONVERTER
 from amendments.domain.models import AmendmentResult, AmendOrderInput
+from amendments.temporal.codec import data_converter
+from amendments.temporal.connection import DATA_CONVERTER
 from tests.keys import ROTATED, keyring
 from tests.record_histories import BRANCHES, LEGACY
 from tests.record_histories import ENCRYPTED as ENCRYPTED_BRANCHES

@@ -23,9 +23,9 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 
+from amendments.api.starter import OutcomeRefused, revert_amendment, send_authorization_outcome
 from amendments.domain.models import AmendmentResult
 from amendments.simulator.app import FaultRule
-from amendments.starter import OutcomeRefused, revert_amendment, send_authorization_outcome
 from tests.cli import amend_async
 from tests.harness import CHAIR, PATIENCE, Harness, item
 from tests.money import independent_view

@@ -11,7 +11,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from amendments.wiring import worker_tuning
+from amendments.worker.wiring import worker_tuning
 from tests.sandboxed_workflows import FORBIDDEN, TriesForbidden
 
 

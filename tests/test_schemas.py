@@ -1,4 +1,4 @@
-"""The checked-in JSON Schemas match the models; refresh with `python -m amendments.schemas`."""
+"""The checked-in JSON Schemas match the models; refresh with `python -m amendments.ops.schemas`."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import json
 
 import pytest
 
-from amendments.schemas import DIRECTORY, SCHEMAS, render
+from amendments.ops.schemas import DIRECTORY, SCHEMAS, render
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
 def test_schema_is_up_to_date(name: str) -> None:
     path = DIRECTORY / name
-    assert path.is_file(), f"schemas/{name} is missing: run python -m amendments.schemas"
+    assert path.is_file(), f"schemas/{name} is missing: run python -m amendments.ops.schemas"
     assert path.read_text(encoding="utf-8") == render(SCHEMAS[name]), (
-        f"schemas/{name} is out of date: run python -m amendments.schemas"
+        f"schemas/{name} is out of date: run python -m amendments.ops.schemas"
     )
 
 

@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.service import TLSConfig
 
 from amendments.config import Settings, SettingsError
-from amendments.connection import connect, connect_options
+from amendments.temporal.connection import connect, connect_options
 
 
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,7 +11,7 @@ import hmac
 
 import pytest
 
-from amendments.dintero import signature
+from amendments.payments.checkout import signature
 
 PUBLISHED = "6bed2ab1b919d460ef7465a20dc6c97260dca73fab6647106ca525f0908df64a"
 

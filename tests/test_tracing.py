@@ -26,13 +26,13 @@ from starlette.routing import Route
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from amendments.api.starter import place_order, start_amendment
 from amendments.config import Settings
-from amendments.connection import DATA_CONVERTER
 from amendments.simulator import Simulator
 from amendments.simulator.server import BackgroundServer
-from amendments.starter import place_order, start_amendment
-from amendments.telemetry import FIELDS, interceptors
-from amendments.wiring import build_worker, dintero_client
+from amendments.temporal.connection import DATA_CONVERTER
+from amendments.worker.telemetry import FIELDS, interceptors
+from amendments.worker.wiring import build_worker, dintero_client
 from tests.harness import CHAIR, Harness, swap
 from tests.processes import WorkerProcess
 

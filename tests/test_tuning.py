@@ -1,4 +1,5 @@
-"""The workflow-task slots that serve the amendments under way first (`amendments/tuning.py`),
+"""The workflow-task slots that serve the amendments under way first
+(`amendments/worker/tuning.py`),
 driven as the SDK drives them: reserve before a poll, mark used when a task arrives, release when
 it is done (from the SDK's own threads too). Each rule that withholds a slot gives way after a
 bound. A burst through the real worker is measured by the benchmark's waiting mode."""
@@ -19,8 +20,8 @@ from temporalio.worker import (
     SlotReserveContext,
 )
 
-from amendments.tuning import PATIENCE as SLOT_PATIENCE
-from amendments.tuning import UnderWayFirst
+from amendments.worker.tuning import PATIENCE as SLOT_PATIENCE
+from amendments.worker.tuning import UnderWayFirst
 from tests.harness import PATIENCE
 
 

@@ -15,14 +15,14 @@ from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from amendments.codec import data_converter
-from amendments.codec_server import codec_app
+from amendments.api.starter import place_order, start_amendment
 from amendments.config import Settings
 from amendments.domain.models import AmendOrderInput
 from amendments.domain.planner import plan_amendment
+from amendments.ops.codec_server import codec_app
 from amendments.simulator import BackgroundServer
-from amendments.starter import place_order, start_amendment
-from amendments.wiring import build_worker, dintero_client
+from amendments.temporal.codec import data_converter
+from amendments.worker.wiring import build_worker, dintero_client
 from tests.conftest import CODEC_PORT, make_client
 from tests.harness import CHAIR, PATIENCE, Harness, eventually, item
 from tests.keys import KEY_1, ROTATED, keyring

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from amendments.api.starter import place_order, start_amendment
 from amendments.simulator import Simulator
-from amendments.starter import place_order, start_amendment
 from tests.harness import CHAIR, LUX
 
 WORKER = str(Path(__file__).resolve().parent.parent / "worker.py")

@@ -34,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         VerifyInput,
         VoidInput,
     )
-    from amendments import metrics
     from amendments.domain import ids
     from amendments.domain.errors import AmendmentRejected
     from amendments.domain.models import (
@@ -65,8 +64,9 @@ with workflow.unsafe.imports_passed_through():
         void_steps,
     )
     from amendments.domain.top_up import TopUpCollector, single
-    from amendments.render import current_details
-    from amendments.search_attributes import (
+    from amendments.render.words import current_details
+    from amendments.temporal import metrics
+    from amendments.temporal.search_attributes import (
         AMENDMENT_ID,
         AMENDMENT_STATUS,
         ORDER_ID,

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from amendments import metrics
 from amendments.dintero.errors import DinteroAuthError, DinteroInvalidResponse, error_from_response
 from amendments.dintero.models import AccessToken
+from amendments.temporal import metrics
 
 ACCOUNT_ID = re.compile(r"^[PT]\d{8}$")
 

@@ -16,7 +16,7 @@ import httpx
 from opentelemetry import trace
 from pydantic import BaseModel, SecretStr, ValidationError
 
-from amendments import __version__, metrics
+from amendments import __version__
 from amendments.dintero.auth import DinteroTokenAuth, validate_account_id
 from amendments.dintero.convert import to_snapshot
 from amendments.dintero.errors import (
@@ -37,6 +37,7 @@ from amendments.dintero.models import (
     RefundList,
 )
 from amendments.domain.order import OrderSnapshot, RecordKind
+from amendments.temporal import metrics
 
 DEFAULT_BASE_URL = "https://api.dintero.com"
 USER_AGENT = f"order-amendments/{__version__} (+httpx)"

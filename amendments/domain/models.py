@@ -229,7 +229,7 @@ class Plan(Model):
     top_up_amount: int
     operations: tuple[PlannedOperation, ...]
     top_up_shares: tuple[Share, ...]  # what each new line still needs from top-ups, in order
-    # Which payments adapter moves the money (`amendments/payments.py`), as the planning
+    # Which payments adapter moves the money (`amendments/payments/port.py`), as the planning
     # worker was set up; kept in the plan so that a replay takes the same path.
     payments: PaymentsMode = "record-only"
     # Each payment's part, oldest payment first (`amendments/domain/planner.py` says the rule).
@@ -395,7 +395,7 @@ class ListedRun(Model):
 
 class ListedAmendment(Model):
     """An amendment as its latest run says, with the runs it superseded (newest first):
-    Temporal's visibility read by `amendments/listing.py`."""
+    Temporal's visibility read by `amendments/api/listing.py`."""
 
     workflow_id: str
     order_id: str | None

@@ -19,7 +19,7 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 
-from amendments.connection import DATA_CONVERTER
+from amendments.temporal.connection import DATA_CONVERTER
 
 # Every dev server the product starts (`amend dev`, the demo, the tests, the benchmark) keeps its
 # task queues in priority order, so that amendments under way go first (workflows/policies.py),

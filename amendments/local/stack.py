@@ -25,19 +25,19 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
-from amendments.callbacks import callback_app
-from amendments.codec import data_converter
 from amendments.config import Settings
-from amendments.connection import ensure_search_attributes
 from amendments.dintero import DinteroClient
-from amendments.dintero.checkout import CheckoutClient
 from amendments.domain.models import PaymentsMode
 from amendments.local.devserver import DevServer
+from amendments.payments.checkout.client import CheckoutClient
+from amendments.payments.checkout.receiver import callback_app
 from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
 from amendments.simulator.app import SimulatorConfig
 from amendments.simulator.server import free_port
-from amendments.telemetry import metrics_runtime, watch
-from amendments.wiring import build_worker, checkout_client, dintero_client, payments_for
+from amendments.temporal.codec import data_converter
+from amendments.temporal.connection import ensure_search_attributes
+from amendments.worker.telemetry import metrics_runtime, watch
+from amendments.worker.wiring import build_worker, checkout_client, dintero_client, payments_for
 
 STATE_DIR = Path(".amend")
 TEMPORAL_DB = "temporal.db"

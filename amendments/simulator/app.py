@@ -26,7 +26,8 @@ such operations answer 202 and complete later, or fail, or never complete) and
 would if that assumption were wrong; for `amend conformance`'s own tests).
 
 Each assumption below (A1-A16, and C1-C10 in `checkout.py`) is checked against a real Dintero
-test account by the probe of the same id in `amendments/conformance.py` (`amend conformance`).
+test account by the probe of the same id in
+`amendments/ops/conformance/` (`amend conformance`).
 
 Rules enforced (docs/concepts.md and docs/dintero.md). Where Dintero's real
 behaviour is unknown the simulator is strict; these are its ASSUMPTIONS, each a choice made
@@ -105,7 +106,7 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from amendments.config import LOCAL_ACCOUNT_ID
-from amendments.dintero import signature
+from amendments.payments.checkout import signature
 from amendments.simulator import checkout
 from amendments.simulator.base import SimError, now
 from amendments.simulator.state import Store

@@ -28,12 +28,12 @@ What Dintero's published Checkout API spec says, the simulator does, for every p
   a payment that failed is called back only when the URL carries `report_error=true`, with
   `error`; a delivery answered 5xx, 100-101, in over 10 s or not at all is retried (20 times),
   one answered 4xx is not; with a signature secret each carries `Dintero-Signature`
-  (`amendments/dintero/signature.py`);
+  (`amendments/payments/checkout/signature.py`);
 - errors are the spec's `Error` envelope `{"error": {"code", "message", "errors"}}`.
 
 Assumptions, where neither the spec nor Dintero's pages say (each named by its number, which is
-also the id of its probe in `amendments/conformance.py`: `amend conformance` checks it against a
-real test account):
+also the id of its probe in `amendments/ops/conformance/`: `amend conformance` checks it
+against a real test account):
 - C1 Without the header `Dintero-Feature-Toggles: strict-session-amounts`, a session whose items
   do not sum to its amount is accepted (the spec says they "should"); with it, it is 400.
 - C2 One session yields at most one transaction; paying a used or given-up session is 400.

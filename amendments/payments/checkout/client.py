@@ -11,7 +11,7 @@ reference (`capture_reference` / `refund_reference`), and the transaction's even
 that reference as `event_reference`; a void has no body and no reference; capture, refund and
 void answer 200 with the transaction, or 202 with the header `event-request-id`, and then the
 operation completes later as an event whose `correlation_request_id` is that id; a session
-given up has `cancelled_at`. `amendments/payments.py` reconciles and waits on these.
+given up has `cancelled_at`. `amendments/payments/port.py` reconciles and waits on these.
 """
 
 from __future__ import annotations

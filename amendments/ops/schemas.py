@@ -1,7 +1,7 @@
 """The JSON Schemas of the product's contracts, generated from the models into `schemas/`.
 
-`python -m amendments.schemas` rewrites them; a test fails when a checked-in file is out of date,
-so backends in other languages can trust `schemas/` as the contract.
+`python -m amendments.ops.schemas` rewrites them; a test fails when a checked-in file is out of
+date, so backends in other languages can trust `schemas/` as the contract.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "amendment_result.json": AmendmentResult,
     "amendment_state.json": AmendmentState,
 }
-DIRECTORY = Path(__file__).resolve().parent.parent / "schemas"
+DIRECTORY = Path(__file__).resolve().parents[2] / "schemas"
 
 
 def render(model: type[BaseModel]) -> str:

@@ -19,7 +19,7 @@ opens a fresh session. A declined payment's callback carries its transaction, wh
 signalled as a declined outcome.
 
 With `DINTERO_SIGNATURE_SECRET` set, a callback must first carry a valid `Dintero-Signature`
-(`amendments/dintero/signature.py`), computed over the public URL Dintero called
+(`amendments/payments/checkout/signature.py`), computed over the public URL Dintero called
 (`CALLBACK_BASE_URL` and the path, not the Host a proxy passes on) with the account id: one
 missing, wrong or more than five minutes off is answered 401 before anything is read from
 Checkout. The signature does not cover a body, so the transaction is still read back.
@@ -47,15 +47,15 @@ from starlette.routing import Route
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from amendments.dintero import signature
-from amendments.dintero.checkout import CheckoutClient, Transaction
 from amendments.dintero.errors import DinteroError, NotFound
 from amendments.domain import ids
 from amendments.domain.models import AmendmentState, AuthorizationOutcome
-from amendments.payments import CALLBACK_PATH, RETURN_PATH
+from amendments.payments.checkout import signature
+from amendments.payments.checkout.client import CheckoutClient, Transaction
+from amendments.payments.port import CALLBACK_PATH, RETURN_PATH
 from workflows.amend import OUTCOME, SESSION_ENDED, AmendOrder
 
-log = logging.getLogger("amendments.callbacks")
+log = logging.getLogger("amendments.payments.checkout.receiver")
 DECLINED = {"DECLINED", "FAILED", "AUTHORIZATION_VOIDED"}
 
 

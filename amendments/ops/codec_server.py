@@ -2,9 +2,9 @@
 
 `amend codec-server` serves Temporal's remote codec protocol: `POST /encode` and `POST /decode`
 take `{"payloads": [...]}` (protobuf JSON of `temporal.api.common.v1.Payloads`) and answer the
-same, run through the keys of `ENCRYPTION_KEYS` (`amendments/codec.py`). Browsers reach it from
-the UI's origin: the CORS preflight is answered for `CODEC_CORS_ORIGINS` only (starlette's
-`CORSMiddleware`). With `CODEC_SERVER_TOKEN` set, every request must carry
+same, run through the keys of `ENCRYPTION_KEYS` (`amendments/temporal/codec.py`). Browsers
+reach it from the UI's origin: the CORS preflight is answered for `CODEC_CORS_ORIGINS` only
+(starlette's `CORSMiddleware`). With `CODEC_SERVER_TOKEN` set, every request must carry
 `Authorization: Bearer <token>` (compared in constant time), else 401 before anything is read.
 Nothing here logs a payload or a key: errors name what went wrong, never the data.
 """
@@ -23,9 +23,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from temporalio.api.common.v1 import Payloads
 
-from amendments.codec import EncryptionCodec, Keyring, UnknownEncryptionKey
+from amendments.temporal.codec import EncryptionCodec, Keyring, UnknownEncryptionKey
 
-log = logging.getLogger("amendments.codec_server")
+log = logging.getLogger("amendments.ops.codec_server")
 
 
 def codec_app(keyring: Keyring | None, *, token: str | None, origins: list[str]) -> Starlette:

@@ -12,8 +12,9 @@ signed. Dintero recommends refusing a timestamp more than five minutes from now,
 (docs.dintero.com, "Validating callbacks", with a published test vector that
 `tests/test_signature.py` reproduces).
 
-The receiver (`amendments/callbacks.py`) verifies with `verify`; the simulator signs its
-callbacks with `sign`. Comparison is in constant time; the secret is never part of a message.
+The receiver (`amendments/payments/checkout/receiver.py`) verifies with `verify`; the simulator
+signs its callbacks with `sign`. Comparison is in constant time; the secret is never part of a
+message.
 """
 
 from __future__ import annotations

@@ -34,14 +34,22 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from amendments import codec, telemetry, wiring
-from amendments.callbacks import Signing, callback_app
-from amendments.codec_server import codec_app, origins_of
+from amendments.api.listing import list_amendments, parse_status
+from amendments.api.planning import plan_against
+from amendments.api.replay import NotReplayable, replay_amendment
+from amendments.api.starter import (
+    AmendmentInProgress,
+    AmendmentNeedsReplay,
+    OutcomeRefused,
+    Started,
+    get_state,
+    parse_amendment,
+    place_order,
+    revert_amendment,
+    send_authorization_outcome,
+    start_or_resume,
+)
 from amendments.config import Settings, SettingsError, load_settings
-from amendments.conformance import PROBES, ProductionAccount, refuse_production, run_probes
-from amendments.conformance import plan as probe_plan
-from amendments.connection import TemporalUnreachable, connect
-from amendments.demo import play
 from amendments.dintero.errors import DinteroError
 from amendments.domain import ids
 from amendments.domain.errors import AmendmentRejected
@@ -53,11 +61,18 @@ from amendments.domain.models import (
     PaymentsMode,
     Plan,
 )
-from amendments.listing import list_amendments, parse_status
+from amendments.local.demo import play
 from amendments.local.stack import STATE_DIR, EmbeddedStack, Ports, StateInUse
-from amendments.planning import plan_against
-from amendments.process import exit_now
-from amendments.render import (
+from amendments.ops.codec_server import codec_app, origins_of
+from amendments.ops.conformance.harness import (
+    PROBES,
+    ProductionAccount,
+    refuse_production,
+    run_probes,
+)
+from amendments.ops.conformance.harness import plan as probe_plan
+from amendments.payments.checkout.receiver import Signing, callback_app
+from amendments.render.words import (
     allocation_table,
     amendments_table,
     conformance_table,
@@ -72,22 +87,13 @@ from amendments.render import (
     recorded_by_payment,
     state_table,
 )
-from amendments.replay import NotReplayable, replay_amendment
 from amendments.simulator import DEMO_ACCOUNT_ID
 from amendments.simulator.app import Simulator, SimulatorConfig, SimulatorStateError
 from amendments.simulator.server import serve
-from amendments.starter import (
-    AmendmentInProgress,
-    AmendmentNeedsReplay,
-    OutcomeRefused,
-    Started,
-    get_state,
-    parse_amendment,
-    place_order,
-    revert_amendment,
-    send_authorization_outcome,
-    start_or_resume,
-)
+from amendments.temporal import codec
+from amendments.temporal.connection import TemporalUnreachable, connect
+from amendments.temporal.process import exit_now
+from amendments.worker import telemetry, wiring
 
 app = typer.Typer(
     name="amend",

@@ -4,7 +4,7 @@ Inside a workflow through `workflow.metric_meter()` (the SDK records nothing whi
 replays, so a replay or a cache eviction never counts an amendment twice), inside an activity
 through `activity.metric_meter()`; anywhere else (the CLI's dry run) nothing is recorded. The SDK
 exports them with its own `temporal_*` metrics on one Prometheus endpoint when the worker's
-runtime has one (`METRICS_BIND_ADDRESS`, `amendments/telemetry.py`).
+runtime has one (`METRICS_BIND_ADDRESS`, `amendments/worker/telemetry.py`).
 
 Labels are bounded: an outcome, a branch, a route name, an HTTP status, a record kind. Never an
 order id, amendment id or payment id (each would make a series per amendment).

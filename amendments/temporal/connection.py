@@ -1,7 +1,7 @@
 """Connecting to Temporal, shared by the worker, the starter API, the CLI and the tests.
 
-One data converter (pydantic's, encrypted with ENCRYPTION_KEYS: `amendments/codec.py`) and one
-`connect()` that turns settings into a client, so that
+One data converter (pydantic's, encrypted with ENCRYPTION_KEYS: `amendments/temporal/codec.py`)
+and one `connect()` that turns settings into a client, so that
 every side of the product speaks the same payloads and a replay never fails for the wrong
 reason; and the registration of the product's search attributes on a namespace. Local dev
 server, a self-hosted cluster (TLS) and Temporal Cloud (API key) differ only in settings. Not
@@ -26,11 +26,11 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
-from amendments.codec import PLAIN_DATA_CONVERTER, data_converter
 from amendments.config import Settings
-from amendments.search_attributes import SEARCH_ATTRIBUTES
+from amendments.temporal.codec import PLAIN_DATA_CONVERTER, data_converter
+from amendments.temporal.search_attributes import SEARCH_ATTRIBUTES
 
-log = logging.getLogger("amendments.connection")
+log = logging.getLogger("amendments.temporal.connection")
 
 # Without ENCRYPTION_KEYS: pydantic's JSON (`data_converter(settings.keyring())` otherwise).
 DATA_CONVERTER: DataConverter = PLAIN_DATA_CONVERTER

@@ -19,14 +19,14 @@ from temporalio.client import Client
 from temporalio.worker import FixedSizeSlotSupplier, Worker, WorkerTuner
 
 from activities.dintero import DinteroActivities
-from amendments import telemetry
 from amendments.config import Settings, checkout_settings
-from amendments.connection import connect, connect_options, ensure_search_attributes
 from amendments.dintero import DinteroClient, build_http
 from amendments.dintero.auth import DinteroTokenAuth
-from amendments.dintero.checkout import CheckoutClient
-from amendments.payments import DinteroCheckout, Payments, RecordOnly
-from amendments.tuning import UnderWayFirst
+from amendments.payments.checkout.client import CheckoutClient
+from amendments.payments.port import DinteroCheckout, Payments, RecordOnly
+from amendments.temporal.connection import connect, connect_options, ensure_search_attributes
+from amendments.worker import telemetry
+from amendments.worker.tuning import UnderWayFirst
 from workflows.amend import AmendOrder
 from workflows.place import PlaceOrder
 
@@ -46,7 +46,7 @@ WORKFLOWS: Sequence[type] = (PlaceOrder, AmendOrder)
 #   waits inside the worker while its 10 s timeout runs: measured with 10,000 amendments at once
 #   and the default 100, 6,820 tasks took over 5 s and 657 timed out and ran again. At 20 the
 #   backlog waits in the server's task queue instead. The slots serve the amendments under way
-#   first (`amendments/tuning.py`): a new amendment is taken while no cached one has a task.
+#   first (`amendments/worker/tuning.py`): a new amendment is taken while no cached one has a task.
 # - max_cached_workflows: workflows kept in memory between their tasks. A cached workflow costs
 #   about 0.17 MiB (each runs in its own sandbox; measured by the benchmark's waiting mode), so
 #   2,000 bound the cache near 350 MiB whatever the number of amendments waiting for a top-up; a

@@ -2,7 +2,7 @@
 unless its setting asks for it.
 
 - `METRICS_BIND_ADDRESS` (`0.0.0.0:9464`): the SDK's runtime serves Prometheus metrics there, its
-  own `temporal_*` ones and the product's (`amendments/metrics.py`) on one endpoint.
+  own `temporal_*` ones and the product's (`amendments/temporal/metrics.py`) on one endpoint.
 - `OTEL_EXPORTER_OTLP_ENDPOINT`: spans go by OTLP/HTTP (the OpenTelemetry SDK reads the standard
   `OTEL_*` variables itself); the Temporal client and worker carry the trace through
   `TracingInterceptor`, from `start_amendment` to each activity and each Dintero request.
@@ -37,7 +37,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
 
 from amendments.config import Settings
-from amendments.metrics import (
+from amendments.temporal.metrics import (
     BUCKETS,
     TASK_QUEUE_BACKLOG,
     TASK_QUEUE_BACKLOG_AGE,
@@ -49,7 +49,7 @@ from amendments.metrics import (
 SERVICE = "order-amendments"
 FIELDS = ("order_id", "amendment_id", "step", "workflow_id", "run_id", "attempt")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-log = logging.getLogger("amendments.telemetry")
+log = logging.getLogger("amendments.worker.telemetry")
 TASK_TYPES = {
     "workflow": TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
     "activity": TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,

@@ -22,6 +22,14 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from amendments.api.planning import plan_against
+from amendments.api.starter import (
+    get_state,
+    place_order,
+    revert_amendment,
+    send_authorization_outcome,
+    start_amendment,
+)
 from amendments.domain.errors import LedgerViolation
 from amendments.domain.ledger import check_ledger
 from amendments.domain.models import (
@@ -34,14 +42,6 @@ from amendments.domain.models import (
     Plan,
 )
 from amendments.local.stack import EmbeddedStack
-from amendments.planning import plan_against
-from amendments.starter import (
-    get_state,
-    place_order,
-    revert_amendment,
-    send_authorization_outcome,
-    start_amendment,
-)
 
 
 def _item(

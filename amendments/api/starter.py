@@ -36,6 +36,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from amendments.api.replay import REPLAYABLE
 from amendments.domain import ids
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.models import (
@@ -49,9 +50,8 @@ from amendments.domain.models import (
     Plan,
     RevertRequest,
 )
-from amendments.render import details_of, summary_of
-from amendments.replay import REPLAYABLE
-from amendments.search_attributes import (
+from amendments.render.words import details_of, summary_of
+from amendments.temporal.search_attributes import (
     AMENDMENT_ID,
     AMENDMENT_STATUS,
     ORDER_ID,

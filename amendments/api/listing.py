@@ -17,7 +17,7 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 from amendments.domain import ids
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.models import AmendmentStatus, ListedAmendment, ListedRun
-from amendments.search_attributes import (
+from amendments.temporal.search_attributes import (
     AMENDMENT_ID,
     AMENDMENT_STATUS,
     ORDER_ID,

@@ -5,10 +5,11 @@
   and none of the methods below is ever called (the workflow schedules no payments activity).
 - `dintero-checkout`: Dintero Checkout executes it. A refund is made on the transaction that
   paid the reversed lines before it is recorded; a top-up is collected through a payment session
-  (a link for the customer) whose callback the receiver (`amendments/callbacks.py`) turns into
-  an `authorization_outcome` (or, for a session given up, `payment_session_ended`), and each
-  authorized transaction is captured here before the capture is recorded; a revert refunds what
-  was captured and voids what was authorized too late.
+  (a link for the customer) whose callback the receiver
+  (`amendments/payments/checkout/receiver.py`) turns into an `authorization_outcome` (or, for a
+  session given up, `payment_session_ended`), and each authorized transaction is captured here
+  before the capture is recorded; a revert refunds what was captured and voids what was
+  authorized too late.
 
 Checkout documents no idempotency key either, so each capture and refund carries a reference
 derived from the workflow id, the amendment id and the step (never the run id;
@@ -23,10 +24,10 @@ import asyncio
 from datetime import timedelta
 from typing import Protocol
 
-from amendments.dintero.checkout import CheckoutClient, MoveAnswer, MovingEvent, Transaction
 from amendments.dintero.errors import OperationPending
 from amendments.domain.base import Model
 from amendments.domain.models import PaymentLink, PaymentsMode
+from amendments.payments.checkout.client import CheckoutClient, MoveAnswer, MovingEvent, Transaction
 
 CALLBACK_PATH = "/callbacks/dintero"
 RETURN_PATH = "/callbacks/dintero/return"

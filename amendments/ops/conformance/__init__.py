@@ -1,0 +1,1 @@
+"""`amend conformance` (`harness`)."""

@@ -1,0 +1,1 @@
+"""Text for people, in one place (`words`)."""
