@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import NoReturn
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.models import (
     CompleteDraftInput,
@@ -27,7 +26,7 @@ from activities.models import (
     VerifyInput,
     VoidInput,
 )
-from amendments.api.planning import read_for_planning
+from amendments import failures
 from amendments.dintero import DinteroClient
 from amendments.dintero.convert import wire_line
 from amendments.dintero.errors import DinteroError
@@ -46,7 +45,6 @@ from amendments.domain.ledger import check_ledger, result_of
 from amendments.domain.models import (
     AmendmentResult,
     PaymentLink,
-    Planned,
     PlannedLine,
     PlanOutcome,
     RecordedOperation,
@@ -58,20 +56,16 @@ from amendments.temporal import metrics
 
 
 def _fail(exc: DinteroError) -> NoReturn:
+    """Dintero's answer as the activity's failure: its class's registered type (retried or not,
+    as the client says), after its `Retry-After` when it gave one."""
     delay = timedelta(seconds=exc.retry_after) if exc.retry_after is not None else None
-    raise ApplicationError(
-        exc.message,
-        {"status": exc.status, "code": exc.code},
-        type=exc.type_name,
-        non_retryable=not exc.retryable,
-        next_retry_delay=delay,
+    raise failures.failure(exc.type_name).error(
+        exc.message, {"status": exc.status, "code": exc.code}, next_retry_delay=delay
     ) from exc
 
 
 def _reject(exc: AmendmentRejected) -> NoReturn:
-    raise ApplicationError(
-        str(exc), exc.details(), type="AmendmentRejected", non_retryable=True
-    ) from exc
+    raise failures.AMENDMENT_REJECTED.error(str(exc), exc.details()) from exc
 
 
 def _retrying(reconcile: bool) -> bool:
@@ -102,22 +96,19 @@ class DinteroActivities:
     async def plan_amendment(self, request: PlanRequest) -> PlanOutcome:
         """Read the order and let the planner decide: the plan, or the amendment already on it."""
         try:
-            order = await read_for_planning(self.client, request.amendment.order_id)
+            order = await self.client.order_to_plan(request.amendment.order_id)
         except AmendmentRejected as exc:
             _reject(exc)
         except DinteroError as exc:
             _fail(exc)
         try:
-            decided = PlanOutcome(decide(order, request.amendment)).root
-            if isinstance(decided, Planned):  # the plan says who moves its money
-                plan = decided.plan.model_copy(update={"payments": self.payments.mode})
-                decided = decided.model_copy(update={"plan": plan})
-            return PlanOutcome(decided)
+            # The plan says who moves its money: this worker's payments adapter.
+            return PlanOutcome(decide(order, request.amendment, self.payments.mode))
         except AmendmentRejected as exc:
             _reject(exc)
         except AmendmentPartlyApplied as exc:
-            raise ApplicationError(
-                str(exc), type="AmendmentPartlyApplied", non_retryable=True
+            raise failures.AMENDMENT_PARTLY_APPLIED.error(
+                f"{exc}; {failures.resume_with(exc.workflow_id)}"
             ) from exc
 
     @activity.defn(name="create_draft")
@@ -220,11 +211,9 @@ class DinteroActivities:
         try:
             check_ledger(order)
         except LedgerViolation as exc:
-            raise ApplicationError(
+            raise failures.LEDGER_VIOLATION.error(
                 f"ledger check failed after amendment {request.amendment_id}: {exc}",
                 {"problems": exc.problems},
-                type="LedgerViolation",
-                non_retryable=True,
             ) from exc
         return result_of(
             order,
@@ -308,4 +297,4 @@ class DinteroActivities:
 
 
 def _refused(exc: PaymentsRefused) -> NoReturn:
-    raise ApplicationError(str(exc), type="PaymentsRefused", non_retryable=True) from exc
+    raise failures.PAYMENTS_REFUSED.error(str(exc)) from exc

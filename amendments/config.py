@@ -19,13 +19,14 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from amendments import failures
 from amendments.dintero.auth import validate_account_id
 from amendments.dintero.client import DEFAULT_BASE_URL
+from amendments.domain.ids import DEMO_ACCOUNT_ID
 from amendments.payments.checkout.client import DEFAULT_CHECKOUT_URL
 from amendments.temporal.codec import Keyring, parse_keys
 
 LOCAL_SIMULATOR_URL = "http://127.0.0.1:8700"
-LOCAL_ACCOUNT_ID = "T12345678"
 
 
 class SettingsError(ValueError):
@@ -119,8 +120,7 @@ class Settings(BaseSettings):
         if missing:
             raise SettingsError(
                 f"missing setting(s): {', '.join(missing)}; a worker never falls back to the "
-                "local simulator: set them (see .env.example), or run `amend dev` for the "
-                "local stack"
+                f"local simulator: set them (see .env.example), or {failures.LOCAL_STACK}"
             )
         account_id, client_id, secret = (
             self.dintero_account_id,
@@ -160,7 +160,7 @@ def load_settings(*, local_defaults: bool, **overrides: Any) -> Settings:
     ):
         return base
     local: dict[str, Any] = {
-        "dintero_account_id": LOCAL_ACCOUNT_ID,
+        "dintero_account_id": DEMO_ACCOUNT_ID,
         "dintero_client_id": "local",
         "dintero_client_secret": SecretStr("local-secret"),
     }

@@ -33,9 +33,9 @@ from temporalio.worker import Replayer
 from amendments.api.starter import revert_amendment
 from amendments.config import Settings
 from amendments.domain.models import AmendmentResult, AmendmentState
+from amendments.payments.checkout.adapter import DinteroCheckout
 from amendments.payments.checkout.client import CheckoutClient
 from amendments.payments.checkout.receiver import callback_app
-from amendments.payments.port import DinteroCheckout
 from amendments.simulator import Simulator
 from amendments.simulator.app import AcceptRule, FaultRule
 from amendments.simulator.server import free_port

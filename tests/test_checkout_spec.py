@@ -19,8 +19,9 @@ from pydantic import SecretStr
 
 from amendments.dintero import build_http
 from amendments.dintero.errors import OperationPending
+from amendments.payments.checkout.adapter import DinteroCheckout
 from amendments.payments.checkout.client import CheckoutClient
-from amendments.payments.port import DinteroCheckout, PaymentsRefused
+from amendments.payments.port import PaymentsRefused
 from amendments.simulator import Simulator
 from amendments.simulator import checkout as sim_checkout
 from amendments.simulator.app import AcceptRule, FaultRule

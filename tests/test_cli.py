@@ -224,7 +224,7 @@ def test_the_ledger_table_fits_80_columns() -> None:
     from rich.console import Console
 
     from amendments.domain.models import LineResult
-    from amendments.render.words import ledger_table
+    from amendments.render.tables import ledger_table
 
     widest = LineResult(
         line_id=11,

@@ -87,10 +87,10 @@ class ReorderedAmendOrder(AmendOrder):
 
     async def _amend(self, request: AmendOrderInput) -> AmendmentResult:
         plan = PlanRequest(amendment=request)
-        await self._call(DinteroActivities.plan_amendment, plan, "plan")
+        await self.writes.call(DinteroActivities.plan_amendment, plan, "plan")
         self.status = "Applying"
         self._publish()  # as the real workflow does; only the next activity differs
-        return await self._call(
+        return await self.writes.call(
             DinteroActivities.verify_ledger,
             VerifyInput(order_id=request.order_id, amendment_id=request.amendment_id),
             "verify first",

@@ -16,6 +16,7 @@ from temporalio.exceptions import ApplicationError
 
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.top_up import NotOneArgument, single
+from amendments.failures import Failure
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -32,6 +33,7 @@ def parse_input(payload: Sequence[Any], model: type[M], what: str) -> M:
         raise AmendmentRejected.from_validation_error(exc) from None
 
 
-def rejection(exc: AmendmentRejected, kind: str) -> ApplicationError:
-    """A refused input, as the non-retryable failure that closes the run at once."""
-    return ApplicationError(str(exc), exc.details(), type=kind, non_retryable=True)
+def rejection(exc: AmendmentRejected, failure: Failure) -> ApplicationError:
+    """A refused input, as the non-retryable failure that closes the run (or fails the update)
+    at once: `AmendmentRejected`, `OrderRejected` or `RevertRefused`."""
+    return failure.error(str(exc), exc.details())

@@ -2,8 +2,10 @@
 unless the input says `"capture": false`: a merchant who captures at shipment).
 
 Used to seed orders for amendments (the demo, tests, and backends that place orders this way).
-The draft asks for a reserved generated order id, so a retried completion can find its order.
-An invalid input (from any client) fails the run at once as `OrderRejected`, naming the field.
+The plan comes from the planner (`plan_order`: the lines and the records that pay for them); the
+workflow writes it: the draft asks for a reserved generated order id, so a retried completion can
+find its order, then each record. An invalid input (from any client) fails the run at once as
+`OrderRejected`, naming the field.
 """
 
 from __future__ import annotations
@@ -15,58 +17,49 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.dintero import DinteroActivities
     from activities.models import CompleteDraftInput, NewDraftInput, RecordInput
+    from amendments import failures
+    from amendments.domain import ids
     from amendments.domain.errors import AmendmentRejected
-    from amendments.domain.models import PlacedOrder, PlaceOrderInput, PlannedOperation
-    from amendments.domain.order import RecordItem
-    from amendments.domain.planner import order_lines
+    from amendments.domain.models import PlacedOrder, PlaceOrderInput
+    from amendments.domain.planner import plan_order
+    from amendments.render import words
     from workflows.inputs import parse_input, rejection
-    from workflows.policies import DINTERO_CALL
+    from workflows.writes import execute
 
 
-@workflow.defn(name="PlaceOrder")
+@workflow.defn(name=ids.PLACE_ORDER)
 class PlaceOrder:
     @workflow.run
     async def run(self, *payload: Any) -> PlacedOrder:
         # Validated here, not by the SDK's converter: a bad input fails the run at once.
         try:
-            request = parse_input(payload, PlaceOrderInput, "PlaceOrder")
+            request = parse_input(payload, PlaceOrderInput, ids.PLACE_ORDER)
         except AmendmentRejected as exc:
-            raise rejection(exc, "OrderRejected") from None
-        lines = order_lines(request.items)
+            raise rejection(exc, failures.ORDER_REJECTED) from None
+        placement = plan_order(request)
         reconcile = workflow.info().run_id != workflow.info().original_execution_run_id
-        draft = await workflow.execute_activity_method(
+        draft = await execute(
             DinteroActivities.create_draft,
             NewDraftInput(
-                order_id=None, currency=request.currency, lines=lines, reconcile=reconcile
+                order_id=None,
+                currency=placement.currency,
+                lines=placement.lines,
+                reconcile=reconcile,
             ),
-            start_to_close_timeout=DINTERO_CALL.start_to_close,
-            retry_policy=DINTERO_CALL.retry,
-            summary=f"Draft a new {request.currency} order of {len(lines)} lines",
+            words.new_order_summary(placement.currency, len(placement.lines)),
         )
         assert draft.draft_id is not None
-        completed = await workflow.execute_activity_method(
+        completed = await execute(
             DinteroActivities.complete_draft,
             CompleteDraftInput(
                 draft_id=draft.draft_id, order_id=draft.order_id, reconcile=reconcile
             ),
-            start_to_close_timeout=DINTERO_CALL.start_to_close,
-            retry_policy=DINTERO_CALL.retry,
-            summary=f"Complete draft {draft.draft_id}",
+            words.complete_summary(draft.draft_id),
         )
         order_id = completed.order_id
         assert order_id is not None
-        items = tuple(RecordItem(line_id=line.line_id, amount=line.gross_amount) for line in lines)
-        kinds = ("authorization", "capture") if request.capture else ("authorization",)
-        for kind in kinds:
-            operation = PlannedOperation.model_validate(
-                {
-                    "step": f"place-{kind}",
-                    "kind": kind,
-                    "items": items,
-                    "payment_id": request.payment_id,
-                }
-            )
-            await workflow.execute_activity_method(
+        for operation in placement.operations:
+            await execute(
                 DinteroActivities.record_operation,
                 RecordInput(
                     order_id=order_id,
@@ -74,16 +67,12 @@ class PlaceOrder:
                     operation=operation,
                     reconcile=reconcile,
                 ),
-                start_to_close_timeout=DINTERO_CALL.start_to_close,
-                retry_policy=DINTERO_CALL.retry,
-                summary=f"{kind.capitalize()} {operation.amount} on order {order_id}",
+                words.record_summary(operation, order_id),
             )
         workflow.logger.info(
             "order=%s placed and %s",
             order_id,
-            "captured" if request.capture else "authorized",
+            "captured" if placement.captured else "authorized",
             extra={"order_id": order_id, "step": "placed"},
         )
-        return PlacedOrder(
-            order_id=order_id, total=sum(i.amount for i in items), captured=request.capture
-        )
+        return PlacedOrder(order_id=order_id, total=placement.total, captured=placement.captured)

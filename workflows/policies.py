@@ -15,6 +15,8 @@ from datetime import timedelta
 
 from temporalio.common import Priority, RetryPolicy
 
+from amendments.failures import NON_RETRYABLE
+
 
 @dataclass(frozen=True)
 class CallPolicy:
@@ -28,6 +30,9 @@ DINTERO_CALL = CallPolicy(
         initial_interval=timedelta(milliseconds=200),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(seconds=10),
+        # The activities raise these non-retryable already; naming them here as well means a
+        # refusal is never retried, whoever raises it (the failure vocabulary's list).
+        non_retryable_error_types=list(NON_RETRYABLE),
     ),
 )
 
@@ -45,6 +50,7 @@ LOCAL_READ = CallPolicy(
         backoff_coefficient=2.0,
         maximum_interval=timedelta(seconds=10),
         maximum_attempts=5,
+        non_retryable_error_types=list(NON_RETRYABLE),
     ),
 )
 LOCAL_READ_BUDGET = timedelta(seconds=10)

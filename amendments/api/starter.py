@@ -14,7 +14,6 @@ same path (`start_or_resume`), so the CLI and this API give the same answers.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -36,6 +35,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from amendments import failures
 from amendments.api.replay import REPLAYABLE
 from amendments.domain import ids
 from amendments.domain.errors import AmendmentRejected
@@ -57,7 +57,7 @@ from amendments.temporal.search_attributes import (
     ORDER_ID,
     TOP_UP_OUTSTANDING,
 )
-from workflows.amend import ATTRIBUTES_AT_START, LOCAL_READS, OUTCOME, REVERT, AmendOrder
+from workflows.amend import AmendOrder
 from workflows.place import PlaceOrder
 
 DEFAULT_TASK_QUEUE = "order-amendments"
@@ -156,8 +156,8 @@ async def start_or_resume(
                 return Started(handle, "running")
             raise AmendmentNeedsReplay(
                 f"amendment {amendment.amendment_id} of order {amendment.order_id} ended "
-                f"{latest.status.name.lower()} (run {latest.run_id}); resume it with "
-                f"`amend replay {workflow_id}`"
+                f"{latest.status.name.lower()} (run {latest.run_id}); "
+                f"{failures.resume_with(workflow_id)}"
             )
         if latest.status == WorkflowExecutionStatus.RUNNING:
             raise _in_progress(amendment, latest.amendment_id)
@@ -165,8 +165,8 @@ async def start_or_resume(
             raise AmendmentNeedsReplay(
                 f"the last amendment of order {amendment.order_id}, "
                 f"{latest.amendment_id or 'unnamed'} (run {latest.run_id}), ended "
-                f"{latest.status.name.lower()} after writing to the order; resume it with "
-                f"`amend replay {workflow_id}` before starting {amendment.amendment_id}"
+                f"{latest.status.name.lower()} after writing to the order; "
+                f"{failures.resume_with(workflow_id)} before starting {amendment.amendment_id}"
             )
     if preview is not None:
         plan = await preview(amendment)
@@ -188,7 +188,7 @@ async def start_or_resume(
             ),
             # The workflow need not upsert these search attributes again, and runs its reads
             # as local activities.
-            memo={ATTRIBUTES_AT_START: True, LOCAL_READS: True},
+            memo={ids.ATTRIBUTES_AT_START: True, ids.LOCAL_READS: True},
             static_summary=summary_of(amendment, plan),
             static_details=details_of(amendment, plan),
         )
@@ -201,7 +201,7 @@ def _in_progress(amendment: AmendOrderInput, running: str | None) -> AmendmentIn
     return AmendmentInProgress(
         f"order {amendment.order_id} already has amendment {running or 'another amendment'} "
         f"running as {amendment.workflow_id}; start {amendment.amendment_id} after it ends "
-        f"(`amend status {amendment.order_id}` shows it)"
+        f"({failures.status_hint(amendment.order_id)} shows it)"
     )
 
 
@@ -264,7 +264,7 @@ async def place_order(
     return await client.execute_workflow(
         PlaceOrder.run,
         order,
-        id=workflow_id or f"place-{uuid.uuid4()}",
+        id=workflow_id or ids.place_workflow_id(),
         task_queue=task_queue,
         static_summary=f"Place a {order.currency} order of {len(order.items)} lines",
     )
@@ -286,7 +286,9 @@ async def send_authorization_outcome(
             await handle.signal(AmendOrder.on_outcome, parsed)
             return None
         # By name: the SDK's typing of async update methods does not fit execute_update's.
-        seen: OutcomeSeen = await handle.execute_update(OUTCOME, parsed, result_type=OutcomeSeen)
+        seen: OutcomeSeen = await handle.execute_update(
+            ids.OUTCOME, parsed, result_type=OutcomeSeen
+        )
     except (WorkflowUpdateFailedError, RPCError) as exc:
         raise await _refused(client, exc, order_id) from None
     return seen
@@ -302,7 +304,7 @@ async def revert_amendment(
     handle = client.get_workflow_handle_for(AmendOrder.run, ids.workflow_id(order_id))
     try:
         result: AmendmentResult = await handle.execute_update(
-            REVERT, parsed, result_type=AmendmentResult
+            ids.REVERT, parsed, result_type=AmendmentResult
         )
     except (WorkflowUpdateFailedError, RPCError) as exc:
         raise await _refused(client, exc, order_id) from None
@@ -315,9 +317,8 @@ async def _refused(
     """Why a message was not taken, naming the amendment's workflow and where to look next."""
     workflow_id = ids.workflow_id(order_id)
     if isinstance(exc, WorkflowUpdateFailedError):
-        cause = exc.cause
         return OutcomeRefused(
-            f"{getattr(cause, 'message', cause)} ({workflow_id}: `amend status {order_id}` "
+            f"{failures.message_of(exc)} ({workflow_id}: {failures.status_hint(order_id)} "
             "shows where it stands)"
         )
     if exc.status != RPCStatusCode.NOT_FOUND:
@@ -326,15 +327,15 @@ async def _refused(
     if latest is None:
         return OutcomeRefused(
             f"no amendment of order {order_id} is running: none was started "
-            "(`amend list` shows the recent ones)"
+            f"({failures.list_hint()})"
         )
     ended = f"no amendment of order {order_id} is running: {workflow_id} ended "
     if latest.status in REPLAYABLE:
         return OutcomeRefused(
-            f"{ended}{latest.status.name.lower()}; `amend status {order_id}` shows why, and "
-            f"`amend replay {workflow_id}` resumes it once the cause is fixed"
+            f"{ended}{latest.status.name.lower()}; {failures.status_hint(order_id)} shows why, "
+            f"and {failures.resume_hint(workflow_id)}"
         )
-    return OutcomeRefused(f"{ended}{latest.status.name.lower()} (`amend status {order_id}`)")
+    return OutcomeRefused(f"{ended}{latest.status.name.lower()} ({failures.status_hint(order_id)})")
 
 
 async def get_state(client: Client, order_id: str) -> AmendmentState:
@@ -344,7 +345,6 @@ async def get_state(client: Client, order_id: str) -> AmendmentState:
 
 
 __all__ = [
-    "OUTCOME",
     "AmendmentInProgress",
     "AmendmentNeedsReplay",
     "OutcomeRefused",

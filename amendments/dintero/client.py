@@ -21,6 +21,7 @@ from amendments.dintero.auth import DinteroTokenAuth, validate_account_id
 from amendments.dintero.convert import to_snapshot
 from amendments.dintero.errors import (
     DinteroInvalidResponse,
+    NotFound,
     error_from_response,
     error_from_transport,
 )
@@ -36,6 +37,7 @@ from amendments.dintero.models import (
     PaymentOperationCreate,
     RefundList,
 )
+from amendments.domain.errors import AmendmentRejected
 from amendments.domain.order import OrderSnapshot, RecordKind
 from amendments.temporal import metrics
 
@@ -254,6 +256,16 @@ class DinteroClient:
             self.get_order(order_id), self.list_captures(order_id), self.list_refunds(order_id)
         )
         return to_snapshot(order, captures, refunds)
+
+    async def order_to_plan(self, order_id: str) -> OrderSnapshot:
+        """The order an amendment is planned against; an unknown order is a refusal naming
+        `order_id` (the amendment cannot be applied), not a failed call."""
+        try:
+            return await self.read_order(order_id)
+        except NotFound as exc:
+            raise AmendmentRejected(
+                "order_id", f"order {order_id} was not found on Dintero account {self.account_id}"
+            ) from exc
 
 
 def _has_request(exc: httpx.TransportError) -> bool:

@@ -1,5 +1,7 @@
 """The domain's errors: a refused amendment (naming field and reason), an amendment found half
-applied, and a ledger breach."""
+applied, and a ledger breach. They say what is wrong; the failure vocabulary
+(`amendments/failures.py`) says under which name it is published and what the operator does
+next."""
 
 from __future__ import annotations
 
@@ -108,6 +110,6 @@ class AmendmentPartlyApplied(RuntimeError):
 
     def __init__(self, amendment_id: str, order_id: str, problem: str, workflow_id: str) -> None:
         super().__init__(
-            f"amendment {amendment_id} is partly applied on order {order_id} ({problem}); "
-            f"resume it with `amend replay {workflow_id}`"
+            f"amendment {amendment_id} is partly applied on order {order_id} ({problem})"
         )
+        self.workflow_id = workflow_id  # the run to resume

@@ -1,30 +1,58 @@
-"""Every id the product writes somewhere and later looks for, built and parsed here and nowhere
-else: a drift between the place that writes an id and the place that looks for it would let a
-retried write land twice.
+"""Every id, marker and name the product writes somewhere and later looks for, built and parsed
+here and nowhere else: a drift between the place that writes an id and the place that looks for
+it would let a retried write land twice, or an operator's search miss.
 
-- the workflow id of an order's amendment, `amend-{order_id}` (one amendment per order at a time);
+- the contract's names: workflow types, signals, updates, the query, memo keys, patch ids;
+- the workflow id of an order's amendment, `amend-{order_id}` (one amendment per order at a time),
+  and of an order being placed;
 - the amendment's marker, a short hash of workflow id and amendment id (never the run id, which a
   reset changes), from which every `authorization_id` of its records derives (at most 40
   characters, Dintero's limit);
-- the `metadata` every payment record carries, `{"amendment_id", "step"}`, by which a retried write
-  finds itself among the order's records;
+- the step names of its records and the `metadata` every payment record carries, `{"amendment_id",
+  "step"}`, by which a retried write finds itself among the order's records (`Group` names a
+  group of records under one authorization id: its step and its tag);
+- the steps an amendment shows as it goes (`planning`, `top-up`, `verify`...);
 - the references of Checkout writes, `{workflow id}/{amendment id}/{step}`, which a retried
   capture, refund or void finds among the transaction's events;
 - the merchant reference of a payment session, `{workflow id}/{amendment id}/{n}`, by which the
-  callback receiver finds the amendment a payment is for.
+  callback receiver finds the amendment a payment is for;
+- the ids `amend conformance` gives what it creates, so that it only ever touches its own.
 
-Pure functions, no I/O: the workflows, the activities, the receiver and the CLI share them. Order
-ids are letters and digits and amendment ids `[A-Za-z0-9._:-]`, so `/` separates safely.
+Pure functions and constants, no I/O: the workflows, the activities, the receiver, the CLI and
+the tests share them. Order ids are letters and digits and amendment ids `[A-Za-z0-9._:-]`, so `/`
+separates safely.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+# --- the contract's names (design: "Contracts that other code relies on") -------------------
+
+AMEND_ORDER = "AmendOrder"  # workflow type
+PLACE_ORDER = "PlaceOrder"  # workflow type
+OUTCOME = "authorization_outcome"  # signal and update
+REVERT = "revert"  # update
+SESSION_ENDED = "payment_session_ended"  # signal (PAYMENTS=dintero-checkout: a session given up)
+STATE = "state"  # query
+# Memo keys the starter sets (free at start): the search attributes it gave, and that the two
+# reads may run as local activities (`workflows/amend.py` says why they are memos, not patches).
+ATTRIBUTES_AT_START = "search_attributes_at_start"
+LOCAL_READS = "local_reads"
+# `workflow.patched` ids: runs that started before a change keep their old path when replayed.
+REVERT_ON_TIMEOUT = "revert-on-top-up-timeout"
+
+DEMO_ACCOUNT_ID = "T12345678"  # the account the local stack, the demo and the simulator use
+
+# --- workflow ids -------------------------------------------------------------------------
 
 WORKFLOW_PREFIX = "amend-"
+PLACE_PREFIX = "place-"
 MAX_AUTHORIZATION_ID = 40  # Dintero's limit on `authorization_id`
-REVERT_STEP_PREFIX = "revert-"
 
 
 def workflow_id(order_id: str) -> str:
@@ -39,6 +67,14 @@ def order_id_of(workflow_id_or_order: str) -> str:
 
 def is_amendment_workflow(workflow_id_: str) -> bool:
     return workflow_id_.startswith(WORKFLOW_PREFIX) and len(workflow_id_) > len(WORKFLOW_PREFIX)
+
+
+def place_workflow_id() -> str:
+    """`place-{uuid}`: the workflow of an order being placed (its order id is Dintero's)."""
+    return f"{PLACE_PREFIX}{uuid.uuid4()}"
+
+
+# --- markers ------------------------------------------------------------------------------
 
 
 def marker(order_id: str, amendment_id: str) -> str:
@@ -69,8 +105,126 @@ def step_of(metadata: Mapping[str, str], amendment_id: str) -> str | None:
     return metadata.get("step")
 
 
+# --- the step names of an amendment's records ----------------------------------------------
+
+REVERT_STEP_PREFIX = "revert-"
+RecordKind = Literal["authorization", "capture", "refund", "cancellation"]
+Settling = Literal["refund", "release"]
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of records under one authorization id: `step` names its records
+    (`{step}-{kind}`), `tag` ends its authorization id."""
+
+    step: str
+    tag: str
+
+    def record(self, kind: RecordKind) -> str:
+        """`reversal-authorization`, `covered-2-capture`, `top-up-1-capture`..."""
+        return f"{self.step}-{kind}"
+
+    def authorization_id(self, marker_: str) -> str:
+        return authorization_id(marker_, self.tag)
+
+
+def _numbered(name: str, number: int, count: int) -> str:
+    return name if count == 1 else f"{name}-{number}"
+
+
+def _tagged(tag: str, number: int, count: int) -> str:
+    return tag if count == 1 else f"{tag}{number}"
+
+
+def reversal_group(number: int, count: int) -> Group:
+    """The money a reversal takes back from the `number`-th of `count` payments."""
+    return Group(_numbered("reversal", number, count), _tagged("rev", number, count))
+
+
+def covered_group(number: int, count: int) -> Group:
+    """The money moved onto the new lines and the settling lines, per payment."""
+    return Group(_numbered("covered", number, count), _tagged("cov", number, count))
+
+
+def settling_step(role: Settling, number: int, count: int) -> str:
+    """The refund (`refund`, `refund-2`) or the cancellation of a release line (`release`...)."""
+    return _numbered(role, number, count)
+
+
+def top_up_group(number: int) -> Group:
+    """The `number`-th top-up part: `top-up-1-authorization`, `top-up-1-capture`."""
+    return Group(f"top-up-{number}", f"t{number}")
+
+
+def place_step(kind: RecordKind) -> str:
+    """A placed order's records: `place-authorization`, `place-capture`."""
+    return f"{PLACE_PREFIX}{kind}"
+
+
+def revert_reversal_group(number: int) -> Group:
+    """A revert taking back one payment's money from the amendment's new lines."""
+    return Group(f"{REVERT_STEP_PREFIX}reversal-{number}", f"v{number}")
+
+
+def revert_restore_group(number: int, count: int) -> Group:
+    """A revert putting back what the amendment took from one payment."""
+    return Group(
+        _numbered(f"{REVERT_STEP_PREFIX}restore", number, count),
+        _tagged("vr", number, count),
+    )
+
+
+def revert_settling_group(role: Settling, number: int) -> Group:
+    """A revert giving back one top-up payment: its line's records, then (`settled_step`) the
+    refund or the cancellation."""
+    tag = "vf" if role == "refund" else "vl"
+    return Group(f"{REVERT_STEP_PREFIX}{role}-{number}", f"{tag}{number}")
+
+
+def settled_step(group: Group, role: Settling) -> str:
+    """`revert-refund-1-refund`, `revert-release-1-release`."""
+    return f"{group.step}-{role}"
+
+
+def revert_void_step(payment_id: str) -> str:
+    """A payment taken while the amendment was being reverted, voided."""
+    return f"{REVERT_STEP_PREFIX}void-{payment_id}"
+
+
 def is_revert_step(step: str) -> bool:
     return step.startswith(REVERT_STEP_PREFIX)
+
+
+# --- the steps an amendment shows as it goes (the `state` query, the UI, the logs) ---------
+
+PLANNING = "planning"
+DRAFT = "draft"
+COMPLETE = "complete"
+TOP_UP = "top-up"
+TOP_UP_SESSION = "top-up-session"
+VERIFY = "verify"
+DONE = "done"
+REVERT_DRAFT = f"{REVERT_STEP_PREFIX}{DRAFT}"
+REVERT_VOID = f"{REVERT_STEP_PREFIX}void"
+
+
+def draft_step(revert: bool, completing: bool) -> str:
+    """`draft`, `complete`, `revert-draft`, `revert-complete`."""
+    step = COMPLETE if completing else DRAFT
+    return f"{REVERT_STEP_PREFIX}{step}" if revert else step
+
+
+def checkout_step(step: str) -> str:
+    """Money moved in Checkout for a record's step: `refund-checkout`,
+    `top-up-1-capture-checkout`."""
+    return f"{step}-checkout"
+
+
+# --- Checkout references --------------------------------------------------------------------
+
+# Where the callback receiver (`amend callbacks`) listens: each payment session names it.
+CALLBACK_PATH = "/callbacks/dintero"
+RETURN_PATH = "/callbacks/dintero/return"
 
 
 def checkout_reference(workflow_id_: str, amendment_id: str, step: str) -> str:
@@ -89,3 +243,27 @@ def parse_merchant_reference(reference: str) -> tuple[str, str, int] | None:
     if len(parts) != 3 or not is_amendment_workflow(parts[0]) or not parts[2].isdigit():
         return None
     return parts[0], parts[1], int(parts[2])
+
+
+# --- what `amend conformance` creates ------------------------------------------------------
+
+CONFORMANCE_PREFIX = "conformance-"
+
+
+def conformance_run() -> str:
+    """A conformance run's id: ten hex digits."""
+    return uuid.uuid4().hex[:10]
+
+
+def conformance_product(line_id: int | str) -> str:
+    """The product id of a probe's line (`conformance-1`), or another id it makes up."""
+    return f"{CONFORMANCE_PREFIX}{line_id}"
+
+
+def conformance_metadata(run_id: str) -> dict[str, str]:
+    return {"conformance_run": run_id}
+
+
+def conformance_reference(run_id: str, suffix: str = "") -> str:
+    """A reference or authorization id a probe writes: `c-{run}` or `c-{run}-{suffix}`."""
+    return f"c-{run_id}" + (f"-{suffix}" if suffix else "")

@@ -259,7 +259,8 @@ class Plan(Model):
             for line in lines
             if field(line, "role") == "reversal"
         ]
-        covered = next((op for op in operations if field(op, "step") == "covered-capture"), None)
+        covered_capture = ids.covered_group(1, 1).record("capture")
+        covered = next((op for op in operations if field(op, "step") == covered_capture), None)
         covers = [
             {"line_id": field(item, "line_id"), "amount": field(item, "amount")}
             for item in (field(covered, "items") or () if covered is not None else ())
@@ -280,11 +281,31 @@ class Plan(Model):
         return tuple(line.line_id for line in self.lines)
 
     @property
+    def moves_money(self) -> bool:
+        """Whether the payments adapter moves the money (Checkout: before each refund, capture
+        or release is recorded, and a top-up collected through a payment session), or another
+        system did and only the records are written."""
+        return self.payments == "dintero-checkout"
+
+    @property
     def branch(self) -> Literal["even", "refund", "top-up"]:
         """`refund` when the order got cheaper, whether the surplus is refunded or released."""
         if self.refund_amount or self.release_amount:
             return "refund"
         return "top-up" if self.top_up_amount else "even"
+
+
+class Placement(Model):
+    """A new order's plan (`PlaceOrder`): its lines and the records that pay for them."""
+
+    currency: str
+    lines: tuple[PlannedLine, ...]
+    operations: tuple[PlannedOperation, ...]
+    captured: bool
+
+    @property
+    def total(self) -> int:
+        return sum(line.gross_amount for line in self.lines)
 
 
 # --- state, results ----------------------------------------------------------------------

@@ -33,37 +33,42 @@ record carries a deterministic `authorization_id`. The workflow only follows the
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from amendments.domain import ids, money
 from amendments.domain.errors import AmendmentPartlyApplied, AmendmentRejected
 from amendments.domain.ledger import ledger_problems, result_of
+from amendments.domain.lines import new_line, order_lines, reversal_line, settling_lines
 from amendments.domain.models import (
     REFUND_PRODUCT_ID,
-    RELEASE_PRODUCT_ID,
     SETTLING_PRODUCT_IDS,
     AlreadyApplied,
     AmendOrderInput,
-    NewItem,
     PaymentAllocation,
+    PaymentsMode,
+    Placement,
+    PlaceOrderInput,
     Plan,
     Planned,
     PlannedLine,
     PlannedOperation,
     Share,
 )
-from amendments.domain.order import OrderLine, OrderSnapshot, RecordItem, TaxLine, line_totals
+from amendments.domain.order import OrderSnapshot, RecordItem, RecordKind, line_totals
 
 
-def decide(order: OrderSnapshot, request: AmendOrderInput) -> Planned | AlreadyApplied:
+def decide(
+    order: OrderSnapshot, request: AmendOrderInput, payments: PaymentsMode = "record-only"
+) -> Planned | AlreadyApplied:
     """The plan, or the recorded result when the amendment is on the order already (a start of
     the same amendment after it ended: nothing is written again). An amendment found half
-    applied is `AmendmentPartlyApplied`; a refusal is `AmendmentRejected`."""
+    applied is `AmendmentPartlyApplied`; a refusal is `AmendmentRejected`. `payments` says who
+    moves the money (the worker's adapter): the plan's steps follow from it."""
     steps = [ids.step_of(r.metadata, request.amendment_id) for r in order.records]
     mine = [step for step in steps if step is not None]
     if not mine:
-        return Planned(plan=plan_amendment(order, request))
+        return Planned(plan=plan_amendment(order, request, payments))
     problems = ledger_problems(order)
     if problems:
         raise AmendmentPartlyApplied(
@@ -80,15 +85,6 @@ def decide(order: OrderSnapshot, request: AmendOrderInput) -> Planned | AlreadyA
     )
 
 
-def split(total: int, units: int, quantity: int) -> int:
-    """The share of `total` carried by the first `units` of `quantity`: floor(total*units/q).
-
-    A partial reversal of units r..r+k takes split(r+k) - split(r); the parts of any partition,
-    in any order, telescope to split(q) - split(0) == total: no lost or extra minor unit.
-    """
-    return total * units // quantity
-
-
 @dataclass
 class Taken:
     """What one reversal line takes back from one payment: reserved and captured."""
@@ -101,7 +97,9 @@ class Taken:
         return self.reserved + self.captured
 
 
-def plan_amendment(order: OrderSnapshot, request: AmendOrderInput) -> Plan:
+def plan_amendment(
+    order: OrderSnapshot, request: AmendOrderInput, payments: PaymentsMode = "record-only"
+) -> Plan:
     _check_order(order, request)
     next_id = order.highest_line_id + 1
     reversals = _reversal_lines(order, request, next_id)
@@ -140,8 +138,8 @@ def plan_amendment(order: OrderSnapshot, request: AmendOrderInput) -> Plan:
     refunds = {p: amount for p, amount in freed_captured.items() if amount}
     releases = {p: amount for p, amount in freed_reserved.items() if amount}
     first = next_id + len(reversals) + len(new_lines)
-    refund_lines = _settling_lines("refund", refunds, first, request.amendment_id)
-    release_lines = _settling_lines(
+    refund_lines = settling_lines("refund", refunds, first, request.amendment_id)
+    release_lines = settling_lines(
         "release", releases, first + len(refund_lines), request.amendment_id
     )
     refund_amount = sum(refunds.values())
@@ -200,6 +198,7 @@ def plan_amendment(order: OrderSnapshot, request: AmendOrderInput) -> Plan:
         allocation=allocation,
         release_amount=release_amount,
         top_up_captured=_captures_top_ups(holdings),
+        payments=payments,
     )
 
 
@@ -208,27 +207,6 @@ def _captures_top_ups(holdings: money.ByPayment) -> bool:
     reserved. An order never captured, or with money reserved, is captured at fulfilment."""
     reserved = sum(m.reserved for m in holdings.values())
     return reserved == 0 and any(m.captured for m in holdings.values())
-
-
-def _settling_lines(
-    role: Literal["refund", "release"], amounts: dict[str, int], first: int, amendment_id: str
-) -> dict[str, PlannedLine]:
-    """A refund line (captured money given back) or a release line (reserved money let go) per
-    payment, numbered from `first`."""
-    what = "Refund" if role == "refund" else "Release"
-    description = f"{what} for amendment {amendment_id}"
-    return {
-        payment: PlannedLine(
-            line_id=first + index,
-            product_id=REFUND_PRODUCT_ID if role == "refund" else RELEASE_PRODUCT_ID,
-            quantity=1,
-            gross_amount=amount,
-            description=description if len(amounts) == 1 else f"{description} to payment {payment}",
-            description_alias=what,
-            role=role,
-        )
-        for index, (payment, amount) in enumerate(amounts.items())
-    }
 
 
 def _check_order(order: OrderSnapshot, request: AmendOrderInput) -> None:
@@ -283,7 +261,7 @@ def _reversal_lines(
                 f"{where}.line_id", f"line {target.line_id} was never authorized"
             )
         lines.append(
-            _reversal_line(
+            reversal_line(
                 order, target, reversal.quantity, reversal.reason, first_id + index, where
             )
         )
@@ -364,10 +342,9 @@ def _operations(
             if payment in lines
         ]
 
-    groups: list[tuple[str, str, ByPayment, ByPayment]] = [
+    groups: list[tuple[Callable[[int, int], ids.Group], ByPayment, ByPayment]] = [
         (
-            "reversal",
-            "rev",
+            ids.reversal_group,
             {
                 p: tuple(RecordItem(line_id=lid, amount=-t[p].total) for lid, t in taken.items()
                          if p in t)
@@ -380,8 +357,7 @@ def _operations(
             },
         ),
         (
-            "covered",
-            "cov",
+            ids.covered_group,
             {p: (*covers.get(p, ()), *settled(p)) for p in payments},
             {
                 p: (
@@ -393,16 +369,17 @@ def _operations(
         ),
     ]  # fmt: skip
     operations: list[PlannedOperation] = []
-    auth_ids: dict[tuple[str, str], str] = {}
-    for name, tag, authorized, captured in groups:
+    covering: dict[str, str] = {}  # payment -> the authorization id of the money it covers with
+    for group_of, authorized, captured in groups:
         group = [(payment, items) for payment, items in authorized.items() if items]
         for number, (payment, items) in enumerate(group, start=1):
-            label = name if len(group) == 1 else f"{name}-{number}"
-            auth_id = ids.authorization_id(marker, tag if len(group) == 1 else f"{tag}{number}")
-            auth_ids[(name, payment)] = auth_id
+            named = group_of(number, len(group))
+            auth_id = named.authorization_id(marker)
+            if group_of is ids.covered_group:
+                covering[payment] = auth_id
             operations.append(
                 PlannedOperation(
-                    step=f"{label}-authorization",
+                    step=named.record("authorization"),
                     kind="authorization",
                     items=items,
                     payment_id=payment,
@@ -412,25 +389,26 @@ def _operations(
             if captured[payment]:
                 operations.append(
                     PlannedOperation(
-                        step=f"{label}-capture",
+                        step=named.record("capture"),
                         kind="capture",
                         items=captured[payment],
                         payment_id=payment,
                         authorization_id=auth_id,
                     )
                 )
-    for kind, step, lines in (
+    settling: tuple[tuple[RecordKind, ids.Settling, dict[str, PlannedLine]], ...] = (
         ("refund", "refund", refund_lines),
         ("cancellation", "release", release_lines),
-    ):
+    )
+    for kind, role, lines in settling:
         for number, (payment, line) in enumerate(lines.items(), start=1):
             operations.append(
                 PlannedOperation(
-                    step=step if len(lines) == 1 else f"{step}-{number}",
-                    kind=kind,  # type: ignore[arg-type]
+                    step=ids.settling_step(role, number, len(lines)),
+                    kind=kind,
                     items=(RecordItem(line_id=line.line_id, amount=line.gross_amount),),
                     payment_id=payment,
-                    authorization_id=auth_ids.get(("covered", payment)),
+                    authorization_id=covering.get(payment),
                     voids_payment=kind == "cancellation" and payment in voids,
                 )
             )
@@ -444,78 +422,22 @@ def _first_payment(order: OrderSnapshot) -> str | None:
     return None
 
 
-def _reversal_line(
-    order: OrderSnapshot,
-    target: OrderLine,
-    quantity: int | None,
-    reason: str,
-    line_id: int,
-    where: str,
-) -> PlannedLine:
-    earlier = [line for line in order.lines if line.reverses == target.line_id]
-    done_units = sum(line.quantity for line in earlier)
-    done_gross = -sum(line.gross_amount for line in earlier)
-    remaining = target.quantity - done_units
-    if remaining <= 0:
-        raise AmendmentRejected(
-            f"{where}.line_id", f"line {target.line_id} is already fully reversed: nothing remains"
-        )
-    units = remaining if quantity is None else quantity
-    if units > remaining:
-        raise AmendmentRejected(
-            f"{where}.quantity",
-            f"reversing {units} units of line {target.line_id}, but only {remaining} of "
-            f"{target.quantity} remain",
-        )
-    upto = done_units + units
-    gross = split(target.gross_amount, upto, target.quantity) - done_gross
-    if gross <= 0:
-        raise AmendmentRejected(
-            f"{where}.quantity",
-            f"{units} of {target.quantity} units of line {target.line_id} "
-            f"({target.gross_amount}) is less than one minor unit",
-        )
-    done_tax: dict[float, int] = defaultdict(int)
-    for line in earlier:
-        for tax in line.tax_lines:
-            done_tax[tax.percentage] -= tax.amount
-    line_tax: dict[float, int] = defaultdict(int)
-    for tax in target.tax_lines:
-        line_tax[tax.percentage] += tax.amount
-    tax_lines = tuple(
-        TaxLine(
-            amount=-(split(amount, upto, target.quantity) - done_tax[rate]),
-            percentage=rate,
-        )
-        for rate, amount in line_tax.items()
+def plan_order(request: PlaceOrderInput) -> Placement:
+    """A new order's plan (`PlaceOrder`): its lines, authorized in full, and captured in full
+    unless the request says `capture: false`, all to the request's payment."""
+    lines = order_lines(request.items)
+    items = tuple(RecordItem(line_id=line.line_id, amount=line.gross_amount) for line in lines)
+    kinds: tuple[RecordKind, ...] = (
+        ("authorization", "capture") if request.capture else ("authorization",)
     )
-    return PlannedLine(
-        line_id=line_id,
-        product_id=target.product_id,
-        quantity=units,
-        gross_amount=-gross,
-        tax_lines=tax_lines,
-        description=target.description,
-        description_alias=target.description_alias,
-        reversed_reason=reason,
-        reverses=target.line_id,
-        role="reversal",
+    return Placement(
+        currency=request.currency,
+        lines=lines,
+        operations=tuple(
+            PlannedOperation(
+                step=ids.place_step(kind), kind=kind, items=items, payment_id=request.payment_id
+            )
+            for kind in kinds
+        ),
+        captured=request.capture,
     )
-
-
-def new_line(item: NewItem, line_id: int) -> PlannedLine:
-    return PlannedLine(
-        line_id=line_id,
-        product_id=item.id,
-        quantity=item.quantity,
-        gross_amount=item.gross_amount,
-        tax_lines=tuple(TaxLine(amount=t.amount, percentage=t.percentage) for t in item.tax_lines),
-        description=item.description,
-        description_alias=item.description_alias,
-        role="new",
-    )
-
-
-def order_lines(items: tuple[NewItem, ...]) -> tuple[PlannedLine, ...]:
-    """The lines of a new order: line ids 1..n in the order given."""
-    return tuple(new_line(item, number) for number, item in enumerate(items, start=1))

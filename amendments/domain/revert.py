@@ -34,7 +34,7 @@ from amendments.domain.models import (
     PlannedLine,
     PlannedOperation,
 )
-from amendments.domain.order import RecordItem, TaxLine
+from amendments.domain.order import RecordItem, RecordKind, TaxLine
 from amendments.domain.top_up import PaidPart
 
 PerLine = dict[int, int]
@@ -81,11 +81,12 @@ def plan_revert(plan: Plan, paid_parts: Sequence[PaidPart], reason: str) -> Reve
         settle = given_back["refund" if part.captured else "release"]
         settle[part.payment_id] = settle.get(part.payment_id, 0) + part.amount
 
-    settling: list[tuple[str, str, PlannedLine]] = []  # (role, payment, line)
-    for role, product, what in (
+    settling: list[tuple[ids.Settling, str, PlannedLine]] = []  # (role, payment, line)
+    roles: tuple[tuple[ids.Settling, str, str], ...] = (
         ("refund", REFUND_PRODUCT_ID, "Refund"),
         ("release", RELEASE_PRODUCT_ID, "Release"),
-    ):
+    )
+    for role, product, what in roles:
         for payment_id, amount in given_back[role].items():
             line = PlannedLine(
                 line_id=next_id + len(lines),
@@ -94,7 +95,7 @@ def plan_revert(plan: Plan, paid_parts: Sequence[PaidPart], reason: str) -> Reve
                 gross_amount=amount,
                 description=f"{what} of top-up paid by {payment_id}; {note}"[:1000],
                 description_alias=what,
-                role=role,  # type: ignore[arg-type]
+                role=role,
             )
             lines.append(line)
             settling.append((role, payment_id, line))
@@ -104,8 +105,7 @@ def plan_revert(plan: Plan, paid_parts: Sequence[PaidPart], reason: str) -> Reve
         captured = paid_captured.get(payment_id, {})
         operations += _records(
             plan,
-            f"revert-reversal-{index}",
-            f"v{index}",
+            ids.revert_reversal_group(index),
             payment_id,
             tuple(RecordItem(line_id=undo[lid].line_id, amount=-a) for lid, a in by_line.items()),
             tuple(RecordItem(line_id=undo[lid].line_id, amount=-a) for lid, a in captured.items()),
@@ -115,15 +115,9 @@ def plan_revert(plan: Plan, paid_parts: Sequence[PaidPart], reason: str) -> Reve
     restore_of = {line.line_id: restore for line, restore in zip(reversed_, restores, strict=True)}
     givers = [a for a in plan.allocation if a.taken_back]
     for number, allocated in enumerate(givers, start=1):
-        step, tag = (
-            ("revert-restore", "vr")
-            if len(givers) == 1
-            else (f"revert-restore-{number}", f"vr{number}")
-        )
         operations += _records(
             plan,
-            step,
-            tag,
+            ids.revert_restore_group(number, len(givers)),
             allocated.payment_id,
             tuple(
                 RecordItem(line_id=restore_of[t.line_id].line_id, amount=t.amount)
@@ -137,13 +131,12 @@ def plan_revert(plan: Plan, paid_parts: Sequence[PaidPart], reason: str) -> Reve
     numbers = {"refund": 0, "release": 0}
     for role, payment_id, line in settling:
         numbers[role] += 1
-        step = f"revert-{role}-{numbers[role]}"
-        tag = f"{'vf' if role == 'refund' else 'vl'}{numbers[role]}"
+        group = ids.revert_settling_group(role, numbers[role])
         items = (RecordItem(line_id=line.line_id, amount=line.gross_amount),)
-        records = _records(plan, step, tag, payment_id, items, items if role == "refund" else ())
+        records = _records(plan, group, payment_id, items, items if role == "refund" else ())
         settled = records[0].model_copy(
             update={
-                "step": f"{step}-{role}",
+                "step": ids.settled_step(group, role),
                 "kind": "refund" if role == "refund" else "cancellation",
                 # A top-up's own transaction holds only this money: let all of it go.
                 "voids_payment": role == "release",
@@ -193,23 +186,26 @@ def _add(paid: dict[str, PerLine], payment_id: str, items: tuple[RecordItem, ...
 
 def _records(
     plan: Plan,
-    step: str,
-    tag: str,
+    group: ids.Group,
     payment_id: str,
     authorized: tuple[RecordItem, ...],
     captured: tuple[RecordItem, ...],
 ) -> list[PlannedOperation]:
     """An authorization, and a capture of its captured part, under one authorization id."""
     records: list[PlannedOperation] = []
-    for kind, items in (("authorization", authorized), ("capture", captured)):
+    kinds: tuple[tuple[RecordKind, tuple[RecordItem, ...]], ...] = (
+        ("authorization", authorized),
+        ("capture", captured),
+    )
+    for kind, items in kinds:
         if items:
             records.append(
                 PlannedOperation(
-                    step=f"{step}-{kind}",
-                    kind=kind,  # type: ignore[arg-type]
+                    step=group.record(kind),
+                    kind=kind,
                     items=items,
                     payment_id=payment_id,
-                    authorization_id=ids.authorization_id(plan.marker, tag),
+                    authorization_id=group.authorization_id(plan.marker),
                 )
             )
     return records

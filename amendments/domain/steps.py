@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from amendments.domain import ids
 from amendments.domain.base import Model
 from amendments.domain.models import OutcomeSeen, Plan, PlannedLine, PlannedOperation
 from amendments.domain.revert import RevertPlan
@@ -31,7 +32,11 @@ class DraftStep(Model):
     kind: Literal["draft"] = "draft"
     lines: tuple[PlannedLine, ...]
     multiple_authorizations: bool
-    prefix: str = ""  # `revert-` for the revert's draft: its step names in the UI
+    revert: bool = False  # the revert's draft (its steps show as `revert-draft`...)
+
+    def shown(self, completing: bool) -> str:
+        """The step the amendment shows while the draft is made, then completed."""
+        return ids.draft_step(self.revert, completing)
 
 
 class RecordStep(Model):
@@ -41,7 +46,8 @@ class RecordStep(Model):
 
 class MoveStep(Model):
     """Money moved on a payment's transaction by the payments adapter. `step` names the record
-    it goes with (its reference derives from it); a void has no amount."""
+    it goes with (its reference derives from it); a void has no amount. `late`: a payment the
+    customer made while the amendment was being reverted, voided since it is not taken."""
 
     kind: Literal["move"] = "move"
     action: Literal["refund", "capture", "void"]
@@ -49,14 +55,15 @@ class MoveStep(Model):
     transaction_id: str
     amount: int = 0
     reason: str = ""
+    late: bool = False
+
+    @property
+    def shown(self) -> str:
+        """The step the amendment shows while the money moves."""
+        return ids.REVERT_VOID if self.late else ids.checkout_step(self.step)
 
 
 Step = Annotated[DraftStep | RecordStep | MoveStep, Field(discriminator="kind")]
-
-
-def moves_money(plan: Plan) -> bool:
-    """Whether the payments adapter moves money (Checkout), or only the records are written."""
-    return plan.payments == "dintero-checkout"
 
 
 def plan_steps(plan: Plan) -> tuple[Step, ...]:
@@ -71,7 +78,7 @@ def part_steps(plan: Plan, part: TopUpPart) -> tuple[Step, ...]:
     steps: list[Step] = [RecordStep(operation=part.authorization)]
     capture = part.capture
     if capture is not None:
-        if moves_money(plan):
+        if plan.moves_money:
             steps.append(
                 MoveStep(
                     action="capture",
@@ -86,21 +93,23 @@ def part_steps(plan: Plan, part: TopUpPart) -> tuple[Step, ...]:
 
 def revert_steps(plan: Plan, revert: RevertPlan) -> tuple[Step, ...]:
     """The revert's writes: its draft, then its records (each refund executed first)."""
-    draft = DraftStep(lines=revert.lines, multiple_authorizations=True, prefix="revert-")
+    draft = DraftStep(lines=revert.lines, multiple_authorizations=True, revert=True)
     return (draft, *_records(plan, revert.operations))
 
 
 def void_steps(plan: Plan, seen: Sequence[OutcomeSeen]) -> tuple[Step, ...]:
     """A customer who paid while the amendment was being reverted: the payment was not taken,
     and is voided so that no money stays held for nothing (once per payment)."""
-    if not moves_money(plan):
+    if not plan.moves_money:
         return ()
     voided: dict[str, None] = {}
     for outcome in seen:
         if outcome.success and outcome.disposition == "ignored" and outcome.payment_id:
             voided.setdefault(outcome.payment_id, None)
     return tuple(
-        MoveStep(action="void", step=f"revert-void-{payment}", transaction_id=payment)
+        MoveStep(
+            action="void", step=ids.revert_void_step(payment), transaction_id=payment, late=True
+        )
         for payment in voided
     )
 
@@ -108,11 +117,11 @@ def void_steps(plan: Plan, seen: Sequence[OutcomeSeen]) -> tuple[Step, ...]:
 def _records(plan: Plan, operations: Iterable[PlannedOperation]) -> list[Step]:
     steps: list[Step] = []
     for operation in operations:
-        if moves_money(plan) and operation.kind == "cancellation" and operation.voids_payment:
+        if plan.moves_money and operation.kind == "cancellation" and operation.voids_payment:
             steps.append(
                 MoveStep(action="void", step=operation.step, transaction_id=operation.payment_id)
             )
-        if moves_money(plan) and operation.kind == "refund":
+        if plan.moves_money and operation.kind == "refund":
             steps.append(
                 MoveStep(
                     action="refund",

@@ -132,9 +132,26 @@ class TopUpCollector:
     def collecting(self) -> bool:
         return self.plan is not None and self.closed is None
 
-    def has_work(self) -> bool:
-        """Something for the workflow to do: an outcome to take or a revert to carry out."""
-        return bool(self.queue) or self.revert_reason is not None
+    def has_work(self, session_open: bool = True) -> bool:
+        """Something for the workflow to do: an outcome to take, a revert to carry out, or a
+        payment session to open (`session_wanted`)."""
+        return (
+            bool(self.queue) or self.revert_reason is not None or self.session_wanted(session_open)
+        )
+
+    def session_wanted(self, session_open: bool) -> bool:
+        """Whether the customer needs a payment session for what is outstanding: the plan's money
+        moves by Checkout, none is open, and no outcome waits to be written."""
+        return (
+            self.plan is not None
+            and self.plan.moves_money
+            and not session_open
+            and self.collecting
+            and self.revert_reason is None
+            and self.outstanding > 0
+            and not self.queue
+            and self.current is None
+        )
 
     # --- outcomes in -------------------------------------------------------------------------
 
@@ -324,9 +341,10 @@ def top_up_records(
     """The authorization (declined or not) for a top-up outcome, and its capture if it succeeded
     on an order whose top-ups are captured."""
     items = spread(outstanding, outcome.amount)
-    auth_id = ids.authorization_id(plan.marker, f"t{number}")
+    group = ids.top_up_group(number)
+    auth_id = group.authorization_id(plan.marker)
     authorization = PlannedOperation(
-        step=f"top-up-{number}-authorization",
+        step=group.record("authorization"),
         kind="authorization",
         items=items,
         payment_id=outcome.payment_id,
@@ -336,7 +354,7 @@ def top_up_records(
     if not outcome.success or not plan.top_up_captured:
         return authorization, None
     capture = PlannedOperation(
-        step=f"top-up-{number}-capture",
+        step=group.record("capture"),
         kind="capture",
         items=items,
         payment_id=outcome.payment_id,

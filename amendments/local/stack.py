@@ -25,6 +25,7 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
+from amendments import failures
 from amendments.config import Settings
 from amendments.dintero import DinteroClient
 from amendments.domain.models import PaymentsMode
@@ -234,7 +235,7 @@ class EmbeddedStack:
             holder = lock.read_text(encoding="utf-8").strip() or "another process"
             os.close(descriptor)
             raise StateInUse(
-                f"{self.state_dir} is in use by a running `amend dev` (pid {holder}); stop it "
+                f"{self.state_dir} is in use by a running {failures.DEV} (pid {holder}); stop it "
                 "first, or run this one from another directory"
             ) from None
         os.ftruncate(descriptor, 0)

@@ -1,30 +1,86 @@
-"""Text for people, in one place: the Temporal UI's summaries and details, the `amend` CLI's
-tables and lines, and what the demo prints, so that each says the same thing in the same words.
+"""Words for people: the Temporal UI's summaries and details (the workflow imports this for its
+current details and its activities' summaries), and the lines the `amend` CLI and the demo print,
+so that each says the same thing in the same words.
 
-Pure: it formats the domain's models into strings and rich tables, and decides nothing (no I/O,
-no Temporal calls; the workflow imports it for its current details).
+Pure: it formats the domain's models into strings and decides nothing (no I/O, no Temporal calls).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
 
-from rich import box
-from rich.table import Table
-
+from amendments import failures
 from amendments.domain import ids
 from amendments.domain.models import (
     AmendmentState,
     AmendOrderInput,
-    LineResult,
-    ListedAmendment,
     OutcomeSeen,
     PaymentResult,
     Plan,
+    PlannedLine,
+    PlannedOperation,
     RecordedOperation,
 )
 from amendments.domain.order import RecordItem
+from amendments.domain.steps import MoveStep
+
+# --- what each call is, as the UI lists the workflow's activities (their summaries) ---------
+
+
+def plan_read_summary(order_id: str) -> str:
+    return f"Read order {order_id} and plan"
+
+
+def verify_summary(order_id: str) -> str:
+    return f"Re-read order {order_id} and check the ledger"
+
+
+def draft_summary(lines: Sequence[PlannedLine], order_id: str) -> str:
+    """`Draft lines 4-7 on order K3X9QZ1AB`."""
+    first, last = lines[0].line_id, lines[-1].line_id
+    return f"Draft lines {first if len(lines) == 1 else f'{first}-{last}'} on order {order_id}"
+
+
+def new_order_summary(currency: str, lines: int) -> str:
+    return f"Draft a new {currency} order of {lines} lines"
+
+
+def complete_summary(draft_id: str) -> str:
+    return f"Complete draft {draft_id}"
+
+
+def record_summary(operation: PlannedOperation, order_id: str | None = None) -> str:
+    """`Capture 10000 on lines [6] (top-up-1-capture)`, or for a new order's records
+    `Capture 10000 on order K3X9QZ1AB`."""
+    if order_id is not None:
+        return f"{operation.kind.capitalize()} {operation.amount} on order {order_id}"
+    return (
+        f"{operation.kind.capitalize()} {operation.amount} on lines "
+        f"{[i.line_id for i in operation.items]} ({operation.step})"
+    )
+
+
+def move_summary(step: MoveStep) -> str:
+    """Money moved in Checkout: a refund, a capture, or a void and why."""
+    where = f"on transaction {step.transaction_id} in Checkout"
+    if step.action == "void":
+        why = "paid after the revert" if step.late else f"all it reserves released: {step.step}"
+        return f"Void transaction {step.transaction_id} in Checkout ({why})"
+    return f"{step.action.capitalize()} {step.amount} {where}"
+
+
+def session_summary(amount: int, currency: str) -> str:
+    return f"Open a payment session for {amount} {currency}"
+
+
+def top_up_timed_out(outstanding: int, plan: Plan, seconds: int) -> str:
+    return (
+        f"top-up not covered: {outstanding} {plan.currency} still outstanding on order "
+        f"{plan.order_id} after {seconds} s"
+    )
+
+
+# --- lines ---------------------------------------------------------------------------------
 
 
 def plan_line(plan: Plan) -> str:
@@ -53,18 +109,13 @@ def progress_line(state: AmendmentState) -> str:
 
 def next_line(state: AmendmentState) -> str | None:
     """What the amendment waits for next, and the command a person would use, if any."""
-    workflow_id = ids.workflow_id(state.order_id)
     if state.status == "Failed":
-        return f"next: `amend replay {workflow_id}` once the cause is fixed"
+        return failures.next_step_failed(ids.workflow_id(state.order_id))
     if state.status == "AwaitingTopUp" and state.top_up_outstanding:
         currency = f" {state.plan.currency}" if state.plan else ""
-        return (
-            f"next: top-up outcomes for {state.top_up_outstanding}{currency} "
-            f"(`amend authorize {state.order_id} ...`), or `amend revert {state.order_id} "
-            "--reason ...`"
-        )
+        return failures.next_step_top_up(state.order_id, f"{state.top_up_outstanding}{currency}")
     if state.status in ("Planning", "Applying", "Reverting"):
-        return f"next: the {state.status.lower()} continues on its own (`amend status` again)"
+        return failures.next_step_running(state.status)
     return None
 
 
@@ -196,199 +247,9 @@ def current_details(state: AmendmentState) -> str:
     return "\n".join(rows)
 
 
-def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") -> Table:
-    """The per-line ledger: each line's money by state (reserved, captured, refunded, released:
-    they sum to what was authorized); a light frame, so that it fits an 80-column terminal."""
-    table = Table(
-        title=title,
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
-    )
-    for column in (
-        "line",
-        "product",
-        "reverses",
-        "qty",
-        "gross",
-        "reserved",
-        "captured",
-        "refunded",
-        "released",
-    ):
-        if column == "product":  # the one column that may wrap: an id folds, never a number
-            table.add_column(column, justify="left", overflow="fold")
-        else:
-            table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
-    for x in lines:
-        table.add_row(
-            str(x.line_id),
-            x.product_id,
-            str(x.reverses or ""),
-            str(x.quantity),
-            str(x.gross_amount),
-            str(x.authorized - x.captured - x.cancelled),
-            str(x.captured),
-            str(x.refunded),
-            str(x.cancelled),
-        )
-    return table
-
-
-def plan_tables(plan: Plan) -> list[Table]:
-    draft = Table(
-        title=f"draft for order {plan.order_id}"
-        + (" (multiple_authorizations)" if plan.multiple_authorizations else ""),
-        title_justify="left",
-    )
-    for column in ("line", "role", "product", "qty", "gross", "tax", "description"):
-        draft.add_column(column)
-    for x in plan.lines:
-        draft.add_row(
-            str(x.line_id),
-            x.role + (f" of {x.reverses}" if x.reverses else ""),
-            x.product_id,
-            str(x.quantity),
-            str(x.gross_amount),
-            ", ".join(f"{t.amount}@{t.percentage:g}%" for t in x.tax_lines),
-            x.description,
-        )
-    operations = Table(title="payment records, in order", title_justify="left")
-    for column in ("step", "kind", "payment", "lines", "amount", "authorization_id"):
-        operations.add_column(column)
-    for op in plan.operations:
-        operations.add_row(
-            op.step,
-            op.kind,
-            op.payment_id,
-            ", ".join(f"{i.line_id}:{i.amount}" for i in op.items),
-            str(op.amount),
-            op.authorization_id or "",
-        )
-    tables = [draft, operations]
-    if plan.allocation or plan.top_up_amount:
-        tables.append(allocation_table(plan))
-    return tables
-
-
-def allocation_table(plan: Plan) -> Table:
-    """`amend plan`: what the amendment does with each payment's money, before anything is
-    written (the last money in goes back first)."""
-    table = Table(title="money per payment", title_justify="left")
-    columns = ("payment", "taken back", "from lines", "covers", "on lines", "refunded", "released")
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("payment",) else "right")
-    for a in plan.allocation:
-        table.add_row(
-            a.payment_id,
-            str(a.taken_back_total),
-            ", ".join(f"{i.line_id}:{i.amount}" for i in a.taken_back),
-            str(a.covers_total),
-            ", ".join(f"{i.line_id}:{i.amount}" for i in a.covers),
-            str(a.refunded),
-            str(a.released),
-        )
-    if plan.top_up_amount:
-        table.add_row(
-            "top-up" if plan.top_up_captured else "top-up (authorized only)",
-            "",
-            "",
-            str(plan.top_up_amount),
-            ", ".join(f"{s.line_id}:{s.amount}" for s in plan.top_up_shares),
-            "",
-            "",
-        )
-    return table
-
-
-def payments_table(payments: Iterable[PaymentResult], title: str = "per-payment ledger") -> Table:
-    """Each payment's money on the order: what it authorized, captured, was refunded and
-    released (cancelled), what it reserves (authorized, not captured or released) and what it
-    holds (captured minus refunded)."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("payment", overflow="fold")
-    for column in ("authorized", "reserved", "captured", "refunded", "released", "holds"):
-        table.add_column(column, justify="right", no_wrap=True)
-    for p in payments:
-        table.add_row(
-            p.payment_id or "?",
-            str(p.authorized),
-            str(p.reserved),
-            str(p.captured),
-            str(p.refunded),
-            str(p.cancelled),
-            str(p.captured - p.refunded),
-        )
-    return table
-
-
-def state_table(state: AmendmentState) -> Table:
-    table = Table(
-        title=f"amendment {state.amendment_id} of order {state.order_id}: "
-        f"{state.status} (step {state.step})",
-        title_justify="left",
-    )
-    for column in ("step", "kind", "amount", "payment", "record", "note"):
-        table.add_column(column)
-    for op in state.operations:
-        note = ("declined " if not op.success else "") + ("reconciled" if op.reconciled else "")
-        table.add_row(op.step, op.kind, str(op.amount), op.payment_id or "", op.record_id, note)
-    return table
-
-
-def amendments_table(listed: Iterable[ListedAmendment], *, all_runs: bool = False) -> Table:
-    """`amend list`: one row per amendment (its latest run); with `all_runs`, a row under it
-    for each run it superseded (a replay's failed run)."""
-    table = Table(title="amendments, latest run of each", title_justify="left", box=box.SIMPLE)
-    for column in ("workflow", "amendment", "status", "outstanding", "started (UTC)", "run"):
-        table.add_column(column, overflow="fold")
-    for amendment in listed:
-        replays = f" ({len(amendment.superseded)} earlier)" if amendment.superseded else ""
-        table.add_row(
-            amendment.workflow_id,
-            amendment.amendment_id or "",
-            amendment.status,
-            str(amendment.top_up_outstanding or ""),
-            f"{amendment.started_at:%Y-%m-%d %H:%M:%S}",
-            amendment.run_id + replays,
-        )
-        if all_runs:
-            for old in amendment.superseded:
-                table.add_row(
-                    "",
-                    "",
-                    f"superseded ({old.amendment_status or old.execution_status})",
-                    "",
-                    f"{old.started_at:%Y-%m-%d %H:%M:%S}",
-                    old.run_id,
-                )
-    return table
-
-
 def payment_link_line(state: AmendmentState) -> str:
     """`payment link for 10000 NOK: https://...` (PAYMENTS=dintero-checkout)."""
     link = state.payment_link
     assert link is not None
     currency = f" {state.plan.currency}" if state.plan else ""
     return f"payment link for {link.amount}{currency}: {link.url} (session {link.session_id})"
-
-
-def conformance_table(results: Iterable[Any], account_id: str) -> Table:
-    """`amend conformance`: each assumption, what was sent and came back, the verdict, and
-    what the product does if it differs."""
-    table = Table(title=f"Dintero conformance of account {account_id}", title_justify="left")
-    for column in ("probe", "verdict", "assumption", "sent", "received", "if it differs"):
-        table.add_column(column, overflow="fold")
-    for result in results:
-        finding = result.finding
-        style = {"holds": "green", "differs": "red"}.get(finding.verdict, "yellow")
-        table.add_row(
-            result.probe.id,
-            f"[{style}]{finding.verdict}[/{style}]",
-            result.probe.assumption,
-            finding.sent,
-            finding.received,
-            "" if finding.verdict == "holds" else result.probe.if_it_differs,
-        )
-    return table

@@ -105,14 +105,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from amendments.config import LOCAL_ACCOUNT_ID
+from amendments import failures
 from amendments.payments.checkout import signature
 from amendments.simulator import checkout
 from amendments.simulator.base import SimError, now
 from amendments.simulator.state import Store
 
 ACCOUNT_ID = re.compile(r"^[PT]\d{8}$")
-DEMO_ACCOUNT_ID = LOCAL_ACCOUNT_ID  # the account the local stack and the demo use
 
 
 class ConnectionDropped(httpx.RemoteProtocolError):
@@ -278,7 +277,7 @@ class Simulator:
         except (OSError, ValueError) as exc:
             raise SimulatorStateError(
                 f"cannot read the simulator's state from {path} ({str(exc).splitlines()[0]}); "
-                "move it away, or start empty with `amend dev --fresh`"
+                f"move it away, or {failures.FRESH_START}"
             ) from None
 
     def _keep(self) -> None:

@@ -26,7 +26,9 @@ from temporalio.envconfig import ClientConfig
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
+from amendments import failures
 from amendments.config import Settings
+from amendments.failures import CONNECT_ERROR
 from amendments.temporal.codec import PLAIN_DATA_CONVERTER, data_converter
 from amendments.temporal.search_attributes import SEARCH_ATTRIBUTES
 
@@ -109,6 +111,8 @@ def connect_options(settings: Settings, environ: Mapping[str, str] | None = None
 class TemporalUnreachable(ConnectionError):
     """Temporal did not answer at the configured address; the message names it."""
 
+    failure_type = CONNECT_ERROR.name
+
 
 async def connect(
     settings: Settings,
@@ -135,7 +139,7 @@ async def connect(
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise TemporalUnreachable(
             f"cannot reach Temporal at {options.target_host} ({first}); check TEMPORAL_ADDRESS, "
-            "or start the local stack with `amend dev`"
+            f"or {failures.LOCAL_STACK}"
         ) from exc
 
 

@@ -22,8 +22,9 @@ from activities.dintero import DinteroActivities
 from amendments.config import Settings, checkout_settings
 from amendments.dintero import DinteroClient, build_http
 from amendments.dintero.auth import DinteroTokenAuth
+from amendments.payments.checkout.adapter import DinteroCheckout
 from amendments.payments.checkout.client import CheckoutClient
-from amendments.payments.port import DinteroCheckout, Payments, RecordOnly
+from amendments.payments.port import Payments, RecordOnly
 from amendments.temporal.connection import connect, connect_options, ensure_search_attributes
 from amendments.worker import telemetry
 from amendments.worker.tuning import UnderWayFirst

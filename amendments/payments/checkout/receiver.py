@@ -52,8 +52,6 @@ from amendments.domain import ids
 from amendments.domain.models import AmendmentState, AuthorizationOutcome
 from amendments.payments.checkout import signature
 from amendments.payments.checkout.client import CheckoutClient, Transaction
-from amendments.payments.port import CALLBACK_PATH, RETURN_PATH
-from workflows.amend import OUTCOME, SESSION_ENDED, AmendOrder
 
 log = logging.getLogger("amendments.payments.checkout.receiver")
 DECLINED = {"DECLINED", "FAILED", "AUTHORIZATION_VOIDED"}
@@ -82,8 +80,8 @@ def callback_app(
     receiver = Receiver(temporal, checkout, signing)
     return Starlette(
         routes=[
-            Route(CALLBACK_PATH, receiver.callback, methods=["GET", "POST"]),
-            Route(RETURN_PATH, receiver.returned, methods=["GET"]),
+            Route(ids.CALLBACK_PATH, receiver.callback, methods=["GET", "POST"]),
+            Route(ids.RETURN_PATH, receiver.returned, methods=["GET"]),
             Route("/healthz", receiver.health, methods=["GET"]),
         ]
     )
@@ -170,7 +168,7 @@ class Receiver:
             success=transaction.state not in DECLINED,
         )
         try:
-            await self.temporal.get_workflow_handle(workflow_id).signal(OUTCOME, outcome)
+            await self.temporal.get_workflow_handle(workflow_id).signal(ids.OUTCOME, outcome)
         except (RPCError, RuntimeError) as exc:
             raise Refused(503, f"Temporal did not take the signal: {str(exc)[:200]}") from None
         return {"result": "signalled", "workflow_id": workflow_id, "success": outcome.success}
@@ -194,7 +192,7 @@ class Receiver:
             return {"result": "nothing to do (not the session it waits on)"}
         try:
             handle = self.temporal.get_workflow_handle(workflow_id)
-            await handle.signal(SESSION_ENDED, {"session_id": session_id})
+            await handle.signal(ids.SESSION_ENDED, {"session_id": session_id})
         except (RPCError, RuntimeError) as exc:
             raise Refused(503, f"Temporal did not take the signal: {str(exc)[:200]}") from None
         return {"result": "signalled: session given up", "workflow_id": workflow_id}
@@ -219,15 +217,16 @@ class Receiver:
             raise Refused(502, f"Checkout did not answer: {exc.message}") from None
 
     async def _state(self, workflow_id: str) -> AmendmentState | None:
-        handle = self.temporal.get_workflow_handle_for(AmendOrder.run, workflow_id)
+        handle = self.temporal.get_workflow_handle(workflow_id)
         try:
-            return await handle.query(AmendOrder.state)
+            state: AmendmentState = await handle.query(ids.STATE, result_type=AmendmentState)
         except RPCError as exc:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
                 return None
             raise Refused(503, f"Temporal did not answer: {exc.message}") from None
         except RuntimeError as exc:  # the SDK's word for a connection it cannot make
             raise Refused(503, f"Temporal did not answer: {str(exc)[:200]}") from None
+        return state
 
     async def _void(
         self, transaction: Transaction, workflow_id: str, state: AmendmentState

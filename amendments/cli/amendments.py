@@ -1,0 +1,394 @@
+"""The `amend` commands that drive amendments, through the starter API as a backend would:
+`place`, `plan`, `start`, `status`, `list`, `authorize`, `replay` and `revert`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Annotated, Any
+
+import typer
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
+
+from amendments import failures
+from amendments.api.listing import list_amendments, parse_status
+from amendments.api.planning import plan_against
+from amendments.api.replay import replay_amendment
+from amendments.api.starter import (
+    Started,
+    get_state,
+    parse_amendment,
+    place_order,
+    revert_amendment,
+    send_authorization_outcome,
+    start_or_resume,
+)
+from amendments.cli.app import CliError, JsonFlag, app, handled, read_json, run, settings
+from amendments.config import Settings
+from amendments.domain import ids
+from amendments.domain.models import (
+    AmendmentResult,
+    AmendmentState,
+    AmendOrderInput,
+    ListedAmendment,
+    Plan,
+)
+from amendments.render import console, reports
+from amendments.render.words import outcome_line, progress_line
+from amendments.temporal.connection import connect
+from amendments.worker import wiring
+
+OrderOption = Annotated[
+    str | None, typer.Option("--order", help="Amend this order, whatever the file says.")
+]
+InputFile = Annotated[
+    str, typer.Argument(help="AmendOrder input as JSON (a path, or - for stdin).")
+]
+
+
+def with_order(document: Any, order_id: str | None) -> Any:
+    """The request with `--order` in place of its `order_id` (the examples say `ORDER_ID`)."""
+    if order_id is None or not isinstance(document, dict):
+        return document
+    return {**document, "order_id": order_id}
+
+
+async def dry_run(config: Settings, request: AmendOrderInput) -> Plan:
+    """The plan a worker with these settings would follow; nothing is written."""
+    dintero = wiring.dintero_client(config)
+    try:
+        return await plan_against(dintero, request, config.payments)
+    finally:
+        await dintero.aclose()
+
+
+async def follow(
+    client: Client, handle: WorkflowHandle[Any, Any], order_id: str
+) -> AmendmentResult:
+    """The result, showing progress while it comes: on a terminal a live status line with the
+    step and the outstanding top-up, otherwise one line each time they change."""
+    result = asyncio.ensure_future(handle.result())
+    shown = ""
+    with console.live("waiting for the first step ...") as live:
+        while not result.done():
+            with contextlib.suppress(RPCError):
+                line = progress_line(await get_state(client, order_id))
+                if live is not None:
+                    live.update(line)
+                elif line != shown:
+                    console.say(line)
+                shown = line
+            await asyncio.wait({result}, timeout=0.5)
+    value: AmendmentResult = AmendmentResult.model_validate(result.result())
+    return value
+
+
+async def outcome_of(
+    client: Client, handle: WorkflowHandle[Any, Any], order_id: str, *, quiet: bool
+) -> AmendmentResult:
+    """The run's result (followed on screen unless `quiet`), or, when it failed, one error
+    naming the workflow, why, and the commands that look at it and resume it."""
+    try:
+        if quiet:
+            return AmendmentResult.model_validate(await handle.result())
+        return await follow(client, handle, order_id)
+    except WorkflowFailureError as exc:
+        raise CliError(
+            failures.run_failed(handle.id, order_id, failures.message_of(exc)),
+            kind=failures.kind_of(exc),
+            workflow_id=handle.id,
+        ) from None
+
+
+@app.command()
+@handled
+def place(
+    context: typer.Context,
+    file: Annotated[str, typer.Argument(help="PlaceOrder input as JSON (a path, or - for stdin).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Place an order (authorized in full, and captured unless "capture": false) and print its
+    order id."""
+    data = read_json(file)
+
+    async def main() -> Any:
+        config = settings(context)
+        client = await connect(config)
+        return await place_order(client, data, task_queue=config.task_queue)
+
+    placed = run(main())
+    if as_json:
+        console.emit_json(placed)
+    else:
+        how = "captured" if placed.captured else "authorized (not captured)"
+        console.say(f"order {placed.order_id} placed, {placed.total} {how}")
+
+
+@app.command()
+@handled
+def plan(
+    context: typer.Context, file: InputFile, order: OrderOption = None, as_json: JsonFlag = False
+) -> None:
+    """Dry run against the live order: print the plan; nothing is written anywhere."""
+    request = parse_amendment(with_order(read_json(file), order))
+    result = run(dry_run(settings(context), request))
+    if as_json:
+        console.emit_json(result)
+    else:
+        reports.plan(result)
+
+
+@app.command()
+@handled
+def start(
+    context: typer.Context,
+    file: InputFile,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the result.")] = False,
+    order: OrderOption = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Start an amendment (checked against the live order first); --wait for its result."""
+    request = parse_amendment(with_order(read_json(file), order))
+
+    async def main() -> tuple[Started, Any]:
+        config = settings(context)
+        client = await connect(config)
+
+        async def preview(amendment: AmendOrderInput) -> Plan:
+            return await dry_run(config, amendment)
+
+        started = await start_or_resume(
+            client, request, task_queue=config.task_queue, preview=preview
+        )
+        handle = started.handle
+        run_id = handle.run_id or handle.result_run_id
+        if started.existing == "completed":
+            return started, await handle.result()
+        if not as_json:
+            if started.existing == "running":
+                console.say(
+                    f"amendment {request.amendment_id} is already running as {handle.id} "
+                    f"(run {run_id})"
+                )
+            else:
+                console.say(f"started {handle.id} (run {run_id})")
+        if not wait:
+            return started, None
+        return started, await outcome_of(client, handle, request.order_id, quiet=as_json)
+
+    started, result = run(main())
+    handle = started.handle
+    run_id = handle.run_id or handle.result_run_id
+    if as_json:
+        console.emit_json(
+            {
+                "workflow_id": handle.id,
+                "run_id": run_id,
+                "existing": started.existing,
+                "result": result.model_dump(mode="json") if result else None,
+            }
+        )
+        return
+    if started.existing == "completed" and result is not None:
+        console.say(
+            f"amendment {request.amendment_id} of order {request.order_id} was already "
+            f"{result.outcome} as {handle.id} (run {run_id}); nothing was written again"
+        )
+    if result is not None:
+        reports.result(result)
+
+
+@app.command()
+@handled
+def status(
+    context: typer.Context,
+    order_id: Annotated[str, typer.Argument(help="The order whose latest amendment to show.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Show the latest amendment of an order: status, step, records, outstanding top-up, and
+    once it ended, the order's money per line (reserved, captured, refunded, released)."""
+
+    async def main() -> tuple[AmendmentState, AmendmentResult | None]:
+        client = await connect(settings(context))
+        try:
+            state = await get_state(client, order_id)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise CliError(
+                    f"no amendment of order {order_id} was found ({failures.list_hint()})"
+                ) from None
+            raise
+        if as_json or state.status not in ("Completed", "Reverted"):
+            return state, None
+        handle = client.get_workflow_handle(ids.workflow_id(order_id))
+        described = await handle.describe()
+        if described.status != WorkflowExecutionStatus.COMPLETED:
+            return state, None
+        return state, AmendmentResult.model_validate(await handle.result())
+
+    state, result = run(main())
+    if as_json:
+        console.emit_json(state)
+    else:
+        reports.state(state, result)
+
+
+@app.command("list")
+@handled
+def list_(
+    context: typer.Context,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status",
+            help="Only amendments whose latest run is in this status (Failed: what needs an "
+            "operator).",
+        ),
+    ] = None,
+    order_id: Annotated[str | None, typer.Option("--order", help="Only this order's.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 20,
+    all_runs: Annotated[
+        bool, typer.Option("--all-runs", help="Show the runs each one superseded too.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recent amendments, one per workflow id (its latest run), newest first."""
+    wanted = parse_status(status) if status is not None else None
+
+    async def main() -> list[ListedAmendment]:
+        client = await connect(settings(context))
+        return await list_amendments(client, order_id=order_id, status=wanted, limit=limit)
+
+    listed = run(main())
+    if as_json:
+        console.emit_json({"amendments": [a.model_dump(mode="json") for a in listed]})
+        return
+    which = f" of order {order_id}" if order_id else ""
+    empty = f"no amendment{which}" + (f" is {wanted}" if wanted else " was found")
+    reports.listed(listed, all_runs=all_runs, empty=empty)
+
+
+@app.command()
+@handled
+def authorize(
+    context: typer.Context,
+    order_id: Annotated[str, typer.Argument(help="The order awaiting a top-up.")],
+    payment_id: Annotated[str, typer.Option(help="The payment that was authorized.")],
+    amount: Annotated[int, typer.Option(help="Authorized amount, minor units.")],
+    declined: Annotated[bool, typer.Option("--declined", help="The authorization failed.")] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Send as an update; wait until recorded.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Send an authorization_outcome (a top-up authorization's result) to an amendment."""
+    outcome = {"payment_id": payment_id, "amount": amount, "success": not declined}
+
+    async def main() -> tuple[Any, int | None]:
+        client = await connect(settings(context))
+        seen = await send_authorization_outcome(client, order_id, outcome, wait=wait)
+        if seen is None:
+            return None, None
+        with contextlib.suppress(RPCError):  # the amendment may have ended meanwhile
+            return seen, (await get_state(client, order_id)).top_up_outstanding
+        return seen, None
+
+    seen, outstanding = run(main())
+    if as_json:
+        console.emit_json(
+            {
+                "sent": outcome,
+                "taken": seen.model_dump(mode="json") if seen else None,
+                "outstanding": outstanding,
+            }
+        )
+    elif seen is None:
+        console.say(
+            f"sent {'declined' if declined else 'approved'} {amount} ({payment_id}) as a signal; "
+            f"not yet confirmed: {failures.status_hint(order_id)} shows how it was taken (or "
+            "send it with --wait)"
+        )
+    else:
+        console.say(outcome_line(seen))
+        if outstanding is not None:
+            console.say(f"top-up outstanding: {outstanding}")
+
+
+@app.command()
+@handled
+def replay(
+    context: typer.Context,
+    amendment: Annotated[
+        str,
+        typer.Argument(
+            help=f"The failed amendment: {ids.workflow_id('K3X9QZ1AB')}, or the order id K3X9QZ1AB."
+        ),
+    ],
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Which run to reset (default: the latest).")
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for the replayed run's result.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Resume a failed, timed-out or terminated amendment (a reset; nothing is written twice)."""
+    workflow_id = ids.workflow_id(ids.order_id_of(amendment))
+    order_id = ids.order_id_of(workflow_id)
+
+    async def main() -> tuple[Any, Any]:
+        client = await connect(settings(context))
+        replayed = await replay_amendment(client, workflow_id, run_id=run_id)
+        if not wait:
+            return replayed, None
+        handle = client.get_workflow_handle(workflow_id, run_id=replayed.new_run_id)
+        if not as_json:
+            console.say(
+                f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
+                f"{replayed.rerun_from}"
+            )
+        return replayed, await outcome_of(client, handle, order_id, quiet=as_json)
+
+    replayed, result = run(main())
+    if as_json:
+        console.emit_json(
+            {
+                "workflow_id": replayed.workflow_id,
+                "failed_run_id": replayed.failed_run_id,
+                "new_run_id": replayed.new_run_id,
+                "reset_event_id": replayed.reset_event_id,
+                "rerun_from": replayed.rerun_from,
+                "result": result.model_dump(mode="json") if result else None,
+            }
+        )
+    elif result is None:
+        console.say(
+            f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
+            f"{replayed.rerun_from}; {failures.status_hint(order_id)} follows it"
+        )
+    else:
+        reports.result(result)
+
+
+@app.command()
+@handled
+def revert(
+    context: typer.Context,
+    order_id: Annotated[str, typer.Argument(help="The order whose amendment awaits a top-up.")],
+    reason: Annotated[str, typer.Option(help="Why it is undone (shown in the UI).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Undo an amendment that awaits its top-up: its lines reversed, the order restored, every
+    top-up part already captured refunded to its payment. Waits until it is reverted."""
+
+    async def main() -> Any:
+        client = await connect(settings(context))
+        return await revert_amendment(client, order_id, {"reason": reason})
+
+    result = run(main())
+    if as_json:
+        console.emit_json(result)
+        return
+    console.say(f"reverted amendment {result.amendment_id} of order {result.order_id}")
+    reports.ledgers(result)

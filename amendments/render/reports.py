@@ -1,0 +1,163 @@
+"""The CLI's and the demo's screens: an amendment's result, where an amendment stands, the demo's
+story, a plan; each put together from `words` and `tables` and printed through `console`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from amendments import failures
+from amendments.domain import ids
+from amendments.domain.models import (
+    AmendmentResult,
+    AmendmentState,
+    LineResult,
+    ListedAmendment,
+    OutcomeSeen,
+    PaymentResult,
+    Plan,
+)
+from amendments.render import console
+from amendments.render.tables import (
+    allocation_table,
+    amendments_table,
+    ledger_table,
+    payments_table,
+    plan_tables,
+    state_table,
+)
+from amendments.render.words import (
+    next_line,
+    outcome_line,
+    payment_link_line,
+    plan_line,
+    recorded_by_payment,
+)
+
+
+class DemoAmendment(Protocol):
+    """What the demo reports of one amendment (`amendments/local/demo.py`)."""
+
+    @property
+    def title(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def branch(self) -> str: ...
+    @property
+    def dintero_calls(self) -> int: ...
+    @property
+    def lines(self) -> Sequence[LineResult]: ...
+    @property
+    def payments(self) -> Sequence[PaymentResult]: ...
+    @property
+    def ui_url(self) -> str: ...
+    @property
+    def revert_reason(self) -> str | None: ...
+    @property
+    def outcomes(self) -> Sequence[OutcomeSeen]: ...
+    @property
+    def payment_links(self) -> Sequence[str]: ...
+    @property
+    def checkout_moves(self) -> Sequence[str]: ...
+
+
+class DemoReport(Protocol):
+    """What the demo reports of its whole story."""
+
+    @property
+    def order_id(self) -> str: ...
+    @property
+    def amendments(self) -> Sequence[DemoAmendment]: ...
+    @property
+    def ledger_checks(self) -> str: ...
+    @property
+    def ok(self) -> bool: ...
+
+
+def result(result: AmendmentResult) -> None:
+    """What `amend start --wait`, `amend replay --wait` and `amend revert` print: the outcome
+    and the ledger, per line and per payment."""
+    if result.outcome == "reverted":
+        console.say(f"reverted: {result.revert_reason}")
+    else:
+        console.say(f"applied to order {result.order_id}; total {result.total}")
+    ledgers(result)
+
+
+def ledgers(result: AmendmentResult) -> None:
+    """The order's money after an amendment, per line and per payment."""
+    console.show(ledger_table(result.lines, f"order {result.order_id}"))
+    if result.payments:
+        console.show(payments_table(result.payments, f"order {result.order_id} per payment"))
+
+
+def state(state: AmendmentState, result: AmendmentResult | None) -> None:
+    """`amend status`: the amendment's records, its money per payment, what it waits for."""
+    console.show(state_table(state))
+    if result is not None:
+        console.show(ledger_table(result.lines, f"order {result.order_id} after it"))
+    recorded = recorded_by_payment(state.operations)
+    if recorded:
+        console.show(payments_table(recorded, "recorded by this amendment, per payment"))
+    if state.plan is not None and (state.plan.allocation or state.plan.top_up_amount):
+        console.show(allocation_table(state.plan))
+    if state.top_up_outstanding:
+        console.say(f"top-up outstanding: {state.top_up_outstanding}")
+    if state.payment_link is not None:
+        console.say(payment_link_line(state))
+    for seen in state.outcomes:
+        if seen.disposition in ("ignored", "failed"):
+            console.say(outcome_line(seen))
+    if state.revert_reason:
+        console.say(f"revert: {state.revert_reason}")
+    if state.error:
+        console.say(f"error: {state.error}")
+    console.say(f"last step: {state.step}")
+    upcoming = next_line(state)
+    if upcoming:
+        console.say(upcoming)
+
+
+def plan(plan: Plan) -> None:
+    """`amend plan`: the draft, the records in order, the money per payment, and R, N and the
+    branch."""
+    console.show(*plan_tables(plan))
+    console.say(plan_line(plan))
+
+
+def listed(amendments: list[ListedAmendment], *, all_runs: bool, empty: str) -> None:
+    """`amend list`: the table, and for each failed one the commands that look at it."""
+    if not amendments:
+        console.say(empty)
+        return
+    console.show(amendments_table(amendments, all_runs=all_runs))
+    for amendment in amendments:
+        if amendment.status == "Failed":
+            order_id = amendment.order_id or ids.order_id_of(amendment.workflow_id)
+            console.say(failures.listed_failed(amendment.workflow_id, order_id))
+
+
+def demo(report: DemoReport) -> None:
+    """The demo's story: each amendment, its money, and whether every ledger check held."""
+    for number, amendment in enumerate(report.amendments, start=1):
+        console.say("", f"[bold]{number}. {amendment.title}[/bold]")
+        console.say(
+            f"   status {amendment.status} · branch {amendment.branch} · "
+            f"{amendment.dintero_calls} Dintero calls"
+        )
+        console.say(*(f"   top-up {outcome_line(seen)}" for seen in amendment.outcomes))
+        console.say(*(f"   payment link {link}" for link in amendment.payment_links))
+        console.say(*(f"   Checkout: {move}" for move in amendment.checkout_moves))
+        if amendment.revert_reason:
+            console.say(f"   {amendment.revert_reason}")
+        console.say(f"   {amendment.ui_url}")
+        console.show(ledger_table(amendment.lines, f"order {report.order_id}"))
+        if amendment.payments:
+            console.show(payments_table(amendment.payments, "per payment"))
+    console.say(f"ledger checks on the re-read order: {report.ledger_checks}")
+    console.say(
+        "[green]every amendment ended as planned[/green]"
+        if report.ok
+        else "[red]the demo did not complete[/red]"
+    )
