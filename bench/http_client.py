@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from amendments.temporal.process import exit_now
-from bench.__main__ import bounded, seed_orders
+from bench.amendments import bounded, seed_orders
 from bench.infra import Infra
 
 

@@ -80,17 +80,17 @@ async def test_a_401_that_persists_after_refresh_is_unauthorized(
     sim: Simulator, client: DinteroClient
 ) -> None:
     await client.list_drafts()
-    original = sim._authenticate
+    original = sim.tokens.authenticate
 
     def always_reject(request: object, aid: str | None) -> str:
         from amendments.simulator.base import SimError
 
         raise SimError(401, "UNAUTHORIZED", "Access forbidden, invalid JWT token was used")
 
-    sim._authenticate = always_reject  # type: ignore[method-assign]
+    sim.tokens.authenticate = always_reject  # type: ignore[method-assign]
     with pytest.raises(Unauthorized, match="invalid JWT"):
         await client.list_drafts()
-    sim._authenticate = original  # type: ignore[method-assign]
+    sim.tokens.authenticate = original  # type: ignore[method-assign]
     assert len(token_requests(sim)) == 2
 
 

@@ -21,7 +21,7 @@ from rich.console import Console
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
-from bench.__main__ import report
+from bench.report import report
 from bench.actions import actions, dollars_per_thousand, load
 from bench.figures import AtConcurrency, BranchFigures, History, Latency, Throughput, Trio
 

@@ -119,7 +119,7 @@ async def signed_stack(
 ) -> AsyncIterator[Stack]:
     """The same, once the merchant has created a signature secret: Dintero signs every
     callback, and the receiver (`DINTERO_SIGNATURE_SECRET`, `CALLBACK_BASE_URL`) checks it."""
-    socket_sim.signature_secret = SIGNATURE_SECRET
+    socket_sim.customer.signature_secret = SIGNATURE_SECRET
     async with checkout_stack(env, served, socket_sim, SIGNATURE_SECRET) as found:
         yield found
 

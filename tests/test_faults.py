@@ -167,7 +167,7 @@ async def test_probability_is_reproducible_with_a_seed() -> None:
 
         sim = Simulator(SimulatorConfig(seed=seed))
         sim.add_faults([FaultRule(path="*", status=500, probability=0.5)])
-        return [sim._fire("GET", "/x") is not None for _ in range(200)]
+        return [sim.faults.fire("GET", "/x") is not None for _ in range(200)]
 
     first = fired(7)
     assert first == fired(7)

@@ -131,7 +131,7 @@ async def check_reverted(
     attributes = {k.name: v for k, v in description.typed_search_attributes}
     assert (attributes["AmendmentStatus"], attributes["TopUpOutstanding"]) == ("Reverted", 0)
     assert result.outcome == "reverted"
-    assert harness.sim.faults == [], "the ambiguous failure was injected on a revert write"
+    assert harness.sim.faults.rules == [], "the ambiguous failure was injected on a revert write"
 
     after = independent_view(harness.sim.store, order_id)
     assert after["total"] == before["total"] == result.total

@@ -12,6 +12,10 @@ refund|void`) as Dintero's published Checkout spec describes them, with the same
 envelope and faults; what the spec says and the assumptions beyond it (C1-C10) are in
 `checkout.py`.
 
+The app routes and serves (this module); the rest is by concern: token auth (`auth.py`), the
+rules and state (`state.py`, `orders.py`, `checkout.py`), faults (`faults.py`), the paying
+customer and Dintero's callbacks (`customer.py`) and the test controls (`controls.py`).
+
 Test controls live under `/_sim/`, a prefix Dintero does not use:
 `GET /_sim/requests` (every API request: method, path, status, body), `GET /_sim/state`,
 `POST /_sim/reset`, `GET|POST|DELETE /_sim/faults`, `POST /_sim/checkout/sessions/{id}/pay`
@@ -83,21 +87,15 @@ without a Dintero source:
 from __future__ import annotations
 
 import asyncio
-import base64
-import fnmatch
 import json
 import os
-import random
 import re
-import secrets
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -106,83 +104,23 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from amendments import failures
-from amendments.payments.checkout import signature
 from amendments.simulator import checkout
-from amendments.simulator.base import SimError, now
+from amendments.simulator.auth import Tokens
+from amendments.simulator.base import SimError
+from amendments.simulator.controls import FLIPPABLE, control_routes
+from amendments.simulator.customer import Customer
+from amendments.simulator.faults import (
+    AcceptRule,
+    ConnectionDropped,
+    FaultRule,
+    Faults,
+    answer,
+    fault_response,
+)
 from amendments.simulator.state import Store
 
 ACCOUNT_ID = re.compile(r"^[PT]\d{8}$")
-
-
-class ConnectionDropped(httpx.RemoteProtocolError):
-    """Raised by the app to drop a connection: uvicorn closes the socket, and an in-process
-    `httpx.ASGITransport` hands the client the same transport error a real drop would."""
-
-
-class FaultRule(BaseModel):
-    """One fault: which requests it hits, how often, and what it does to them."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    method: str = "*"
-    path: str = "*"
-    status: int | None = Field(default=None, ge=400, le=599)
-    times: int | None = Field(default=None, ge=1)
-    after: int = Field(default=0, ge=0)  # let this many matching requests through first
-    probability: float | None = Field(default=None, gt=0, le=1)
-    latency_ms: int = Field(default=0, ge=0, le=600_000)
-    retry_after: int | None = Field(default=None, ge=0)
-    mode: Literal["respond", "ambiguous", "drop"] = "respond"
-    apply: bool = True  # drop mode only: whether the write lands before the connection drops
-
-    @model_validator(mode="after")
-    def _check(self) -> FaultRule:
-        if self.times is not None and self.probability is not None:
-            raise ValueError("give times or probability, not both")
-        if self.mode == "respond" and self.status is None and self.latency_ms == 0:
-            raise ValueError("a respond rule needs a status or a latency_ms")
-        return self
-
-    def matches(self, method: str, path: str) -> bool:
-        return fnmatch.fnmatchcase(method.upper(), self.method.upper()) and fnmatch.fnmatchcase(
-            path, self.path
-        )
-
-
-@dataclass
-class _Token:
-    account_id: str
-    expires_at: float
-
-
-class AcceptRule(BaseModel):
-    """Capture, refund or void answered 202 (accepted), completing `complete_ms` later as a
-    success or a failure, or never; `times` such answers (none: until cleared)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    action: Literal["capture", "refund", "void", "*"] = "*"
-    times: int | None = Field(default=None, ge=1)
-    complete_ms: int = Field(default=200, ge=0, le=600_000)
-    outcome: Literal["success", "failure", "never"] = "success"
-
-
-# Assumptions the test control `/_sim/assumptions` can flip: A7 (a second authorization of a
-# line accepted without `multiple_authorizations`) and EVENT_REFERENCE (Checkout events carry
-# no `event_reference`), so that `amend conformance` can be shown to tell them apart.
-FLIPPABLE = ("A7", "EVENT_REFERENCE")
-
-
-class FlipIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    flip: Literal["A7", "EVENT_REFERENCE"]
-
-
-class SignatureIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    secret: str | None = Field(default=None, min_length=1, max_length=200)
+__all__ = ["FLIPPABLE", "AcceptRule", "FaultRule", "Simulator", "SimulatorConfig"]
 
 
 @dataclass
@@ -192,20 +130,6 @@ class Reply:
     body: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-
-
-class PayIn(BaseModel):
-    """`POST /_sim/checkout/sessions/{id}/pay`: how the customer pays, and how Dintero calls
-    back (`duplicates` more deliveries at once, one more `late_ms` later)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    outcome: Literal["authorized", "declined", "abandoned"]
-    amount: int | None = Field(default=None, gt=0)
-    duplicates: int = Field(default=0, ge=0, le=20)
-    late_ms: int | None = Field(default=None, ge=0, le=60_000)
-    callback_attempts: int = Field(default=20, ge=1, le=20)
-    callback: bool = True  # False: the callback is lost (the test delivers the outcome itself)
 
 
 @dataclass
@@ -235,38 +159,54 @@ class _Route:
 
 
 @dataclass
-class _Fired:
-    rule: FaultRule
-    latency: float = 0.0
-
-
-@dataclass
 class Simulator:
     config: SimulatorConfig = field(default_factory=SimulatorConfig)
 
     def __post_init__(self) -> None:
         self.store = self._stored() or Store(seed=self.config.seed)
         self.requests: list[dict[str, Any]] = []
-        self.faults: list[FaultRule] = []
-        self.callbacks: list[dict[str, Any]] = []  # every callback delivery, with its answer
-        self.accepting: list[AcceptRule] = []  # Checkout operations to answer 202
-        self.signature_secret: str | None = None  # callbacks signed when set
-        self._late_callbacks: set[asyncio.Task[None]] = set()
-        self._tokens: dict[str, _Token] = {}
-        self._random = random.Random(self.config.seed)
+        self.faults = Faults(self.config.seed)
+        self.tokens = Tokens(
+            self.config.token_ttl, self.config.client_id, self.config.client_secret
+        )
+        self.customer = Customer(lambda: self.store, self._keep)
         self.app = self._build()
 
-    # --- controls ------------------------------------------------------------------------
+    # --- what tests and the controls reach ------------------------------------------------
 
     def reset(self) -> None:
         self.store = Store(seed=self.config.seed)
         self.requests.clear()
-        self.faults.clear()
-        self.callbacks.clear()
-        self.accepting.clear()
-        self.signature_secret = None
-        self._tokens.clear()
+        self.faults.reset()
+        self.customer.reset()
+        self.tokens.clear()
         self._keep()
+
+    def add_faults(self, rules: list[FaultRule]) -> None:
+        self.faults.add(rules)
+
+    @property
+    def accepting(self) -> list[AcceptRule]:
+        """Checkout operations to answer 202 (`faults.AcceptRule`)."""
+        return self.faults.accepting
+
+    @property
+    def callbacks(self) -> list[dict[str, Any]]:
+        """Every callback delivery, with its answer."""
+        return self.customer.callbacks
+
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued since the last reset."""
+        return list(self.tokens.issued)
+
+    def expire_tokens(self) -> None:
+        self.tokens.expire()
+
+    def reseed(self, seed: int) -> None:
+        """Make fault odds reproducible from here on."""
+        self.faults.reseed(seed)
+
+    # --- kept across restarts (`amend dev`) -----------------------------------------------
 
     def _stored(self) -> Store | None:
         path = self.config.state_file
@@ -291,36 +231,34 @@ class Simulator:
         partial.write_bytes(self.store.dump())
         os.replace(partial, path)
 
-    def add_faults(self, rules: list[FaultRule]) -> None:
-        self.faults.extend(rules)
-
-    def issued_tokens(self) -> list[str]:
-        """Every access token issued since the last reset."""
-        return list(self._tokens)
-
-    def reseed(self, seed: int) -> None:
-        """Make fault odds reproducible from here on."""
-        self._random = random.Random(seed)
-
-    def expire_tokens(self) -> None:
-        for token in self._tokens.values():
-            token.expires_at = 0.0
-
     # --- the ASGI app --------------------------------------------------------------------
 
     def _build(self) -> Starlette:
         prefix = "/v1/accounts/{aid}"
         shop = prefix + "/shopping"
+
+        def store(call: Callable[[Store, str, Request, Any], Any]) -> Handler:
+            return lambda aid, request, body: call(self.store, aid, request, body)
+
+        params: Callable[[Request], Any] = lambda request: request.path_params  # noqa: E731
         api = [
-            _Route(prefix + "/auth/token", "POST", self._token, write=False),
-            _Route(shop + "/draft_orders", "POST", self._create_draft, write=True),
-            _Route(shop + "/draft_orders", "GET", self._list_drafts, write=False),
-            _Route(shop + "/draft_orders/{draft_id}", "GET", self._get_draft, write=False),
-            _Route(shop + "/draft_orders/{draft_id}/complete", "PUT", self._complete, write=True),
-            _Route(shop + "/orders/{order_id}", "GET", self._get_order, write=False),
-            _Route(shop + "/orders/{order_id}/cancel", "POST", self._cancel, write=True),
-            _Route(shop + "/orders/{order_id}/close", "POST", self._close, write=True),
-        ]
+            _Route(prefix + "/auth/token", "POST", self.tokens.issue, write=False),
+            _Route(shop + "/draft_orders", "POST",
+                   store(lambda s, aid, r, body: s.create_draft(aid, body)), write=True),
+            _Route(shop + "/draft_orders", "GET",
+                   store(lambda s, aid, r, _: s.list_drafts(aid, r.query_params.get("status"))),
+                   write=False),
+            _Route(shop + "/draft_orders/{draft_id}", "GET",
+                   store(lambda s, aid, r, _: s.get_draft(aid, params(r)["draft_id"])), False),
+            _Route(shop + "/draft_orders/{draft_id}/complete", "PUT",
+                   store(lambda s, aid, r, _: s.complete_draft(aid, params(r)["draft_id"])), True),
+            _Route(shop + "/orders/{order_id}", "GET",
+                   store(lambda s, aid, r, _: s.get_order(aid, params(r)["order_id"])), False),
+            _Route(shop + "/orders/{order_id}/cancel", "POST",
+                   store(lambda s, aid, r, _: s.cancel(aid, params(r)["order_id"])), True),
+            _Route(shop + "/orders/{order_id}/close", "POST",
+                   store(lambda s, aid, r, _: s.close(aid, params(r)["order_id"])), True),
+        ]  # fmt: skip
         for kind in ("authorization", "capture", "refund", "cancellation"):
             records = f"{shop}/orders/{{order_id}}/{kind}s"
             if kind != "cancellation":  # A16: no list of cancellations; the order embeds them
@@ -330,10 +268,12 @@ class Simulator:
             _Route(
                 shop + "/orders/{order_id}/cancellations/{operation_id}",
                 "GET",
-                self._getter("cancellation"),
+                store(lambda s, aid, r, _: s.get_operation(
+                    aid, params(r)["order_id"], "cancellation", params(r)["operation_id"]
+                )),
                 False,
             )
-        )
+        )  # fmt: skip
         api += [
             _Route("/v1/sessions-profile", "POST", self._create_session, write=True),
             _Route("/v1/transactions/{transaction_id}", "GET", self._get_transaction, False),
@@ -349,22 +289,7 @@ class Simulator:
                 )
             )
         routes = [Route(r.path, self._endpoint(r), methods=[r.method]) for r in api]
-        routes += [
-            Route("/_sim/checkout/sessions/{session_id}/pay", self._sim_pay, methods=["POST"]),
-            Route(
-                "/_sim/checkout/accepting",
-                self._sim_accepting,
-                methods=["GET", "POST", "DELETE"],
-            ),
-            Route("/_sim/checkout/signature", self._sim_signature, methods=["POST"]),
-            Route("/_sim/assumptions", self._sim_assumptions, methods=["GET", "POST", "DELETE"]),
-            Route("/_sim/requests", self._sim_requests, methods=["GET"]),
-            Route("/_sim/state", self._sim_state, methods=["GET"]),
-            Route("/_sim/reset", self._sim_reset, methods=["POST"]),
-            Route("/_sim/faults", self._sim_faults, methods=["GET", "POST", "DELETE"]),
-            Route("/_sim/tokens/expire", self._sim_expire, methods=["POST"]),
-            Route("/healthz", self._health, methods=["GET"]),
-        ]
+        routes += control_routes(self)
         return Starlette(routes=routes, exception_handlers={HTTPException: self._http_error})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -430,26 +355,26 @@ class Simulator:
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
-            return self._answer(
+            return answer(
                 entry,
                 SimError(400, "BAD_REQUEST", "request body is not valid JSON").envelope(),
                 400,
             )
         entry["body"] = body
-        fired = self._fire(request.method, request.url.path)
+        fired = self.faults.fire(request.method, request.url.path)
         if fired is not None and fired.latency:
             entry["fault"] = "latency"
             await asyncio.sleep(fired.latency)
         rule = fired.rule if fired is not None else None
         if rule is not None and rule.status is not None and rule.mode == "respond":
             entry["fault"] = "respond"
-            return self._fault_response(entry, rule)
+            return fault_response(entry, rule)
         aid: str | None = request.path_params.get("aid")  # Checkout's paths name no account
         try:
             if aid is not None and not ACCOUNT_ID.fullmatch(aid):
                 raise SimError(404, "NOT_FOUND", f"account {aid!r} does not match ^[PT]\\d{{8}}$")
             if not route.path.endswith("/auth/token"):
-                aid = self._authenticate(request, aid)
+                aid = self.tokens.authenticate(request, aid)
             assert aid is not None
             if rule is not None and rule.mode == "drop" and not (rule.apply and route.write):
                 entry["fault"] = "drop"
@@ -463,111 +388,18 @@ class Simulator:
         except SimError as exc:
             if rule is not None and rule.mode == "ambiguous":
                 entry["fault"] = "ambiguous"
-                return self._fault_response(entry, rule)
-            return self._answer(entry, exc.envelope(), exc.status)
+                return fault_response(entry, rule)
+            return answer(entry, exc.envelope(), exc.status)
         if rule is not None and rule.mode == "drop":
             entry["fault"] = "drop"
             request.scope["state"]["sim_drop"] = True
             raise ConnectionDropped("connection dropped by the simulator after the write landed")
         if rule is not None and rule.mode == "ambiguous":
             entry["fault"] = "ambiguous"
-            return self._fault_response(entry, rule)
+            return fault_response(entry, rule)
         if isinstance(result, Reply):
-            return self._answer(entry, result.body, result.status, result.headers or None)
-        return self._answer(entry, result, 200)
-
-    def _fire(self, method: str, path: str) -> _Fired | None:
-        for rule in list(self.faults):
-            if not rule.matches(method, path):
-                continue
-            if rule.after > 0:
-                rule.after -= 1
-                continue
-            if rule.probability is not None and self._random.random() >= rule.probability:
-                continue
-            if rule.times is not None:
-                rule.times -= 1
-                if rule.times == 0:
-                    self.faults.remove(rule)
-            return _Fired(rule=rule, latency=rule.latency_ms / 1000)
-        return None
-
-    def _fault_response(self, entry: dict[str, Any], rule: FaultRule) -> Response:
-        status = rule.status or 500
-        message = {
-            429: "Too many requests",
-            503: "Service temporarily unavailable",
-        }.get(status, "Injected failure")
-        headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else None
-        envelope = SimError(status, "SIMULATED_FAULT", message).envelope()
-        return self._answer(entry, envelope, status, headers)
-
-    @staticmethod
-    def _answer(
-        entry: dict[str, Any], body: Any, status: int, headers: dict[str, str] | None = None
-    ) -> Response:
-        entry["status"] = status
-        return JSONResponse(body, status_code=status, headers=headers)
-
-    # --- auth ----------------------------------------------------------------------------
-
-    def _token(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
-        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
-        try:
-            client_id, sep, secret = (
-                base64.b64decode(encoded, validate=True).decode().partition(":")
-            )
-        except (ValueError, UnicodeDecodeError):
-            client_id, sep, secret = "", "", ""
-        if scheme.lower() != "basic" or not sep or not client_id or not secret:
-            raise SimError(401, "UNAUTHORIZED", "HTTP Basic client credentials are required")
-        fixed_id, fixed_secret = self.config.client_id, self.config.client_secret
-        if (
-            fixed_id is not None
-            and fixed_secret is not None
-            and (
-                not secrets.compare_digest(client_id, fixed_id)
-                or not secrets.compare_digest(secret, fixed_secret.get_secret_value())
-            )
-        ):
-            raise SimError(401, "UNAUTHORIZED", "invalid client credentials")
-        if not isinstance(body, dict) or body.get("grant_type") != "client_credentials":
-            raise SimError(
-                400,
-                "BAD_REQUEST",
-                "grant_type must be client_credentials",
-                [{"field": "grant_type", "message": "must be client_credentials"}],
-            )
-        audience = body.get("audience")
-        if not isinstance(audience, str) or not audience.rstrip("/").endswith(
-            f"/v1/accounts/{aid}"
-        ):
-            raise SimError(
-                400,
-                "BAD_REQUEST",
-                f"audience must be the account's API URL ending in /v1/accounts/{aid}",
-                [{"field": "audience", "message": "wrong account"}],
-            )
-        token = "sim." + secrets.token_urlsafe(24)
-        self._tokens[token] = _Token(aid, time.monotonic() + self.config.token_ttl)
-        return {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": int(self.config.token_ttl),
-        }
-
-    def _authenticate(self, request: Request, aid: str | None) -> str:
-        """The account the bearer token is for (it must be the path's account, when the path
-        names one: Checkout's paths do not)."""
-        scheme, _, value = request.headers.get("authorization", "").partition(" ")
-        token = self._tokens.get(value) if scheme.lower() == "bearer" else None
-        if (
-            token is None
-            or (aid is not None and token.account_id != aid)
-            or token.expires_at <= time.monotonic()
-        ):
-            raise SimError(401, "UNAUTHORIZED", "Access forbidden, invalid JWT token was used")
-        return token.account_id
+            return answer(entry, result.body, result.status, result.headers or None)
+        return answer(entry, result, 200)
 
     # --- Checkout handlers ---------------------------------------------------------------
 
@@ -608,7 +440,7 @@ class Simulator:
             found = self.store.accounts[aid].checkout
             transaction = checkout.transaction_of(found, request.path_params["transaction_id"])
             movement = movement_of(transaction, body)
-            rule = self._accepting(action)
+            rule = self.faults.accept(action)
             if rule is None:
                 return self._as_flipped(checkout.apply(transaction, movement))
             view, request_id = checkout.accept(transaction, movement)
@@ -618,22 +450,10 @@ class Simulator:
                         transaction, request_id, rule.outcome == "success", rule.complete_ms / 1000
                     )
                 )  # fmt: skip
-                self._late_callbacks.add(done)
-                done.add_done_callback(self._late_callbacks.discard)
+                self.customer.soon(done)
             return Reply(view, 202, {"event-request-id": request_id})
 
         return handler
-
-    def _accepting(self, action: str) -> AcceptRule | None:
-        for rule in list(self.accepting):
-            if rule.action not in (action, "*"):
-                continue
-            if rule.times is not None:
-                rule.times -= 1
-                if rule.times == 0:
-                    self.accepting.remove(rule)
-            return rule
-        return None
 
     async def _complete_later(
         self, transaction: checkout.Transaction, request_id: str, success: bool, delay: float
@@ -642,153 +462,11 @@ class Simulator:
         checkout.complete(transaction, request_id, success)
         self._keep()
 
-    async def _sim_assumptions(self, request: Request) -> Response:
-        """`POST {"flip": "A7"}`: behave as if that assumption were wrong (FLIPPABLE); `DELETE`:
-        every assumption holds again; `GET`: the flipped ones."""
-        if request.method == "DELETE":
-            self.store.flipped.clear()
-        elif request.method == "POST":
-            try:
-                flip = FlipIn.model_validate(await request.json()).flip
-            except (ValueError, ValidationError) as exc:
-                return JSONResponse(SimError(400, "BAD_REQUEST", str(exc)).envelope(), 400)
-            self.store.flipped.add(flip)
-        return JSONResponse({"flipped": sorted(self.store.flipped)})
-
-    async def _sim_pay(self, request: Request) -> Response:
-        """Play the customer in a session, then call its callback_url as Dintero does."""
-        try:
-            pay_in = PayIn.model_validate(await request.json())
-        except (ValueError, ValidationError) as exc:
-            return JSONResponse(SimError(400, "BAD_REQUEST", str(exc)).envelope(), 400)
-        session_id = request.path_params["session_id"]
-        found = [
-            account.checkout.sessions[session_id]
-            for account in self.store.accounts.values()
-            if session_id in account.checkout.sessions
-        ]
-        if not found:
-            return JSONResponse(SimError(404, "NOT_FOUND", f"session {session_id}").envelope(), 404)
-        session = found[0]
-        aid = session_id.partition(".")[0]
-        if pay_in.outcome == "abandoned":
-            try:
-                checkout.abandon(session)
-            except SimError as exc:
-                return JSONResponse(exc.envelope(), exc.status)
-            self._keep()
-            answer = await self._call_back(session, None, pay_in.callback_attempts)
-            return JSONResponse({"transaction_id": None, "callbacks": [answer]})
-        try:
-            transaction = checkout.pay(session, pay_in.outcome, pay_in.amount)
-        except SimError as exc:
-            return JSONResponse(exc.envelope(), exc.status)
-        self.store.accounts[aid].checkout.transactions[transaction.id] = transaction
-        self._keep()
-        if not pay_in.callback:
-            return JSONResponse({"transaction_id": transaction.id, "callbacks": []})
-        delivered = [await self._call_back(session, transaction, pay_in.callback_attempts)]
-        for _ in range(pay_in.duplicates):
-            delivered.append(await self._call_back(session, transaction, 1))
-        if pay_in.late_ms is not None:
-            late = asyncio.create_task(self._late(session, transaction, pay_in.late_ms / 1000))
-            self._late_callbacks.add(late)
-            late.add_done_callback(self._late_callbacks.discard)
-        return JSONResponse({"transaction_id": transaction.id, "callbacks": delivered})
-
-    async def _late(
-        self, session: checkout.Session, transaction: checkout.Transaction, delay: float
-    ) -> None:
-        await asyncio.sleep(delay)
-        await self._call_back(session, transaction, 1)
-
-    async def _call_back(
-        self, session: checkout.Session, transaction: checkout.Transaction | None, attempts: int
-    ) -> dict[str, Any]:
-        """One delivery of the callback as the spec describes it: a GET (a POST with the
-        transaction when the URL says `method=POST`) with the transaction, session, reference
-        and time; a payment that failed only with `report_error=true`, with `error` (C3, C8);
-        retried on a 5xx, 100-101, a timeout or a transport error, never on a 4xx; signed when
-        a signature secret is set. No callback URL, or a failure not to report: no delivery."""
-        target = session.callback()
-        failed = transaction is None or transaction.declined
-        if target is None or (failed and not session.reports_errors()):
-            answer: dict[str, Any] = {"status": None, "attempts": 0, "delivered": False}
-            self.callbacks.append({"session_id": session.id, **answer})
-            return answer
-        method, url = target
-        params = {
-            "session_id": session.id,
-            "merchant_reference": session.body.order.merchant_reference,
-            "time": now(),
-        }
-        if transaction is None:
-            params["error"] = "cancelled"
-        else:
-            params["transaction_id"] = transaction.id
-            if transaction.declined:
-                params["error"] = "authorization"
-        body = transaction.view() if method == "POST" and transaction is not None else None
-        answer = {"status": None, "attempts": 0, "delivered": True}
-        aid = session.id.partition(".")[0]
-        async with httpx.AsyncClient(timeout=10) as http:
-            for attempt in range(1, attempts + 1):
-                answer["attempts"] = attempt
-                request = http.build_request(method, url, params=params, json=body)
-                if self.signature_secret is not None:
-                    request.headers[signature.HEADER] = signature.sign(
-                        self.signature_secret,
-                        int(time.time()),
-                        aid,
-                        method,
-                        str(request.url),
-                        request.url.params.multi_items(),
-                    )
-                try:
-                    response = await http.send(request)
-                except httpx.TransportError as exc:
-                    answer["status"] = type(exc).__name__
-                else:
-                    answer["status"] = response.status_code
-                    if response.status_code < 500 and response.status_code not in (100, 101):
-                        break
-                await asyncio.sleep(0.05 * attempt)
-        self.callbacks.append({"session_id": session.id, **params, **answer})
-        return answer
-
-    # --- API handlers --------------------------------------------------------------------
-
-    def _create_draft(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
-        return self.store.create_draft(aid, body)
-
-    def _list_drafts(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
-        return self.store.list_drafts(aid, request.query_params.get("status"))
-
-    def _get_draft(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
-        return self.store.get_draft(aid, request.path_params["draft_id"])
-
-    def _complete(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
-        return self.store.complete_draft(aid, request.path_params["draft_id"])
-
-    def _get_order(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
-        return self.store.get_order(aid, request.path_params["order_id"])
-
-    def _cancel(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
-        return self.store.cancel(aid, request.path_params["order_id"])
-
-    def _close(self, aid: str, request: Request, body: Any) -> dict[str, Any]:
-        return self.store.close(aid, request.path_params["order_id"])
+    # --- the Orders API's records ---------------------------------------------------------
 
     def _lister(self, kind: str) -> Handler:
         def handler(aid: str, request: Request, body: Any) -> dict[str, Any]:
             return self.store.list_operations(aid, request.path_params["order_id"], kind)
-
-        return handler
-
-    def _getter(self, kind: str) -> Handler:
-        def handler(aid: str, request: Request, body: Any) -> dict[str, Any]:
-            params = request.path_params
-            return self.store.get_operation(aid, params["order_id"], kind, params["operation_id"])
 
         return handler
 
@@ -797,65 +475,3 @@ class Simulator:
             return self.store.record(aid, request.path_params["order_id"], kind, body)
 
         return handler
-
-    # --- /_sim/ controls -----------------------------------------------------------------
-
-    async def _sim_accepting(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.accepting.clear()
-        elif request.method == "POST":
-            try:
-                raw = json.loads(await request.body())
-                items = raw if isinstance(raw, list) else [raw]
-                self.accepting.extend(AcceptRule.model_validate(item) for item in items)
-            except (ValueError, ValidationError) as exc:
-                return JSONResponse(SimError(400, "BAD_REQUEST", str(exc)).envelope(), 400)
-        return JSONResponse([rule.model_dump(exclude_none=True) for rule in self.accepting])
-
-    async def _sim_signature(self, request: Request) -> Response:
-        try:
-            given = SignatureIn.model_validate_json(await request.body())
-        except ValidationError as exc:
-            return JSONResponse(SimError(400, "BAD_REQUEST", str(exc)).envelope(), 400)
-        self.signature_secret = given.secret
-        return JSONResponse({"signed": given.secret is not None})
-
-    async def _sim_requests(self, request: Request) -> Response:
-        since = int(request.query_params.get("since", "0"))
-        return JSONResponse(self.requests[since:])
-
-    async def _sim_state(self, request: Request) -> Response:
-        return JSONResponse(self.store.snapshot())
-
-    async def _sim_reset(self, request: Request) -> Response:
-        self.reset()
-        return JSONResponse({"reset": True})
-
-    async def _sim_expire(self, request: Request) -> Response:
-        self.expire_tokens()
-        return JSONResponse({"expired": True})
-
-    async def _sim_faults(self, request: Request) -> Response:
-        if request.method == "DELETE":
-            self.faults.clear()
-        elif request.method == "POST":
-            try:
-                raw = json.loads(await request.body())
-                items = raw if isinstance(raw, list) else [raw]
-                rules = [FaultRule.model_validate(item) for item in items]
-            except (ValueError, ValidationError) as exc:
-                return JSONResponse(
-                    {
-                        "error": {
-                            "code": "BAD_REQUEST",
-                            "message": f"invalid fault rules: {exc}",
-                            "errors": [],
-                        }
-                    },
-                    status_code=400,
-                )
-            self.add_faults(rules)
-        return JSONResponse([rule.model_dump(exclude_none=True) for rule in self.faults])
-
-    async def _health(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
