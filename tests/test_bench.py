@@ -21,9 +21,9 @@ from rich.console import Console
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
-from bench.report import report
 from bench.actions import actions, dollars_per_thousand, load
 from bench.figures import AtConcurrency, BranchFigures, History, Latency, Throughput, Trio
+from bench.report import report
 
 ROOT = Path(__file__).resolve().parent.parent
 
