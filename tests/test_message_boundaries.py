@@ -30,6 +30,7 @@ from temporalio.client import (
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from amendments import failures
 from amendments.simulator.app import FaultRule
 from tests.cli import amend_async
 from tests.harness import CHAIR, PATIENCE, Harness, eventually, item
@@ -181,7 +182,8 @@ async def test_every_message_is_answered_and_the_run_closes(
         try:
             seen = await asyncio.wait_for(update.result(), PATIENCE)
         except WorkflowUpdateFailedError as exc:  # refused by the validator, or failed
-            refused = getattr(exc.cause, "type", None) == "ValueError"
+            # A validator's refusal is published as `OutcomeRefused` (the failure vocabulary).
+            refused = getattr(exc.cause, "type", None) == failures.OUTCOME_REFUSED.name
             answers.append("refused" if refused else f"failed: {exc.cause}")
             continue
         answers.append(seen["disposition"])
