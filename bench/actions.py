@@ -68,7 +68,7 @@ def dollars_per_thousand(total: int) -> float:
 
 
 def load(path: Path) -> WorkflowHistory:
-    """A history as `tests/record_histories.py` stores it, or as `temporal workflow show
+    """A history as `tests/support/record_histories.py` stores it, or as `temporal workflow show
     --output json` prints it."""
     document = json.loads(path.read_text())
     if "history" in document:

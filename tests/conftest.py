@@ -20,36 +20,19 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from amendments.config import Settings
-from amendments.dintero import DinteroClient, build_http
+from amendments.dintero import DinteroClient
 from amendments.local.devserver import DEV_SERVER_OPTIONS, temporal_binary
-from amendments.simulator import DEMO_ACCOUNT_ID, BackgroundServer, Simulator
+from amendments.simulator import BackgroundServer, Simulator
 from amendments.simulator.server import free_port
 from amendments.temporal.connection import DATA_CONVERTER, ensure_search_attributes
 from amendments.worker.wiring import build_worker, dintero_client
-from tests.harness import Harness
-from tests.runner import Runner
-
-ACCOUNT = DEMO_ACCOUNT_ID
-SECRET = SecretStr("s3cr3t-value-never-logged")
-
-
-def make_client(
-    base_url: str, transport: httpx.AsyncBaseTransport | None = None, **kwargs: object
-) -> DinteroClient:
-    http = build_http(
-        base_url=base_url,
-        account_id=ACCOUNT,
-        client_id="client-1",
-        client_secret=SECRET,
-        transport=transport,
-        **kwargs,  # type: ignore[arg-type]
-    )
-    return DinteroClient(http, ACCOUNT)
+from tests.support.clients import ACCOUNT, SECRET, make_client
+from tests.support.harness import Harness
+from tests.support.runner import Runner
 
 
 @pytest.fixture
@@ -94,8 +77,14 @@ async def socket_client(
 
 UI_PORT = free_port()
 # Where the session dev server's UI decodes payloads (`amend codec-server`'s app, started by the
-# test that needs it: tests/test_ui_browser.py); plain payloads pass through it unchanged.
+# test that needs it: tests/e2e/test_ui_browser.py); plain payloads pass through it unchanged.
 CODEC_PORT = free_port()
+
+
+@pytest.fixture(scope="session")
+def codec_port() -> int:
+    """Where the session dev server's UI looks for the codec server."""
+    return CODEC_PORT
 
 
 @pytest.fixture(scope="session")
@@ -268,6 +257,14 @@ def kill_children() -> None:
     for pid in found:
         with contextlib.suppress(OSError):  # it ended meanwhile
             os.kill(pid, signal.SIGKILL)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that takes the session's dev server (`env`, directly or through another
+    fixture) needs a Temporal server: it is marked so, and `-m "not temporal"` leaves it out."""
+    for item in items:
+        if "env" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.temporal)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-from pathlib import Path
 
 import yaml
 
 from amendments.config import Settings
-from tests.cli import AMEND
+from tests.support.cli import AMEND
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGES = sorted((ROOT / "docs").glob("*.md"))
 
 

@@ -8,14 +8,11 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-from tests.harness import Harness
-
-ROOT = Path(__file__).resolve().parent.parent
-
+from tests.support.harness import Harness
+from tests.support.paths import ROOT
 
 SHOWN_IN = ("README.md", "docs/backend.md")
 

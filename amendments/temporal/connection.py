@@ -14,7 +14,10 @@ import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
+from pydantic import SecretStr
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
@@ -27,12 +30,39 @@ from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from amendments import failures
-from amendments.config import Settings
 from amendments.failures import CONNECT_ERROR
-from amendments.temporal.codec import PLAIN_DATA_CONVERTER, data_converter
+from amendments.temporal.codec import PLAIN_DATA_CONVERTER, Keyring, data_converter
 from amendments.temporal.search_attributes import SEARCH_ATTRIBUTES
 
 log = logging.getLogger("amendments.temporal.connection")
+
+
+class ConnectionSettings(Protocol):
+    """What connecting reads of the product's settings (`amendments.config.Settings` has it):
+    Temporal's own variables where they were given, and the keys payloads are sealed with."""
+
+    @property
+    def temporal_address(self) -> str: ...
+    @property
+    def temporal_namespace(self) -> str: ...
+    @property
+    def temporal_tls(self) -> bool: ...
+    @property
+    def temporal_tls_cert(self) -> Path | None: ...
+    @property
+    def temporal_tls_key(self) -> Path | None: ...
+    @property
+    def temporal_api_key(self) -> SecretStr | None: ...
+    @property
+    def temporal_profile(self) -> str | None: ...
+    @property
+    def temporal_config_file(self) -> Path | None: ...
+
+    @property
+    def model_fields_set(self) -> set[str]: ...
+
+    def keyring(self) -> Keyring | None: ...
+
 
 # Without ENCRYPTION_KEYS: pydantic's JSON (`data_converter(settings.keyring())` otherwise).
 DATA_CONVERTER: DataConverter = PLAIN_DATA_CONVERTER
@@ -63,7 +93,9 @@ class ConnectOptions:
         )
 
 
-def connect_options(settings: Settings, environ: Mapping[str, str] | None = None) -> ConnectOptions:
+def connect_options(
+    settings: ConnectionSettings, environ: Mapping[str, str] | None = None
+) -> ConnectOptions:
     """Where and how to connect, the Temporal way: `temporalio.envconfig` reads the standard
     variables (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*,
     TEMPORAL_GRPC_META_*) and the TOML profile (TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE, or the
@@ -115,7 +147,7 @@ class TemporalUnreachable(ConnectionError):
 
 
 async def connect(
-    settings: Settings,
+    settings: ConnectionSettings,
     *,
     runtime: Runtime | None = None,
     interceptors: Sequence[Interceptor] = (),

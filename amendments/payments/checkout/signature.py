@@ -10,7 +10,7 @@ where the query is the URL's parameters sorted by name (stably: repeated names k
 order) and encoded as the web's `URLSearchParams` encodes them (spaces as `+`). The body is not
 signed. Dintero recommends refusing a timestamp more than five minutes from now, either way
 (docs.dintero.com, "Validating callbacks", with a published test vector that
-`tests/test_signature.py` reproduces).
+`tests/payments/test_signature.py` reproduces).
 
 The receiver (`amendments/payments/checkout/receiver.py`) verifies with `verify`; the simulator
 signs its callbacks with `sign`. Comparison is in constant time; the secret is never part of a
