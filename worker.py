@@ -10,9 +10,9 @@ The worker is put together in `amendments/worker/wiring.py`; this file is only i
 from __future__ import annotations
 
 import asyncio
-import sys
 
 from amendments.config import SettingsError, load_settings
+from amendments.render import console
 from amendments.temporal.process import exit_now
 from amendments.worker.telemetry import configure_logging
 from amendments.worker.wiring import serve_until_signalled
@@ -25,7 +25,7 @@ def main() -> int:
         settings.dintero_credentials()  # refused before connecting, naming what is missing
         asyncio.run(serve_until_signalled(settings))
     except (SettingsError, ValueError) as exc:
-        print(f"worker: {exc}", file=sys.stderr)
+        console.note(f"worker: {exc}")
         return 2
     return 0
 

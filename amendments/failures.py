@@ -142,33 +142,6 @@ UNEXPECTED = Failure(
     f"Report it with the run's history; {_REPLAY}.",
 )
 
-# --- Temporal ending a run itself ----------------------------------------------------------
-
-_register(
-    Failure(
-        "TerminatedError",
-        False,
-        "workflow",
-        "Someone terminated the run (the UI, `temporal workflow terminate`, a reset elsewhere).",
-        f"If it was not meant to end, {_REPLAY}.",
-    ),
-    Failure(
-        "CancelledError",
-        False,
-        "workflow",
-        "Someone cancelled the run; every message it had taken was answered first.",
-        f"If it was not meant to end, {_REPLAY}.",
-    ),
-    Failure(
-        "TimeoutError",
-        False,
-        "workflow",
-        "Temporal timed the run (or one of its calls) out: a workflow timeout set at its start.",
-        f"Start amendments without a workflow timeout (the product bounds its own waits); "
-        f"{_REPLAY}.",
-    ),
-)
-
 # --- messages to a running amendment (updates) --------------------------------------------
 
 REVERT_REFUSED = Failure(
@@ -227,43 +200,23 @@ _WAITS = (
 )
 _REFUSED = f"Fix what Dintero names (the request, the order, the credentials); {_REPLAY}."
 
+# name, retried, what Dintero did (the next step follows from whether it is retried)
+_DINTERO = (
+    ("DinteroTransportError", True, "No answer from Dintero: connection refused, reset, dropped."),
+    ("DinteroTimeout", True, "Dintero did not answer in time."),
+    ("OperationPending", True, "Checkout accepted a move (202) and has not completed it yet."),
+    ("RequestTimeout", True, "Dintero answered 408."),
+    ("Conflict", True, "Dintero answered 409."),
+    ("RateLimited", True, "Dintero answered 429; the retry waits for its `Retry-After`."),
+    ("ServerError", True, "Dintero answered 5xx."),
+    ("BadRequest", False, "Dintero answered 400 (its message)."),
+    ("Unauthorized", False, "Dintero answered 401 after one token refresh."),
+    ("Forbidden", False, "Dintero answered 403."),
+    ("NotFound", False, "Dintero answered 404."),
+    ("DinteroClientError", False, "Dintero answered another 4xx."),
+)
 _register(
-    Failure(
-        "DinteroTransportError",
-        True,
-        "activity",
-        "No answer from Dintero: connection refused, reset or dropped.",
-        _WAITS,
-    ),
-    Failure("DinteroTimeout", True, "activity", "Dintero did not answer in time.", _WAITS),
-    Failure(
-        "OperationPending",
-        True,
-        "activity",
-        "Checkout accepted a capture, refund or void (202) and has not completed it yet.",
-        _WAITS,
-    ),
-    Failure("RequestTimeout", True, "activity", "Dintero answered 408.", _WAITS),
-    Failure("Conflict", True, "activity", "Dintero answered 409.", _WAITS),
-    Failure(
-        "RateLimited",
-        True,
-        "activity",
-        "Dintero answered 429; the retry waits for its `Retry-After`.",
-        _WAITS,
-    ),
-    Failure("ServerError", True, "activity", "Dintero answered 5xx.", _WAITS),
-    Failure("BadRequest", False, "activity", "Dintero answered 400 (its message).", _REFUSED),
-    Failure(
-        "Unauthorized",
-        False,
-        "activity",
-        "Dintero answered 401 after one token refresh.",
-        _REFUSED,
-    ),
-    Failure("Forbidden", False, "activity", "Dintero answered 403.", _REFUSED),
-    Failure("NotFound", False, "activity", "Dintero answered 404.", _REFUSED),
-    Failure("DinteroClientError", False, "activity", "Dintero answered another 4xx.", _REFUSED),
+    *(Failure(n, r, "activity", m, _WAITS if r else _REFUSED) for n, r, m in _DINTERO),
     Failure(
         "DinteroAuthError",
         False,
@@ -278,6 +231,33 @@ _register(
         "activity",
         "Dintero answered 2xx with a body the client does not understand.",
         f"Run `amend conformance` against the account: Dintero may have changed; {_REPLAY}.",
+    ),
+)
+
+# --- Temporal ending a run itself ----------------------------------------------------------
+
+_register(
+    Failure(
+        "TerminatedError",
+        False,
+        "workflow",
+        "Someone terminated the run (the UI, `temporal workflow terminate`, a reset elsewhere).",
+        f"If it was not meant to end, {_REPLAY}.",
+    ),
+    Failure(
+        "CancelledError",
+        False,
+        "workflow",
+        "Someone cancelled the run; every message it had taken was answered first.",
+        f"If it was not meant to end, {_REPLAY}.",
+    ),
+    Failure(
+        "TimeoutError",
+        False,
+        "workflow",
+        "Temporal timed the run (or one of its calls) out: a workflow timeout set at its start.",
+        f"Start amendments without a workflow timeout (the product bounds its own waits); "
+        f"{_REPLAY}.",
     ),
 )
 
@@ -403,26 +383,39 @@ def amendment_failed(step: str, exc: BaseException) -> ApplicationError:
 # --- the operator's next steps ------------------------------------------------------------
 
 
-def resume_with(workflow_id: str) -> str:
-    return f"resume it with `amend replay {workflow_id}`"
+def command(*words: str) -> str:
+    """An `amend` command as the hints quote it: `` `amend replay amend-K3X9QZ1AB` ``."""
+    return "`" + " ".join(("amend", *words)) + "`"
 
 
-def resume_hint(workflow_id: str) -> str:
-    return f"`amend replay {workflow_id}` resumes it once the cause is fixed"
+DEV = command("dev")
+FRESH = command("dev", "--fresh")
+LOCAL_STACK = f"start the local stack with {DEV}"
+FRESH_START = f"start empty with {FRESH}"
+BENCH_FROM_CHECKOUT = (
+    f"the benchmark runs from a checkout of the repository: cd into it and run "
+    f"{command('bench')} (or `python -m bench`) there"
+)
+
+
+def replay_hint(workflow_id: str) -> str:
+    return command("replay", workflow_id)
 
 
 def status_hint(order_id: str) -> str:
-    return f"`amend status {order_id}`"
+    return command("status", order_id)
 
 
-DEV = "`amend dev`"
-LOCAL_STACK = f"start the local stack with {DEV}"
-FRESH = "`amend dev --fresh`"
-FRESH_START = f"start empty with {FRESH}"
+def resume_with(workflow_id: str) -> str:
+    return f"resume it with {replay_hint(workflow_id)}"
+
+
+def resume_hint(workflow_id: str) -> str:
+    return f"{replay_hint(workflow_id)} resumes it once the cause is fixed"
 
 
 def list_hint() -> str:
-    return "`amend list` shows the recent ones"
+    return f"{command('list')} shows the recent ones"
 
 
 def run_failed(workflow_id: str, order_id: str, cause: str) -> str:
@@ -436,23 +429,23 @@ def run_failed(workflow_id: str, order_id: str, cause: str) -> str:
 def listed_failed(workflow_id: str, order_id: str) -> str:
     return (
         f"{workflow_id} failed: {status_hint(order_id)} says why; "
-        f"`amend replay {workflow_id}` resumes it"
+        f"{replay_hint(workflow_id)} resumes it"
     )
 
 
 def next_step_failed(workflow_id: str) -> str:
-    return f"next: `amend replay {workflow_id}` once the cause is fixed"
+    return f"next: {replay_hint(workflow_id)} once the cause is fixed"
 
 
 def next_step_top_up(order_id: str, outstanding: str) -> str:
     return (
-        f"next: top-up outcomes for {outstanding} (`amend authorize {order_id} ...`), or "
-        f"`amend revert {order_id} --reason ...`"
+        f"next: top-up outcomes for {outstanding} ({command('authorize', order_id, '...')}), "
+        f"or {command('revert', order_id, '--reason', '...')}"
     )
 
 
 def next_step_running(status: str) -> str:
-    return f"next: the {status.lower()} continues on its own (`amend status` again)"
+    return f"next: the {status.lower()} continues on its own ({command('status')} again)"
 
 
 def table(failures: Iterable[Failure] | None = None) -> str:
@@ -467,5 +460,5 @@ def table(failures: Iterable[Failure] | None = None) -> str:
     return "\n".join(rows) + "\n"
 
 
-if __name__ == "__main__":  # `python -m amendments.failures`: the docs' table
+if __name__ == "__main__":  # `python -m amendments.failures`: the operating page's table
     sys.stdout.write(table())

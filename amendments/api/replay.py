@@ -21,6 +21,9 @@ from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from amendments import failures
+from amendments.domain import ids
+
 REPLAYABLE = {
     WorkflowExecutionStatus.FAILED,
     WorkflowExecutionStatus.TIMED_OUT,
@@ -60,8 +63,8 @@ async def replay_amendment(
         state = status.name.lower() if status is not None else "unknown"
         raise NotReplayable(
             f"{workflow_id} is {state}; only a failed, timed-out, terminated or "
-            f"cancelled amendment can be replayed (`amend status "
-            f"{workflow_id.removeprefix('amend-')}` shows it)"
+            f"cancelled amendment can be replayed "
+            f"({failures.status_hint(ids.order_id_of(workflow_id))} shows it)"
         )
     history = await client.get_workflow_handle(
         workflow_id, run_id=description.run_id

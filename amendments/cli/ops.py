@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from amendments import failures
 from amendments.cli.app import CliError, JsonFlag, app, handled, run, settings
 from amendments.ops.conformance import PROBES, ProductionAccount, refuse_production, run_probes
 from amendments.ops.conformance import plan as probe_plan
@@ -82,10 +83,7 @@ def bench(context: typer.Context) -> None:
     """Run the benchmark (`python -m bench`, from a checkout of the repository: the benchmark is
     not installed with the product); `amend bench --help` lists its options."""
     if not (Path.cwd() / "bench" / "__main__.py").is_file():
-        console.error(
-            "the benchmark runs from a checkout of the repository: cd into it and run "
-            "`amend bench` (or `python -m bench`) there"
-        )
+        console.error(failures.BENCH_FROM_CHECKOUT)
         raise typer.Exit(2)
     start = "import sys; from bench.__main__ import main; main(sys.argv[1:], prog='amend bench')"
     os.execv(sys.executable, [sys.executable, "-c", start, *context.args])  # noqa: S606

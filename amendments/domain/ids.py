@@ -146,6 +146,11 @@ def covered_group(number: int, count: int) -> Group:
     return Group(_numbered("covered", number, count), _tagged("cov", number, count))
 
 
+# An amendment of one payment's money: its reversal's group and its covering group.
+REVERSAL = reversal_group(1, 1)
+COVERED = covered_group(1, 1)
+
+
 def settling_step(role: Settling, number: int, count: int) -> str:
     """The refund (`refund`, `refund-2`) or the cancellation of a release line (`release`...)."""
     return _numbered(role, number, count)

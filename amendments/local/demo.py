@@ -224,7 +224,7 @@ async def _paid_in_checkout(stack: EmbeddedStack, amount: int) -> str:
         callback_url=f"{stack.receiver_url}/callbacks/dintero",
     )
     transaction_id = await _pay(stack, session.id, amount)
-    await checkout.capture(transaction_id, amount, "guide-order-capture")
+    await checkout.capture(transaction_id, amount, "guide-order")
     return transaction_id
 
 

@@ -20,6 +20,7 @@ from amendments.domain.models import (
     PlaceOrderInput,
     RevertRequest,
 )
+from amendments.render import console
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "amend_order_input.json": AmendOrderInput,
@@ -42,7 +43,7 @@ def main() -> int:
     DIRECTORY.mkdir(exist_ok=True)
     for name, model in SCHEMAS.items():
         (DIRECTORY / name).write_text(render(model), encoding="utf-8")
-        print(f"wrote schemas/{name}", file=sys.stderr)
+        console.note(f"wrote schemas/{name}")
     return 0
 
 

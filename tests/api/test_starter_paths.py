@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 
+from amendments import failures
 from amendments.api.starter import AmendmentInProgress, AmendmentNeedsReplay, start_amendment
+from amendments.domain import ids
 from tests.support.cli import amend_async
 from tests.support.harness import Harness, failed_after_writing
 from tests.support.orders import CHAIR, swap
@@ -42,8 +44,9 @@ async def test_the_same_amendment_again_after_it_completed(
     mark = harness.mark()
     again = await amend_async("start", request, env=cli_env)
     assert again.code == 0, again.stderr
-    assert f"amendment again of order {order_id} was already applied as amend-{order_id}" in (
-        again.stdout
+    assert (
+        f"amendment again of order {order_id} was already applied as {ids.workflow_id(order_id)}"
+        in (again.stdout)
     )
     assert "nothing was written again" in again.stdout
     assert "39800" in again.stdout  # the result's ledger
@@ -61,8 +64,9 @@ async def test_another_amendment_while_one_runs(
     second = await amend_async("start", write(tmp_path, swap(order_id, "second")), env=cli_env)
     assert second.code == 1
     expected = (
-        f"error: order {order_id} already has amendment first running as amend-{order_id}; "
-        f"start second after it ends (`amend status {order_id}` shows it)"
+        f"error: order {order_id} already has amendment first running as "
+        f"{ids.workflow_id(order_id)}; start second after it ends "
+        f"({failures.status_hint(order_id)} shows it)"
     )
     assert second.stderr.strip() == expected
     with pytest.raises(AmendmentInProgress) as caught:
@@ -83,7 +87,7 @@ async def test_the_same_amendment_after_it_failed_says_to_replay(
     assert again.code == 1
     assert again.stderr.strip() == (
         f"error: amendment broken of order {order_id} ended failed (run {run_id}); "
-        f"resume it with `amend replay amend-{order_id}`"
+        f"{failures.resume_with(ids.workflow_id(order_id))}"
     )
 
 
@@ -97,7 +101,7 @@ async def test_a_new_amendment_after_a_failed_one_that_wrote(
     assert refused.code == 1
     expected = (
         f"error: the last amendment of order {order_id}, half (run {failed_run}), ended failed "
-        f"after writing to the order; resume it with `amend replay amend-{order_id}` before "
+        f"after writing to the order; {failures.resume_with(ids.workflow_id(order_id))} before "
         "starting next"
     )
     assert refused.stderr.strip() == expected
@@ -111,13 +115,13 @@ async def test_a_new_amendment_after_a_failed_one_that_wrote(
     handle = await raw.start_workflow(
         "AmendOrder",
         swap(order_id, "foreign"),
-        id=f"amend-{order_id}",
+        id=ids.workflow_id(order_id),
         task_queue=harness.task_queue,
     )
     with pytest.raises(WorkflowFailureError):
         await handle.result()
     replayed = await amend_async(
-        "replay", f"amend-{order_id}", "--run-id", failed_run, "--wait", "--json", env=cli_env
+        "replay", ids.workflow_id(order_id), "--run-id", failed_run, "--wait", "--json", env=cli_env
     )
     assert replayed.code == 0, replayed.stderr
     assert replayed.json()["failed_run_id"] == failed_run
@@ -130,7 +134,7 @@ async def test_a_new_amendment_after_one_that_failed_before_writing(
     order_id = await harness.place(CHAIR)
     refused = {**swap(order_id, "nothing"), "reverse": [{"line_id": 9, "reason": "r"}]}
     handle = await raw.start_workflow(
-        "AmendOrder", refused, id=f"amend-{order_id}", task_queue=harness.task_queue
+        "AmendOrder", refused, id=ids.workflow_id(order_id), task_queue=harness.task_queue
     )
     with pytest.raises(WorkflowFailureError):
         await handle.result()
@@ -147,9 +151,9 @@ async def test_replay_takes_an_order_id(
     await failed_after_writing(harness, order_id, "by-order")
     replayed = await amend_async("replay", order_id, "--wait", "--json", env=cli_env)
     assert replayed.code == 0, replayed.stderr
-    assert replayed.json()["workflow_id"] == f"amend-{order_id}"
-    handle = harness.client.get_workflow_handle(f"amend-{order_id}")
+    assert replayed.json()["workflow_id"] == ids.workflow_id(order_id)
+    handle = harness.client.get_workflow_handle(ids.workflow_id(order_id))
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
     missing = await amend_async("replay", "NOSUCHORD", env=cli_env)
     assert missing.code == 1
-    assert missing.stderr.strip() == "error: no amendment amend-NOSUCHORD was found"
+    assert missing.stderr.strip() == f"error: no amendment {ids.workflow_id('NOSUCHORD')} was found"

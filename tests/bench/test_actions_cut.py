@@ -9,6 +9,7 @@ from __future__ import annotations
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from amendments.domain import ids
 from amendments.temporal.search_attributes import (
     AMENDMENT_ID,
     AMENDMENT_STATUS,
@@ -32,7 +33,7 @@ async def upserts(client: Client, workflow_id: str) -> tuple[int, int]:
 async def test_a_started_amendment_upserts_only_what_changes(harness: Harness, raw: Client) -> None:
     order_id = await harness.place(CHAIR)
     await harness.amend(swap(order_id, "cheap"))
-    workflow_id = f"amend-{order_id}"
+    workflow_id = ids.workflow_id(order_id)
     assert await upserts(harness.client, workflow_id) == (2, 11)  # Applying, Completed
     described = await harness.client.get_workflow_handle(workflow_id).describe()
     attributes = described.typed_search_attributes
@@ -45,7 +46,7 @@ async def test_a_started_amendment_upserts_only_what_changes(harness: Harness, r
 
     other = await harness.place(CHAIR)
     handle = await raw.start_workflow(
-        "AmendOrder", swap(other, "raw"), id=f"amend-{other}", task_queue=harness.task_queue
+        "AmendOrder", swap(other, "raw"), id=ids.workflow_id(other), task_queue=harness.task_queue
     )
     await handle.result()
-    assert await upserts(harness.client, f"amend-{other}") == (3, 12)  # Planning first
+    assert await upserts(harness.client, ids.workflow_id(other)) == (3, 12)  # Planning first

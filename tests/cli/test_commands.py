@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
+from amendments import failures
+from amendments.domain import ids
 from tests.support.cli import amend, amend_async
 from tests.support.harness import Harness
 from tests.support.orders import CHAIR, LUX, item
@@ -76,13 +78,13 @@ async def test_place_plan_start_status_as_json(
 
     readable = await amend_async("plan", request_file, env=cli_env)
     assert readable.code == 0
-    assert "covered-authorization" in readable.stdout
+    assert ids.COVERED.record("authorization") in readable.stdout
     assert "refund 9800" in readable.stdout
 
     started = await amend_async("start", request_file, "--wait", "--json", env=cli_env)
     assert started.code == 0, started.stderr
     document = started.json()
-    assert document["workflow_id"] == f"amend-{order_id}"
+    assert document["workflow_id"] == ids.workflow_id(order_id)
     assert {x["line_id"]: x["refunded"] for x in document["result"]["lines"]}[4] == 9800
 
     status = await amend_async("status", order_id, "--json", env=cli_env)
@@ -123,8 +125,8 @@ async def test_authorize_sends_outcomes(cli_env: dict[str, str], harness: Harnes
     )
     assert too_much.code == 1
     assert too_much.stderr.strip() == (
-        f"error: amount 10001 exceeds the outstanding top-up 10000 (amend-{order_id}: "
-        f"`amend status {order_id}` shows where it stands)"
+        f"error: amount 10001 exceeds the outstanding top-up 10000 ({ids.workflow_id(order_id)}: "
+        f"{failures.status_hint(order_id)} shows where it stands)"
     )
     approved = await amend_async(
         "authorize", order_id, "--payment-id", "P2", "--amount", "10000", env=cli_env
@@ -206,7 +208,7 @@ async def test_start_wait_reports_a_revert_and_status_lists_what_was_not_taken(
         amend_async("start", write(tmp_path, "r.json", request), "--wait", env=cli_env)
     )
     await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
-    await raw.get_workflow_handle(f"amend-{order_id}").signal(
+    await raw.get_workflow_handle(ids.workflow_id(order_id)).signal(
         "authorization_outcome", {"payment_id": "PID_M", "amount": "lots", "success": True}
     )
     run = await started

@@ -11,6 +11,8 @@ from typing import Any
 
 from temporalio.client import Client
 
+from amendments import failures
+from amendments.domain import ids
 from tests.support.cli import Run, amend_async
 from tests.support.harness import Harness, eventually, failed_after_writing
 from tests.support.orders import CHAIR
@@ -33,7 +35,7 @@ async def test_a_replayed_amendment_is_listed_by_its_latest_run(
 ) -> None:
     order_id = await harness.place(CHAIR)
     failed_run = await failed_after_writing(harness, order_id, "flaky")
-    workflow_id = f"amend-{order_id}"
+    workflow_id = ids.workflow_id(order_id)
 
     failed = await listing(cli_env, lambda a: len(a) == 1, "--order", order_id)
     assert (failed[0]["status"], failed[0]["run_id"]) == ("Failed", failed_run)
@@ -42,8 +44,7 @@ async def test_a_replayed_amendment_is_listed_by_its_latest_run(
     )
     assert next(x for x in needs if x["workflow_id"] == workflow_id)["amendment_id"] == "flaky"
     text = await amend_async("list", "--order", order_id, env=cli_env)
-    assert f"{workflow_id} failed: `amend status {order_id}` says why; " in text.stdout
-    assert f"`amend replay {workflow_id}` resumes it" in text.stdout
+    assert failures.listed_failed(workflow_id, order_id) in text.stdout
 
     replayed = await amend_async("replay", workflow_id, "--wait", "--json", env=cli_env)
     assert replayed.code == 0, replayed.stderr
@@ -83,7 +84,7 @@ async def test_a_waiting_amendment_shows_what_is_outstanding(
     assert waiting[0]["order_id"] == order_id
     awaiting = await listing(
         cli_env,
-        lambda a: f"amend-{order_id}" in [x["workflow_id"] for x in a],
+        lambda a: ids.workflow_id(order_id) in [x["workflow_id"] for x in a],
         "--status",
         "AwaitingTopUp",
         "--limit",

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from temporalio.client import WorkflowFailureError
 
+from amendments import failures
+from amendments.domain import ids
 from amendments.simulator.app import FaultRule
 from tests.support.cli import amend, amend_async
 from tests.support.harness import Harness
@@ -40,13 +42,13 @@ async def test_start_wait_shows_each_step_then_the_result(
     )
     assert signal.code == 0, signal.stderr
     assert signal.stdout.strip() == (
-        f"sent approved 6000 (PID_2) as a signal; not yet confirmed: `amend status {order_id}` "
-        "shows how it was taken (or send it with --wait)"
+        f"sent approved 6000 (PID_2) as a signal; not yet confirmed: "
+        f"{failures.status_hint(order_id)} shows how it was taken (or send it with --wait)"
     )
     run = await waiting
     assert run.code == 0, run.stderr
     lines = [line.rstrip() for line in run.stdout.splitlines()]
-    assert lines[0].startswith(f"started amend-{order_id} (run ")
+    assert lines[0].startswith(f"started {ids.workflow_id(order_id)} (run ")
     # Polled twice a second: each state seen is printed once, in order (which ones a poll
     # catches depends on timing; the waiting state lasts until the first outcome is sent).
     progress = [line for line in lines[1:] if " · step " in line]
@@ -73,7 +75,7 @@ async def test_replay_wait_prints_what_start_wait_prints(
     run = await amend_async("replay", order_id, "--wait", env=cli_env)
     assert run.code == 0, run.stderr
     lines = run.stdout.splitlines()
-    assert lines[0].startswith(f"replaying amend-{order_id}: new run ")
+    assert lines[0].startswith(f"replaying {ids.workflow_id(order_id)}: new run ")
     assert f"applied to order {order_id}; total 39800" in lines
     assert any(line.startswith("order ") for line in lines)  # the ledger table's title
 
@@ -85,24 +87,19 @@ async def test_status_names_the_last_step_and_what_comes_next(
     waiting = await amend_async("status", order_id, env=cli_env)
     assert waiting.code == 0, waiting.stderr
     assert "last step: top-up" in waiting.stdout
-    assert (
-        f"next: top-up outcomes for 10000 NOK (`amend authorize {order_id} ...`), or "
-        f"`amend revert {order_id} --reason ...`"
-    ) in waiting.stdout
+    assert failures.next_step_top_up(order_id, "10000 NOK") in waiting.stdout
     harness.sim.add_faults([FaultRule(method="POST", path="*/authorizations", status=400, times=1)])
     await amend_async(
         "authorize", order_id, "--payment-id", "P", "--amount", "10000", "--wait", env=cli_env
     )
     await harness.wait_for_state(order_id, lambda s: s.status == "Failed")
     failed = await amend_async("status", order_id, env=cli_env)
-    assert "last step: top-up-1-authorization" in failed.stdout
-    assert f"next: `amend replay amend-{order_id}` once the cause is fixed" in failed.stdout
+    assert f"last step: {ids.top_up_group(1).record('authorization')}" in failed.stdout
+    assert failures.next_step_failed(ids.workflow_id(order_id)) in failed.stdout
 
 
 def test_unreachable_temporal_names_the_address_and_the_local_stack() -> None:
     run = amend("status", "X", env={"TEMPORAL_ADDRESS": "127.0.0.1:1"}, timeout=120)
     assert run.code == 1
     assert run.stderr.startswith("error: cannot reach Temporal at 127.0.0.1:1 (")
-    assert run.stderr.strip().endswith(
-        "check TEMPORAL_ADDRESS, or start the local stack with `amend dev`"
-    )
+    assert run.stderr.strip().endswith(f"check TEMPORAL_ADDRESS, or {failures.LOCAL_STACK}")

@@ -10,7 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from amendments.domain import ids
-from tests.support.paths import ROOT
 
 ORDER = st.from_regex(r"[A-Z0-9]{9}", fullmatch=True)
 AMENDMENT = st.from_regex(r"[A-Za-z0-9._:\-]{1,100}", fullmatch=True)
@@ -47,17 +46,77 @@ def test_references_not_ours_are_refused() -> None:
         assert ids.parse_merchant_reference(reference) is None
 
 
-def test_no_module_builds_these_ids_itself() -> None:
-    """`amend-{...}` workflow ids and record markers are built in ids.py only (a second place
-    that builds one could drift from the place that looks for it)."""
-    sources = [
-        p
-        for folder in ("amendments", "activities", "workflows")
-        for p in (ROOT / folder).rglob("*.py")
-        if p.name != "ids.py"
+def test_the_spellings_never_change() -> None:
+    """The one place the spellings are written out (the layout test exempts this file): records
+    on real orders carry these step names and markers, histories and backends carry these
+    names, and a replayed amendment must find what its earlier run wrote."""
+    assert (ids.AMEND_ORDER, ids.PLACE_ORDER) == ("AmendOrder", "PlaceOrder")
+    assert (ids.OUTCOME, ids.REVERT, ids.SESSION_ENDED, ids.STATE) == (
+        "authorization_outcome",
+        "revert",
+        "payment_session_ended",
+        "state",
+    )
+    assert (ids.ATTRIBUTES_AT_START, ids.LOCAL_READS, ids.REVERT_ON_TIMEOUT) == (
+        "search_attributes_at_start",
+        "local_reads",
+        "revert-on-top-up-timeout",
+    )
+    assert ids.workflow_id("K3X9QZ1AB") == "amend-K3X9QZ1AB"
+    assert ids.place_workflow_id().startswith("place-")
+    assert ids.marker("K3X9QZ1AB", "ticket-4711") == "am64484dc3c877fc7b"  # authorization ids
+    assert [ids.REVERSAL.record("authorization"), ids.COVERED.record("capture")] == [
+        "reversal-authorization",
+        "covered-capture",
     ]
-    for path in sources:
-        text = path.read_text(encoding="utf-8")
-        assert not re.search(r"f\"amend-\{", text), path
-        assert '"amendment_id": request.amendment_id, "step"' not in text, path
-        assert not re.search(r"f\"\{(plan\.)?marker\}-", text), path
+    assert ids.REVERSAL.tag == "rev"
+    assert (ids.reversal_group(2, 3).step, ids.reversal_group(2, 3).tag) == ("reversal-2", "rev2")
+    assert (ids.covered_group(1, 2).step, ids.covered_group(1, 2).tag) == ("covered-1", "cov1")
+    assert [ids.settling_step("refund", 1, 1), ids.settling_step("release", 2, 2)] == [
+        "refund",
+        "release-2",
+    ]
+    top_up = ids.top_up_group(3)
+    assert (top_up.record("authorization"), top_up.record("capture"), top_up.tag) == (
+        "top-up-3-authorization",
+        "top-up-3-capture",
+        "t3",
+    )
+    assert ids.place_step("capture") == "place-capture"
+    assert (ids.revert_reversal_group(2).record("capture"), ids.revert_reversal_group(2).tag) == (
+        "revert-reversal-2-capture",
+        "v2",
+    )
+    restore = ids.revert_restore_group(1, 1)
+    assert (restore.record("authorization"), restore.tag) == ("revert-restore-authorization", "vr")
+    refund = ids.revert_settling_group("refund", 1)
+    release = ids.revert_settling_group("release", 2)
+    assert (ids.settled_step(refund, "refund"), refund.tag) == ("revert-refund-1-refund", "vf1")
+    assert (ids.settled_step(release, "release"), release.tag) == (
+        "revert-release-2-release",
+        "vl2",
+    )
+    assert ids.revert_void_step("T1") == "revert-void-T1"
+    assert (ids.PLANNING, ids.TOP_UP, ids.TOP_UP_SESSION, ids.VERIFY, ids.DONE) == (
+        "planning",
+        "top-up",
+        "top-up-session",
+        "verify",
+        "done",
+    )
+    assert [ids.draft_step(False, False), ids.draft_step(True, True)] == [
+        "draft",
+        "revert-complete",
+    ]
+    assert (ids.REVERT_DRAFT, ids.REVERT_VOID, ids.checkout_step("refund")) == (
+        "revert-draft",
+        "revert-void",
+        "refund-checkout",
+    )
+    assert ids.checkout_reference("amend-X", "a1", "refund") == "amend-X/a1/refund"
+    assert ids.merchant_reference("amend-X", "a1", 2) == "amend-X/a1/2"
+    assert (ids.CALLBACK_PATH, ids.RETURN_PATH) == (
+        "/callbacks/dintero",
+        "/callbacks/dintero/return",
+    )
+    assert ids.record_metadata("a1", "refund") == {"amendment_id": "a1", "step": "refund"}

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from amendments.api.starter import parse_amendment
+from amendments.domain import ids
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.models import REFUND_PRODUCT_ID, AmendOrderInput
 from amendments.domain.order import OrderLine, OrderSnapshot, PaymentRecord, RecordItem, TaxLine
@@ -186,14 +187,39 @@ def test_lines_paid_by_two_payments_give_each_its_own_money_back() -> None:
         (op.step, op.payment_id, [(i.line_id, i.amount) for i in op.items], op.authorization_id)
         for op in plan.operations
     ] == [
-        ("reversal-1-authorization", "PID_A", [(3, -1000)], f"{plan.marker}-rev1"),
-        ("reversal-1-capture", "PID_A", [(3, -1000)], f"{plan.marker}-rev1"),
-        ("reversal-2-authorization", "PID_B", [(4, -2000)], f"{plan.marker}-rev2"),
-        ("reversal-2-capture", "PID_B", [(4, -2000)], f"{plan.marker}-rev2"),
-        ("covered-1-authorization", "PID_A", [(5, 1000)], f"{plan.marker}-cov1"),
-        ("covered-1-capture", "PID_A", [(5, 1000)], f"{plan.marker}-cov1"),
-        ("covered-2-authorization", "PID_B", [(5, 500), (6, 1500)], f"{plan.marker}-cov2"),
-        ("covered-2-capture", "PID_B", [(5, 500), (6, 1500)], f"{plan.marker}-cov2"),
+        (
+            ids.reversal_group(1, 2).record("authorization"),
+            "PID_A",
+            [(3, -1000)],
+            f"{plan.marker}-rev1",
+        ),
+        (ids.reversal_group(1, 2).record("capture"), "PID_A", [(3, -1000)], f"{plan.marker}-rev1"),
+        (
+            ids.reversal_group(2, 2).record("authorization"),
+            "PID_B",
+            [(4, -2000)],
+            f"{plan.marker}-rev2",
+        ),
+        (ids.reversal_group(2, 2).record("capture"), "PID_B", [(4, -2000)], f"{plan.marker}-rev2"),
+        (
+            ids.covered_group(1, 2).record("authorization"),
+            "PID_A",
+            [(5, 1000)],
+            f"{plan.marker}-cov1",
+        ),
+        (ids.covered_group(1, 2).record("capture"), "PID_A", [(5, 1000)], f"{plan.marker}-cov1"),
+        (
+            ids.covered_group(2, 2).record("authorization"),
+            "PID_B",
+            [(5, 500), (6, 1500)],
+            f"{plan.marker}-cov2",
+        ),
+        (
+            ids.covered_group(2, 2).record("capture"),
+            "PID_B",
+            [(5, 500), (6, 1500)],
+            f"{plan.marker}-cov2",
+        ),
         ("refund", "PID_B", [(6, 1500)], f"{plan.marker}-cov2"),
     ]
     allocated = [
@@ -371,10 +397,10 @@ def test_guide_swap_plan() -> None:
     )
     assert reversal.tax_lines == (TaxLine(amount=-7960, percentage=25),)
     assert [(op.step, op.payment_id, op.authorization_id) for op in plan.operations] == [
-        ("reversal-authorization", "PID_1", None),
-        ("reversal-capture", "PID_1", None),
-        ("covered-authorization", "PID_1", None),
-        ("covered-capture", "PID_1", None),
+        (ids.REVERSAL.record("authorization"), "PID_1", None),
+        (ids.REVERSAL.record("capture"), "PID_1", None),
+        (ids.COVERED.record("authorization"), "PID_1", None),
+        (ids.COVERED.record("capture"), "PID_1", None),
     ]
     assert plan.branch == "even"
 

@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from amendments.domain import ids
 from amendments.simulator import FaultRule
 from tests.support.harness import READ, Harness
 from tests.support.orders import CHAIR, item
@@ -67,10 +68,10 @@ async def test_ambiguous_write_is_not_repeated(
         if r.get("metadata", {}).get("amendment_id") == "ambiguous"
     )
     assert steps == {
-        "reversal-authorization": 1,
-        "reversal-capture": 1,
-        "covered-authorization": 1,
-        "covered-capture": 1,
+        ids.REVERSAL.record("authorization"): 1,
+        ids.REVERSAL.record("capture"): 1,
+        ids.COVERED.record("authorization"): 1,
+        ids.COVERED.record("capture"): 1,
         "refund": 1,
     }
     assert {

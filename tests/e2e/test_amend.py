@@ -4,6 +4,8 @@ Each case asserts the exact sequence of Dintero calls and the final per-line led
 
 from __future__ import annotations
 
+from amendments import failures
+from amendments.domain import ids
 from amendments.domain.models import AmendmentResult
 from tests.support.harness import READ, Harness
 from tests.support.orders import CHAIR, LUX, item, swap
@@ -89,7 +91,10 @@ async def test_cheaper_replacement_refunds_the_difference(harness: Harness) -> N
     ]
     assert covered["items"] == [{"line_id": 3, "amount": 30000}, {"line_id": 4, "amount": 9800}]
     assert covered["payment_details"] == {"payment_id": "PID_123"}
-    assert covered["metadata"] == {"amendment_id": "cheaper", "step": "covered-authorization"}
+    assert covered["metadata"] == {
+        "amendment_id": "cheaper",
+        "step": ids.COVERED.record("authorization"),
+    }
 
 
 async def top_up_started(harness: Harness, request: dict[str, object]) -> None:
@@ -104,14 +109,14 @@ async def test_dearer_replacement_with_one_full_authorization(harness: Harness) 
     state = await harness.state(order_id)
     assert state.top_up_outstanding == 10000
     assert [op.step for op in state.operations] == [
-        "reversal-authorization",
-        "reversal-capture",
-        "covered-authorization",
-        "covered-capture",
+        ids.REVERSAL.record("authorization"),
+        ids.REVERSAL.record("capture"),
+        ids.COVERED.record("authorization"),
+        ids.COVERED.record("capture"),
     ]
     assert state.plan is not None
     assert state.plan.multiple_authorizations
-    description = await harness.client.get_workflow_handle(f"amend-{order_id}").describe()
+    description = await harness.client.get_workflow_handle(ids.workflow_id(order_id)).describe()
     attributes = {k.name: v for k, v in description.typed_search_attributes if k.name in OURS}
     assert attributes == {
         "OrderId": order_id,
@@ -136,16 +141,16 @@ async def test_dearer_replacement_with_one_full_authorization(harness: Harness) 
     draft = next(r for r in harness.sim.requests[mark:] if r["method"] == "POST")
     assert draft["body"]["options"] == {"order_id": order_id, "multiple_authorizations": True}
     records = harness.records(order_id, "authorization") + harness.records(order_id, "capture")
-    ids = {r["authorization_id"] for r in records if r["items"][0]["line_id"] > 1}
-    assert all(ids)
-    assert all(len(i) <= 40 for i in ids)
+    authorization_ids = {r["authorization_id"] for r in records if r["items"][0]["line_id"] > 1}
+    assert all(authorization_ids)
+    assert all(len(i) <= 40 for i in authorization_ids)
     top_up = [
         r
         for r in harness.records(order_id, "capture")
         if r["payment_details"]["payment_id"] == "PID_321"
     ]
     assert [r["items"] for r in top_up] == [[{"line_id": 3, "amount": 10000}]]
-    description = await harness.client.get_workflow_handle(f"amend-{order_id}").describe()
+    description = await harness.client.get_workflow_handle(ids.workflow_id(order_id)).describe()
     attributes = {k.name: v for k, v in description.typed_search_attributes}
     assert attributes["AmendmentStatus"] == "Completed"
     assert attributes["TopUpOutstanding"] == 0
@@ -162,7 +167,7 @@ async def send(
 
 
 async def finish(harness: Harness, order_id: str) -> AmendmentResult:
-    handle = harness.client.get_workflow_handle_for(AmendOrder.run, f"amend-{order_id}")
+    handle = harness.client.get_workflow_handle_for(AmendOrder.run, ids.workflow_id(order_id))
     return await handle.result()
 
 
@@ -262,7 +267,7 @@ async def test_top_up_timeout_with_fail_fails_with_the_outstanding_amount(
     except WorkflowFailureError as failure:
         cause = failure.cause
         assert isinstance(cause, ApplicationError)
-        assert cause.type == "TopUpTimeout"
+        assert cause.type == failures.TOP_UP_TIMEOUT.name
         assert "10000 NOK still outstanding" in cause.message
     else:
         raise AssertionError("the amendment should have failed")
@@ -447,7 +452,7 @@ async def test_the_same_amendment_again_returns_the_recorded_result(harness: Har
     third = await harness.client.execute_workflow(
         AmendOrder.run,
         AmendOrderInput.model_validate(request),
-        id=f"amend-{order_id}",
+        id=ids.workflow_id(order_id),
         task_queue=harness.task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
     )

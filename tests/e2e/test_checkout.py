@@ -32,6 +32,7 @@ from temporalio.worker import Replayer
 
 from amendments.api.starter import revert_amendment
 from amendments.config import Settings
+from amendments.domain import ids
 from amendments.domain.models import AmendmentResult, AmendmentState
 from amendments.payments.checkout.adapter import DinteroCheckout
 from amendments.payments.checkout.client import CheckoutClient
@@ -79,7 +80,7 @@ class Stack:
         )
         transaction_id = await self.pay(session.id)
         if capture:
-            await self.checkout.capture(transaction_id, amount, "shop-capture")
+            await self.checkout.capture(transaction_id, amount, "shop-takes-it")
         order_id = await self.harness.place(CHAIR, payment_id=transaction_id, capture=capture)
         return order_id, transaction_id
 
@@ -216,14 +217,14 @@ async def checkout_stack(
 
 async def replays(stack: Stack, order_id: str) -> None:
     """The Checkout path's history replays against the workflow as it is (determinism)."""
-    handle = stack.harness.client.get_workflow_handle(f"amend-{order_id}")
+    handle = stack.harness.client.get_workflow_handle(ids.workflow_id(order_id))
     replayer = Replayer(workflows=[AmendOrder], data_converter=DATA_CONVERTER)
     await replayer.replay_workflow(await handle.fetch_history())
 
 
 async def result(stack: Stack, order_id: str) -> AmendmentResult:
     handle = stack.harness.client.get_workflow_handle(
-        f"amend-{order_id}", result_type=AmendmentResult
+        ids.workflow_id(order_id), result_type=AmendmentResult
     )
     found: AmendmentResult = await handle.result()
     return found
@@ -249,7 +250,7 @@ async def test_a_top_up_paid_in_one_session(stack: Stack) -> None:
     state = await stack.link(order_id, 1)
     assert state.payment_link is not None
     assert state.payment_link.amount == 10000
-    assert state.payment_link.merchant_reference == f"amend-{order_id}/one-session/1"
+    assert state.payment_link.merchant_reference == f"{ids.workflow_id(order_id)}/one-session/1"
     address = stack.harness.client.service_client.config.target_host
     status = await amend_async("status", order_id, env={"TEMPORAL_ADDRESS": address})
     assert f"payment link for 10000 NOK: {state.payment_link.url}" in status.stdout
@@ -355,7 +356,7 @@ async def test_an_encrypted_top_up_keeps_its_payment_link_private(
     top_up = await stack.pay(link.session_id)
     done = await result(stack, order_id)
     assert (done.outcome, done.total) == ("applied", 49800)
-    history = await env.client.get_workflow_handle(f"amend-{order_id}").fetch_history()
+    history = await env.client.get_workflow_handle(ids.workflow_id(order_id)).fetch_history()
     stored = b"".join(event.SerializeToString() for event in history.events)
     assert b"binary/encrypted" in stored
     for secret in (link.url, link.session_id, top_up, paid_by):
@@ -438,12 +439,12 @@ async def test_forged_callbacks_change_nothing(stack: Stack) -> None:
         assert (answer.status_code, reason in answer.json()["error"]) == (status, True), params
     # A real payment in a session of ours, for more than that session asked: refused too.
     other = await stack.checkout.create_session(
-        amount=20000, currency="NOK", merchant_reference=f"amend-{order_id}/forged/9",
+        amount=20000, currency="NOK", merchant_reference=f"{ids.workflow_id(order_id)}/forged/9",
         items=[], return_url="https://x", callback_url="http://127.0.0.1:1/nowhere",
     )  # fmt: skip
     tid = await stack.pay(other.id, callback_attempts=1)
     foreign = {"transaction_id": tid, "session_id": other.id,
-               "merchant_reference": f"amend-{order_id}/forged/9"}  # fmt: skip
+               "merchant_reference": f"{ids.workflow_id(order_id)}/forged/9"}  # fmt: skip
     answer = await stack.http.get(stack.receiver, params=foreign)
     assert answer.status_code == 409  # not the session the amendment waits on
     after = await stack.harness.state(order_id)
@@ -540,7 +541,7 @@ async def test_a_payment_racing_a_revert_is_never_left_held(stack: Stack) -> Non
     # The customer pays; Dintero's callback is lost, so the outcome is sent as it would be.
     tid = await stack.pay(state.payment_link.session_id, callback=False)
     client = stack.harness.client
-    handle = client.get_workflow_handle(f"amend-{order_id}")
+    handle = client.get_workflow_handle(ids.workflow_id(order_id))
     outcome = {"payment_id": tid, "amount": 10000, "success": True}
     reverting = asyncio.create_task(
         revert_amendment(client, order_id, {"reason": "cancelled at the till"})
@@ -563,7 +564,7 @@ async def test_a_payment_racing_a_revert_is_never_left_held(stack: Stack) -> Non
 
 async def test_an_ambiguous_refund_at_revert_lands_once(stack: Stack) -> None:
     order_id, _ = await stack.paid_order()
-    await stack.harness.start(dearer(order_id, "revert-ambiguous"))
+    await stack.harness.start(dearer(order_id, "ambiguous-at-revert"))
     first = await stack.link(order_id, 1)
     assert first.payment_link is not None
     part = await stack.pay(first.payment_link.session_id, amount=4000)
@@ -606,7 +607,9 @@ async def test_a_payment_taken_while_reverting_is_voided_by_the_workflow(
     reverting = asyncio.create_task(revert_amendment(client, order_id, {"reason": "too late"}))
     await stack.harness.wait_for_state(order_id, lambda s: s.status == "Reverting")
     outcome = {"payment_id": tid, "amount": 10000, "success": True}
-    await client.get_workflow_handle(f"amend-{order_id}").signal("authorization_outcome", outcome)
+    await client.get_workflow_handle(ids.workflow_id(order_id)).signal(
+        "authorization_outcome", outcome
+    )
     done = await reverting
     assert done.outcome == "reverted"
     assert stack.events(tid) == [("AUTHORIZE", 10000), ("VOID", 10000)]
@@ -677,7 +680,7 @@ async def test_moves_accepted_for_later_and_answered_502_move_the_money_once(
     assert first.payment_link is not None
     part = await stack.pay(first.payment_link.session_id, amount=4000, callback=False)
     outcome = {"payment_id": part, "amount": 4000, "success": True}
-    handle = stack.harness.client.get_workflow_handle(f"amend-{order_id}")
+    handle = stack.harness.client.get_workflow_handle(ids.workflow_id(order_id))
     await handle.signal("authorization_outcome", outcome)  # the late delivery
     second = await stack.link(order_id, 2)
     assert second.payment_link is not None
@@ -698,7 +701,10 @@ async def test_moves_accepted_for_later_and_answered_502_move_the_money_once(
     assert final_moves(stack, paid_by) == [("AUTHORIZE", 39800), ("CAPTURE", 39800)]
     captured = [r["metadata"]["step"] for r in stack.harness.records(order_id, "capture")
                 if r["payment_details"]["payment_id"] == part and r["amount"] > 0]  # fmt: skip
-    assert captured == ["top-up-1-capture", "revert-refund-1-capture"]  # each recorded once
+    assert captured == [
+        ids.top_up_group(1).record("capture"),
+        ids.revert_settling_group("refund", 1).record("capture"),
+    ]  # each recorded once
     refunded = [r["amount"] for r in stack.harness.records(order_id, "refund")
                 if r["payment_details"]["payment_id"] == part]  # fmt: skip
     assert refunded == [4000]
@@ -720,9 +726,9 @@ async def test_a_refund_accepted_then_failing_fails_the_amendment_until_replayed
     assert "could not complete the refund" in str(failed.value.cause)
     assert stack.harness.records(order_id, "refund") == []
     replay_env = {**cli_env, "TASK_QUEUE": stack.harness.task_queue}
-    replayed = await amend_async("replay", f"amend-{order_id}", env=replay_env)
+    replayed = await amend_async("replay", ids.workflow_id(order_id), env=replay_env)
     assert replayed.code == 0, replayed.stderr
-    await stack.harness.client.get_workflow_handle(f"amend-{order_id}").result()
+    await stack.harness.client.get_workflow_handle(ids.workflow_id(order_id)).result()
     refunded = [(e.event, e.amount, e.success) for e in stack.transaction(paid_by).events
                 if e.event.endswith("REFUND")]  # fmt: skip
     assert refunded == [("INITIATE_REFUND", 9900, True), ("REFUND", 9900, False),

@@ -35,6 +35,7 @@ from amendments.api.starter import (
     send_authorization_outcome,
     start_amendment,
 )
+from amendments.domain import ids
 from amendments.ops.codec_server import codec_app
 from amendments.simulator import BackgroundServer, FaultRule, Simulator
 from amendments.temporal.codec import data_converter
@@ -157,7 +158,7 @@ async def test_payloads_are_encrypted_and_still_read(
     app = codec_app(keyring(ROTATED), token=TOKEN, origins=[])
     with BackgroundServer(app) as codec_url:
         address = cli_env["TEMPORAL_ADDRESS"]
-        base = [TEMPORAL, "workflow", "show", "-w", f"amend-{cheaper}", "--address", address,
+        base = [TEMPORAL, "workflow", "show", "-w", ids.workflow_id(cheaper), "--address", address,
                 "--codec-endpoint", codec_url, "-o", "json"]  # fmt: skip
         shown = await run(*base, "--codec-auth", f"Bearer {TOKEN}")
         assert shown[0] == 0, shown[2]

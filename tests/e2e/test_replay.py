@@ -8,7 +8,10 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 
+from amendments import failures
 from amendments.api.starter import send_authorization_outcome
+from amendments.dintero.errors import BadRequest
+from amendments.domain import ids
 from amendments.domain.models import AmendmentResult, LineResult
 from amendments.simulator import FaultRule
 from tests.support.cli import amend_async
@@ -26,7 +29,7 @@ def record_steps(harness: Harness, order_id: str, amendment_id: str) -> Counter[
 
 
 async def failure_of(harness: Harness, order_id: str) -> ApplicationError:
-    handle = harness.client.get_workflow_handle(f"amend-{order_id}")
+    handle = harness.client.get_workflow_handle(ids.workflow_id(order_id))
     with pytest.raises(WorkflowFailureError) as caught:
         await handle.result()
     cause = caught.value.cause
@@ -51,19 +54,21 @@ async def test_replay_after_a_non_retryable_capture_failure(
         }
     )
     cause = await failure_of(harness, order_id)
-    assert cause.type == "BadRequest"
+    assert cause.type == failures.kind_of(BadRequest(""))
     assert "amendment failed at step covered-capture: Dintero answered 400 to POST" in cause.message
     assert "Injected failure (SIMULATED_FAULT)" in cause.message
     state = await harness.state(order_id)
     assert state.status == "Failed"
     assert record_steps(harness, order_id, "fix-me") == {
-        "reversal-authorization": 1,
-        "reversal-capture": 1,
-        "covered-authorization": 1,
+        ids.REVERSAL.record("authorization"): 1,
+        ids.REVERSAL.record("capture"): 1,
+        ids.COVERED.record("authorization"): 1,
     }
 
     harness.sim.faults.clear()
-    replayed = await amend_async("replay", f"amend-{order_id}", "--wait", "--json", env=cli_env)
+    replayed = await amend_async(
+        "replay", ids.workflow_id(order_id), "--wait", "--json", env=cli_env
+    )
     assert replayed.code == 0, replayed.stderr
     document = replayed.json()
     assert document["rerun_from"].startswith("activity record_operation")
@@ -71,10 +76,10 @@ async def test_replay_after_a_non_retryable_capture_failure(
     assert document["result"]["refund_amount"] == 9800
 
     assert record_steps(harness, order_id, "fix-me") == {
-        "reversal-authorization": 1,
-        "reversal-capture": 1,
-        "covered-authorization": 1,
-        "covered-capture": 1,
+        ids.REVERSAL.record("authorization"): 1,
+        ids.REVERSAL.record("capture"): 1,
+        ids.COVERED.record("authorization"): 1,
+        ids.COVERED.record("capture"): 1,
         "refund": 1,
     }
     state = await harness.state(order_id)
@@ -107,16 +112,16 @@ async def test_replay_after_a_top_up_timeout_waits_again(
         }
     )
     cause = await failure_of(harness, order_id)
-    assert cause.type == "TopUpTimeout"
+    assert cause.type == failures.TOP_UP_TIMEOUT.name
     mark = harness.mark()
 
-    replayed = await amend_async("replay", f"amend-{order_id}", "--json", env=cli_env)
+    replayed = await amend_async("replay", ids.workflow_id(order_id), "--json", env=cli_env)
     assert replayed.code == 0, replayed.stderr
     await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
     await send_authorization_outcome(
         harness.client, order_id, {"payment_id": "PID_LATE", "amount": 10000, "success": True}
     )
-    result = await harness.client.get_workflow_handle(f"amend-{order_id}").result()
+    result = await harness.client.get_workflow_handle(ids.workflow_id(order_id)).result()
     assert result["top_up_amount"] == 10000
     # The re-run last step (covered-capture) found its record and wrote nothing; in the reset
     # run every later write looks for itself first, then writes.
@@ -129,12 +134,12 @@ async def test_replay_after_a_top_up_timeout_waits_again(
         *READ,
     ]
     assert record_steps(harness, order_id, "late") == {
-        "reversal-authorization": 1,
-        "reversal-capture": 1,
-        "covered-authorization": 1,
-        "covered-capture": 1,
-        "top-up-1-authorization": 1,
-        "top-up-1-capture": 1,
+        ids.REVERSAL.record("authorization"): 1,
+        ids.REVERSAL.record("capture"): 1,
+        ids.COVERED.record("authorization"): 1,
+        ids.COVERED.record("capture"): 1,
+        ids.top_up_group(1).record("authorization"): 1,
+        ids.top_up_group(1).record("capture"): 1,
     }
 
 
@@ -150,9 +155,9 @@ async def test_replay_refuses_a_completed_amendment(
             "add": [item("X", 39800)],
         }
     )
-    run = await amend_async("replay", f"amend-{order_id}", env=cli_env)
+    run = await amend_async("replay", ids.workflow_id(order_id), env=cli_env)
     assert run.code == 1
     assert run.stderr.strip() == (
-        f"error: amend-{order_id} is completed; only a failed, timed-out, terminated or "
-        f"cancelled amendment can be replayed (`amend status {order_id}` shows it)"
+        f"error: {ids.workflow_id(order_id)} is completed; only a failed, timed-out, terminated or "
+        f"cancelled amendment can be replayed ({failures.status_hint(order_id)} shows it)"
     )

@@ -23,7 +23,9 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 
+from amendments import failures
 from amendments.api.starter import OutcomeRefused, revert_amendment, send_authorization_outcome
+from amendments.domain import ids
 from amendments.domain.models import AmendmentResult
 from amendments.simulator.app import FaultRule
 from tests.support.cli import amend_async
@@ -121,7 +123,7 @@ async def amend_until_waiting(
 async def check_reverted(
     harness: Harness, order_id: str, before: dict[str, Any], scenario: Scenario
 ) -> AmendmentResult:
-    handle = harness.client.get_workflow_handle(f"amend-{order_id}")
+    handle = harness.client.get_workflow_handle(ids.workflow_id(order_id))
     result = AmendmentResult.model_validate(await asyncio.wait_for(handle.result(), PATIENCE))
     description = await handle.describe()
     assert description.status == WorkflowExecutionStatus.COMPLETED
@@ -137,7 +139,7 @@ async def check_reverted(
     assert after["refunded"] == scenario.refunds
     written = [marker for marker in after["markers"] if marker[0] == "to-revert"]
     assert all(after["markers"][m] == 1 for m in written), "a write was made twice"
-    assert any(step.startswith("revert-") for _, step in written)
+    assert any(ids.is_revert_step(step) for _, step in written)
     state = await harness.state(order_id)
     assert state.status == "Reverted"
     assert state.revert_reason is not None
@@ -168,7 +170,7 @@ async def test_a_repeated_revert_joins_the_first_and_a_late_one_is_refused(
 ) -> None:
     scenario = SCENARIOS["one part captured"]
     order_id, before = await amend_until_waiting(harness, scenario)
-    handle = raw.get_workflow_handle(f"amend-{order_id}")
+    handle = raw.get_workflow_handle(ids.workflow_id(order_id))
     first, second = await asyncio.gather(
         handle.execute_update("revert", {"reason": "twice"}),
         handle.execute_update("revert", {"reason": "twice"}),
@@ -190,7 +192,7 @@ async def test_revert_is_refused_when_nothing_awaits_a_top_up(harness: Harness) 
     mark = harness.mark()
     with pytest.raises(OutcomeRefused, match="only an amendment awaiting its top-up"):
         await revert_amendment(harness.client, order_id, {"reason": "r"})
-    handle = harness.client.get_workflow_handle(f"amend-{order_id}")
+    handle = harness.client.get_workflow_handle(ids.workflow_id(order_id))
     with pytest.raises(WorkflowUpdateFailedError) as caught:
         await handle.execute_update("revert", {"reason": ""})
     assert "reason: must not be empty" in str(caught.value.cause)
@@ -209,12 +211,12 @@ async def test_fail_on_timeout_then_replay_then_revert_from_the_cli(
     order_id, before = await amend_until_waiting(
         harness, scenario, top_up_timeout_seconds=30, on_top_up_timeout="fail"
     )
-    handle = harness.client.get_workflow_handle(f"amend-{order_id}")
+    handle = harness.client.get_workflow_handle(ids.workflow_id(order_id))
     with pytest.raises(WorkflowFailureError) as caught:
         await asyncio.wait_for(handle.result(), PATIENCE)
-    assert getattr(caught.value.cause, "type", None) == "TopUpTimeout"
+    assert getattr(caught.value.cause, "type", None) == failures.TOP_UP_TIMEOUT.name
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
-    replayed = await amend_async("replay", f"amend-{order_id}", env=cli_env)
+    replayed = await amend_async("replay", ids.workflow_id(order_id), env=cli_env)
     assert replayed.code == 0, replayed.stderr
     await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
     reverted = await amend_async(
@@ -226,8 +228,8 @@ async def test_fail_on_timeout_then_replay_then_revert_from_the_cli(
     late = await amend_async("revert", order_id, "--reason", "again", env=cli_env)
     assert late.code == 1
     assert late.stderr.strip() == (
-        f"error: no amendment of order {order_id} is running: amend-{order_id} ended "
-        f"completed (`amend status {order_id}`)"
+        f"error: no amendment of order {order_id} is running: {ids.workflow_id(order_id)} ended "
+        f"completed ({failures.status_hint(order_id)})"
     )
 
 
@@ -242,11 +244,11 @@ async def test_a_failed_revert_write_fails_the_update_and_replay_finishes_the_re
         await asyncio.wait_for(
             revert_amendment(harness.client, order_id, {"reason": "cancelled"}), PATIENCE
         )
-    handle = harness.client.get_workflow_handle(f"amend-{order_id}")
+    handle = harness.client.get_workflow_handle(ids.workflow_id(order_id))
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
-    replayed = await amend_async("replay", f"amend-{order_id}", env=cli_env)
+    replayed = await amend_async("replay", ids.workflow_id(order_id), env=cli_env)
     assert replayed.code == 0, replayed.stderr
-    handle = harness.client.get_workflow_handle(f"amend-{order_id}")  # the replayed run
+    handle = harness.client.get_workflow_handle(ids.workflow_id(order_id))  # the replayed run
     harness.sim.add_faults([scenario.fault.model_copy()])  # and an ambiguous write on top
     result = await check_reverted(harness, order_id, before, scenario)
     assert result.revert_reason == "reverted by an operator: cancelled"
@@ -258,7 +260,7 @@ async def test_a_malformed_signal_shows_in_the_ui_details(harness: Harness, raw:
         {"order_id": order_id, "amendment_id": "ui", "reverse": [rev(1)], "add": [item("Y", 49800)]}
     )
     await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
-    handle = raw.get_workflow_handle(f"amend-{order_id}")
+    handle = raw.get_workflow_handle(ids.workflow_id(order_id))
     await handle.signal("authorization_outcome", {"payment_id": "PID_M", "amount": 5})
     state = await harness.wait_for_state(order_id, lambda s: len(s.outcomes) == 1)
     assert state.outcomes[0].note == "malformed: success: is required"
@@ -281,7 +283,7 @@ async def test_after_a_revert_the_order_can_be_amended_again(harness: Harness, r
         "add": list(scenario.add),
     }
     again = await raw.execute_workflow(
-        "AmendOrder", request, id=f"amend-{order_id}", task_queue=harness.task_queue
+        "AmendOrder", request, id=ids.workflow_id(order_id), task_queue=harness.task_queue
     )
     assert (again["already_applied"], again["outcome"]) == (True, "reverted")
     assert [c for c in harness.calls(mark) if c.startswith(("POST", "PUT"))] == []

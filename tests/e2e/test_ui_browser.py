@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from amendments.api.starter import place_order, start_amendment
 from amendments.config import Settings
+from amendments.domain import ids
 from amendments.domain.models import AmendOrderInput
 from amendments.domain.planner import plan_amendment
 from amendments.ops.codec_server import codec_app
@@ -56,7 +57,7 @@ async def find_by_order_id(page: Page, harness: Harness, ui_url: str, order_id: 
 
     await eventually(listed)
     await page.goto(f"{ui_url}/namespaces/default/workflows?query={urllib.parse.quote(query)}")
-    await expect(page.get_by_role("link", name=f"amend-{order_id}").first).to_be_visible()
+    await expect(page.get_by_role("link", name=ids.workflow_id(order_id)).first).to_be_visible()
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +96,7 @@ async def test_operator_finds_an_amendment_by_order_id(
         page = await browser.new_page(viewport={"width": 1500, "height": 1000})
         page.set_default_timeout(PATIENCE * 1000)
         await find_by_order_id(page, harness, ui_url, order_id)
-        await page.get_by_role("link", name=f"amend-{order_id}").first.click()
+        await page.get_by_role("link", name=ids.workflow_id(order_id)).first.click()
         await expect(page.get_by_text("COMPLETED").first).to_be_visible()
         await expect(page.get_by_text("AmendOrder").first).to_be_visible()
 

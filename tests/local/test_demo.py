@@ -13,7 +13,9 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from amendments import failures
 from amendments.api.starter import place_order
+from amendments.domain import ids
 from amendments.local.stack import Ports
 from amendments.simulator.server import free_port
 from amendments.temporal.connection import DATA_CONVERTER
@@ -132,7 +134,9 @@ async def test_demo_plays_four_amendments_beside_a_running_dev_stack(tmp_path: P
     # refunded through a refund line (3).
     assert [a["dintero_calls"] for a in amendments] == [12, 13, 16, 17]
     assert all(
-        a["ui_url"].startswith(report["ui_url"] + "/namespaces/default/workflows/amend-")
+        a["ui_url"].startswith(
+            f"{report['ui_url']}/namespaces/default/workflows/{ids.workflow_id(report['order_id'])}/"
+        )
         for a in amendments
     )
     third = {
@@ -155,7 +159,7 @@ async def test_demo_plays_four_amendments_beside_a_running_dev_stack(tmp_path: P
     assert last[10] == ("003930", -10000, -10000, 0)  # its reversal takes it all back
     assert last[11] == ("amendment-refund", 10000, 10000, 10000)  # the part paid, refunded
     assert report["ui_url"] != endpoints["ui"]
-    assert f"amend-{report['order_id']}" not in seen_by_dev
+    assert ids.workflow_id(report["order_id"]) not in seen_by_dev
     assert kept.read_text() == kept_before
     assert {p.name for p in (tmp_path / ".amend").iterdir()} <= DEV_FILES
     assert dev_order.json()["order_id"] in kept.read_text()
@@ -219,7 +223,7 @@ async def test_a_waiting_amendment_survives_a_dev_restart_and_completes(tmp_path
         _, errors = await asyncio.wait_for(again.communicate(), timeout=60)
         assert again.returncode == 1
         assert errors.decode().strip() == (
-            f"error: .amend is in use by a running `amend dev` (pid {proc.pid}); stop it first, "
+            f"error: .amend is in use by a running {failures.DEV} (pid {proc.pid}); stop it first, "
             "or run this one from another directory"
         )
     finally:
@@ -230,8 +234,7 @@ async def test_a_waiting_amendment_survives_a_dev_restart_and_completes(tmp_path
         gone = await amend_async("status", order_id, env=env)
         assert (gone.code, gone.stderr.strip()) == (
             1,
-            f"error: no amendment of order {order_id} was found (`amend list` shows the "
-            "recent ones)",
+            f"error: no amendment of order {order_id} was found ({failures.list_hint()})",
         )
         async with httpx.AsyncClient(base_url=endpoints["simulator"]) as http:
             assert (await http.get("/_sim/state")).json() == {}
@@ -249,7 +252,7 @@ async def test_a_broken_simulator_state_file_is_refused_naming_it(tmp_path: Path
     )  # fmt: skip
     assert broken.code == 1
     assert broken.stderr.startswith("error: cannot read the simulator's state from ")
-    assert "start empty with `amend dev --fresh`" in broken.stderr
+    assert failures.FRESH_START in broken.stderr
     assert (tmp_path / ".amend" / "simulator.json").read_text() == "{not json"  # left as it was
 
 

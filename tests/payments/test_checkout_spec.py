@@ -19,12 +19,18 @@ from pydantic import SecretStr
 
 from amendments.dintero import build_http
 from amendments.dintero.errors import OperationPending
+from amendments.domain import ids
 from amendments.payments.checkout.adapter import DinteroCheckout
 from amendments.payments.checkout.client import CheckoutClient
 from amendments.payments.port import PaymentsRefused
 from amendments.simulator import Simulator
 from amendments.simulator import checkout as sim_checkout
 from amendments.simulator.app import AcceptRule, FaultRule
+
+# The references an amendment's Checkout writes carry (`ids.checkout_reference`).
+WORKFLOW = ids.workflow_id("X")
+TOP_UP_CAPTURE = ids.checkout_reference(WORKFLOW, "a1", ids.top_up_group(1).record("capture"))
+REFUND_REFERENCE = ids.checkout_reference(WORKFLOW, "a1", ids.settling_step("refund", 1, 1))
 
 AID = "T12345678"
 STATUSES = [
@@ -212,15 +218,18 @@ async def test_every_body_the_adapter_sends_is_the_specs(
     sim: Simulator, http: httpx.AsyncClient, adapter: DinteroCheckout
 ) -> None:
     link = await adapter.open_session(
-        reference="amend-X/a1/1", amount=10000, currency="NOK", order_id="X"
+        reference=ids.merchant_reference(WORKFLOW, "a1", 1),
+        amount=10000,
+        currency="NOK",
+        order_id="X",
     )
     paid = await http.post(
         f"/_sim/checkout/sessions/{link.session_id}/pay",
         json={"outcome": "authorized", "callback": False},  # the callback is not the question
     )
     tid = paid.json()["transaction_id"]
-    await adapter.capture(tid, 10000, "amend-X/a1/top-up-1-capture", reconcile=False)
-    await adapter.refund(tid, 4000, "amend-X/a1/refund", "changed", reconcile=False)
+    await adapter.capture(tid, 10000, TOP_UP_CAPTURE, reconcile=False)
+    await adapter.refund(tid, 4000, REFUND_REFERENCE, "changed", reconcile=False)
     other = await authorized(http)
     assert await adapter.void(other) is not None
     sent: dict[tuple[str, str], dict[str, Any]] = {}
@@ -327,8 +336,8 @@ async def test_the_adapter_finds_an_ambiguous_capture_by_its_event_reference(
         [FaultRule(method="POST", path="*/capture", status=502, mode="ambiguous", times=1)]
     )
     with pytest.raises(Exception, match="502"):
-        await adapter.capture(tid, 6000, "amend-X/a1/top-up-1-capture", reconcile=False)
-    moved = await adapter.capture(tid, 6000, "amend-X/a1/top-up-1-capture", reconcile=True)
+        await adapter.capture(tid, 6000, TOP_UP_CAPTURE, reconcile=False)
+    moved = await adapter.capture(tid, 6000, TOP_UP_CAPTURE, reconcile=True)
     assert moved.reconciled
     events = (await http.get(f"/v1/transactions/{tid}")).json()["events"]
     assert [(e["event"], e["amount"]) for e in events] == [("AUTHORIZE", 10000), ("CAPTURE", 6000)]

@@ -40,14 +40,14 @@ def test_dintero_s_published_vector() -> None:
 def test_the_query_is_sorted_stably_and_encoded_as_url_search_params_are() -> None:
     params = [
         ("time", "2026-12-03T10:00:00.5Z"),
-        ("merchant_reference", "amend-K3X9/ticket 4711/1"),
+        ("merchant_reference", "shop-K3X9/ticket 4711/1"),
         ("b", "2"),
         ("b", "1"),  # a repeated name keeps its order
         ("session_id", "T12345678.abc~def*x"),
     ]
     text = (
         "1764756000\nT12345678\nPOST\nshop.example\n/amend/callbacks/dintero\n"
-        "b=2&b=1&merchant_reference=amend-K3X9%2Fticket+4711%2F1"
+        "b=2&b=1&merchant_reference=shop-K3X9%2Fticket+4711%2F1"
         "&session_id=T12345678.abc%7Edef*x&time=2026-12-03T10%3A00%3A00.5Z"
     )
     header = signature.sign(

@@ -13,6 +13,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from amendments import failures
 from amendments.api.starter import place_order, send_authorization_outcome, start_amendment
 from amendments.domain.errors import AmendmentRejected
 from tests.support.bad_input import CATALOGUE, NEW
@@ -77,7 +78,7 @@ async def refusal_via_starter(harness: Harness, request: dict[str, Any]) -> tupl
         await handle.result()
     cause = caught.value.cause
     assert isinstance(cause, ApplicationError)
-    assert cause.type == "AmendmentRejected", cause
+    assert cause.type == failures.AMENDMENT_REJECTED.name, cause
     details = cause.details[0]
     return details["field"], details["reason"]
 

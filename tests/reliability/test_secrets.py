@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import logging
-from dataclasses import replace
 
 import pytest
 from pydantic import SecretStr
@@ -54,8 +53,8 @@ async def test_secrets_never_reach_history_logs_or_errors(
     messages.append(str(caught.value.cause))
 
     # Dintero refuses the credentials themselves (a fixed pair that is not ours).
-    original = socket_sim.config
-    socket_sim.config = replace(original, client_id="someone-else", client_secret=SecretStr("x"))
+    tokens = socket_sim.tokens
+    tokens.client_id, tokens.client_secret = "someone-else", SecretStr("x")
     socket_sim.expire_tokens()
     try:
         runs.append(
@@ -67,7 +66,7 @@ async def test_secrets_never_reach_history_logs_or_errors(
             await runs[-1].result()
         messages.append(str(caught.value.cause))
     finally:
-        socket_sim.config = original
+        tokens.client_id, tokens.client_secret = None, None
     assert "refused the client credentials" in messages[-1]
 
     secrets = [

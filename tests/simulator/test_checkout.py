@@ -78,7 +78,7 @@ def session_body(callback_url: str, amount: int = 10000) -> dict[str, Any]:
         "order": {
             "amount": amount,
             "currency": "NOK",
-            "merchant_reference": "amend-X:a1:1",
+            "merchant_reference": "shop-X:a1:1",
             "items": [{"line_id": "1", "amount": amount, "quantity": 1}],
         },
         "url": {"return_url": "https://shop.example/back", "callback_url": callback_url},
@@ -110,7 +110,7 @@ async def test_paying_calls_back_and_the_transaction_is_authorized(
     assert method == "GET"
     assert params["transaction_id"] == transaction_id
     assert params["session_id"] == session_id
-    assert params["merchant_reference"] == "amend-X:a1:1"
+    assert params["merchant_reference"] == "shop-X:a1:1"
     assert "time" in params
     assert "error" not in params
     transaction = (await http.get(f"/v1/transactions/{transaction_id}")).json()

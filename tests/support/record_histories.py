@@ -28,6 +28,7 @@ from amendments.api.starter import (
     send_authorization_outcome,
     start_amendment,
 )
+from amendments.domain import ids
 from amendments.local.stack import EmbeddedStack, Ports
 from amendments.simulator.server import free_port
 from tests.support.harness import eventually
@@ -129,7 +130,7 @@ async def record(*, encrypted: bool = False) -> None:
             }
             if name == "rejected_input":  # as a foreign client would: the workflow refuses it
                 handle = await client.start_workflow(
-                    "AmendOrder", request, id=f"amend-{placed.order_id}", task_queue=queue
+                    "AmendOrder", request, id=ids.workflow_id(placed.order_id), task_queue=queue
                 )
             else:
                 handle = await start_amendment(client, request, task_queue=queue)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from amendments.dintero.convert import to_snapshot
 from amendments.dintero.models import CaptureList, Order, RefundList
+from amendments.domain import ids
 from amendments.domain.ledger import check_ledger
 from amendments.domain.order import OrderSnapshot, line_totals
 from amendments.simulator import Simulator
@@ -18,15 +19,19 @@ from tests.support.orders import item, rev
 
 AID = "T12345678"
 T = TypeVar("T")
-REV = ["reversal-authorization", "reversal-capture"]
-COV = ["covered-authorization", "covered-capture"]
+REV = [ids.REVERSAL.record("authorization"), ids.REVERSAL.record("capture")]
+COV = [ids.COVERED.record("authorization"), ids.COVERED.record("capture")]
 REVERT = [
-    *(f"revert-reversal-{n}-{kind}" for n in (1, 2) for kind in ("authorization", "capture")),
-    "revert-restore-authorization",
-    "revert-restore-capture",
-    "revert-refund-1-authorization",
-    "revert-refund-1-capture",
-    "revert-refund-1-refund",
+    *(
+        ids.revert_reversal_group(n).record(kind)
+        for n in (1, 2)
+        for kind in ("authorization", "capture")
+    ),
+    ids.revert_restore_group(1, 1).record("authorization"),
+    ids.revert_restore_group(1, 1).record("capture"),
+    ids.revert_settling_group("refund", 1).record("authorization"),
+    ids.revert_settling_group("refund", 1).record("capture"),
+    ids.settled_step(ids.revert_settling_group("refund", 1), "refund"),
 ]
 
 
@@ -56,9 +61,9 @@ class Case:
 def top_up_steps(outcomes: Iterable[tuple[str, int, bool]], *, captured: bool = True) -> list[str]:
     steps = []
     for number, (_, _, success) in enumerate(outcomes, start=1):
-        steps.append(f"top-up-{number}-authorization")
+        steps.append(ids.top_up_group(number).record("authorization"))
         if success and captured:
-            steps.append(f"top-up-{number}-capture")
+            steps.append(ids.top_up_group(number).record("capture"))
     return steps
 
 
@@ -105,7 +110,12 @@ def case(kind: str, number: int) -> Case:
             (item("A", 39801 + cents, quantity=3),),
             (rev(1, 1),),
             (),
-            steps=(*REV, "covered-authorization", "covered-capture", "refund"),
+            steps=(
+                *REV,
+                ids.COVERED.record("authorization"),
+                ids.COVERED.record("capture"),
+                "refund",
+            ),
             minimum_calls=13,
         )
     if kind == "revert":
@@ -141,7 +151,11 @@ def case(kind: str, number: int) -> Case:
                 (item("A", 39800 + cents),),
                 (rev(1),),
                 (item("B", 30000),),
-                steps=("reversal-authorization", "covered-authorization", "release"),
+                steps=(
+                    ids.REVERSAL.record("authorization"),
+                    ids.COVERED.record("authorization"),
+                    "release",
+                ),
                 minimum_calls=11,
                 captured=False,
             )
@@ -153,8 +167,8 @@ def case(kind: str, number: int) -> Case:
             (item("B", 49800 + cents),),
             outcomes=outcomes,
             steps=(
-                "reversal-authorization",
-                "covered-authorization",
+                ids.REVERSAL.record("authorization"),
+                ids.COVERED.record("authorization"),
                 *top_up_steps(outcomes, captured=False),
             ),
             minimum_calls=12,

@@ -16,7 +16,9 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.failure.v1 import Failure
 from temporalio.exceptions import ApplicationError
 
+from amendments import failures
 from amendments.config import Settings
+from amendments.dintero.errors import BadRequest
 from amendments.domain.models import AmendOrderInput
 from amendments.ops.codec_server import codec_app
 from amendments.temporal.codec import (
@@ -112,7 +114,10 @@ async def test_the_converter_encrypts_values_and_failures() -> None:
     assert back == value
     failure = Failure()
     await converter.encode_failure(
-        ApplicationError("Dintero answered 400: PID-SECRET-4242 refused", type="BadRequest"),
+        ApplicationError(
+            "Dintero answered 400: PID-SECRET-4242 refused",
+            type=failures.kind_of(BadRequest("")),
+        ),
         failure,
     )
     assert b"PID-SECRET-4242" not in failure.SerializeToString()

@@ -32,6 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from amendments.api.starter import revert_amendment, send_authorization_outcome
+from amendments.domain import ids
 from amendments.simulator import Simulator
 from amendments.simulator.app import FaultRule
 from amendments.simulator.server import free_port
@@ -133,7 +134,7 @@ async def one_of_each(harness: Harness, port: int) -> set[str]:
     assert ages["0s"] >= 1
     outcome = {"payment_id": "PID_TOP", "amount": 10000, "success": True}
     await send_authorization_outcome(client, dearer, outcome, wait=True)
-    await client.get_workflow_handle(f"amend-{dearer}").result()
+    await client.get_workflow_handle(ids.workflow_id(dearer)).result()
 
     refused = await harness.place(CHAIR)
     bad = {**swap(refused, "refused"), "reverse": [{"line_id": 9, "reason": "no such"}]}

@@ -28,6 +28,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from amendments.api.starter import place_order, start_amendment
 from amendments.config import Settings
+from amendments.domain import ids
 from amendments.simulator import Simulator
 from amendments.simulator.server import BackgroundServer
 from amendments.temporal.connection import DATA_CONVERTER
@@ -196,12 +197,17 @@ async def test_a_worker_exports_its_spans_by_otlp_and_logs_json(
 
     lines = [json.loads(line) for line in worker.log_text().splitlines() if line.strip()]
     steps = [line for line in lines if line.get("order_id") == order_id]
-    assert {line["step"] for line in steps} >= {"planning", "draft", "covered-capture", "verify"}
+    assert {line["step"] for line in steps} >= {
+        "planning",
+        "draft",
+        ids.COVERED.record("capture"),
+        "verify",
+    }
     for line in lines:
         assert set(FIELDS) <= set(line), line
     step = next(line for line in steps if line["step"] == "draft")
     assert step["amendment_id"] == "exported"
-    assert step["workflow_id"] == f"amend-{order_id}"
+    assert step["workflow_id"] == ids.workflow_id(order_id)
     assert step["run_id"]
     assert step["attempt"] == 1
     assert "process-worker-secret" not in worker.log_text()

@@ -15,6 +15,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from amendments.api.starter import place_order, start_amendment
+from amendments.domain import ids
 from amendments.simulator import Simulator
 from tests.support.orders import CHAIR, LUX
 from tests.support.paths import WORKER
@@ -71,8 +72,14 @@ async def test_worker_runs_amendments_logs_steps_and_stops_on_sigterm(
     steps = [
         line for line in log.splitlines() if f"order={placed.order_id} amendment=logged" in line
     ]
-    expected = ["planning", "draft", "complete", "reversal-authorization", "reversal-capture"]
-    expected += ["covered-authorization", "covered-capture", "verify"]
+    expected = [
+        "planning",
+        "draft",
+        "complete",
+        ids.REVERSAL.record("authorization"),
+        ids.REVERSAL.record("capture"),
+    ]
+    expected += [ids.COVERED.record("authorization"), ids.COVERED.record("capture"), "verify"]
     missing = [s for s in expected if not any(f"step={s}:" in line for line in steps)]
     assert missing == [], log
     assert "worker stopped" in log

@@ -31,6 +31,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from amendments import failures
+from amendments.domain import ids
 from amendments.simulator.app import FaultRule
 from tests.support.cli import amend_async, temporal_start
 from tests.support.harness import PATIENCE, Harness, eventually
@@ -83,7 +84,7 @@ def matrix(order_id: str) -> dict[str, Any]:
 async def start(
     how: str, harness: Harness, raw: Client, env: WorkflowEnvironment, request: dict[str, Any]
 ) -> WorkflowHandle[Any, Any]:
-    workflow_id = f"amend-{request['order_id']}"
+    workflow_id = ids.workflow_id(request["order_id"])
     if how == "starter":
         await harness.start(request)
     elif how == "raw":
@@ -223,7 +224,7 @@ async def test_every_message_is_answered_and_the_run_closes(
 async def test_a_duplicate_update_after_the_last_capture_is_answered(harness: Harness) -> None:
     """Regression: the second call used to hang and the run never closed."""
     order_id = await harness.place(CHAIR)
-    handle = harness.client.get_workflow_handle(f"amend-{order_id}")
+    handle = harness.client.get_workflow_handle(ids.workflow_id(order_id))
     await harness.start(matrix(order_id))
     await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
     full = outcome("PID_FULL", TOP_UP)
@@ -240,7 +241,7 @@ async def test_a_duplicate_update_after_the_last_capture_is_answered(harness: Ha
 
 async def test_a_duplicate_update_while_verifying_is_a_duplicate(harness: Harness) -> None:
     order_id = await harness.place(CHAIR)
-    handle = harness.client.get_workflow_handle(f"amend-{order_id}")
+    handle = harness.client.get_workflow_handle(ids.workflow_id(order_id))
     await harness.start(matrix(order_id))
     await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
     harness.sim.add_faults([FaultRule(method="GET", path="*/refunds", status=503)])
@@ -278,7 +279,7 @@ async def test_an_update_in_flight_when_its_write_fails(
     assert sent.code == 1
     assert sent.stderr.startswith("error: not recorded: ")
     assert "Injected failure" in sent.stderr
-    handle = harness.client.get_workflow_handle(f"amend-{order_id}")
+    handle = harness.client.get_workflow_handle(ids.workflow_id(order_id))
     with pytest.raises(WorkflowFailureError):
         await asyncio.wait_for(handle.result(), PATIENCE)
     assert (await handle.describe()).status == WorkflowExecutionStatus.FAILED
@@ -286,7 +287,7 @@ async def test_an_update_in_flight_when_its_write_fails(
     assert state.status == "Failed"
     assert [o.disposition for o in state.outcomes] == ["failed"]
 
-    replayed = await amend_async("replay", f"amend-{order_id}", env=cli_env, timeout=PATIENCE)
+    replayed = await amend_async("replay", ids.workflow_id(order_id), env=cli_env, timeout=PATIENCE)
     assert replayed.code == 0, replayed.stderr
     await harness.wait_for_state(order_id, lambda s: s.status == "AwaitingTopUp")
     await handle.signal(OUTCOME, outcome("PID_W", TOP_UP))
@@ -297,4 +298,4 @@ async def test_an_update_in_flight_when_its_write_fails(
         for r in harness.records(order_id, "authorization")
         if r["metadata"].get("step", "").startswith("top-up")
     ]
-    assert steps == ["top-up-1-authorization"]  # recorded once, after the replay
+    assert steps == [ids.top_up_group(1).record("authorization")]  # recorded once, after the replay

@@ -7,6 +7,7 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from amendments.api.starter import OutcomeRefused, send_authorization_outcome
+from amendments.domain import ids
 from amendments.domain.models import AuthorizationOutcome
 from tests.support.harness import Harness
 from tests.support.orders import CHAIR, item
@@ -27,7 +28,7 @@ async def started_top_up(harness: Harness) -> str:
 
 
 async def update(harness: Harness, order_id: str, amount: int, success: bool = True) -> object:
-    handle = harness.client.get_workflow_handle(f"amend-{order_id}")
+    handle = harness.client.get_workflow_handle(ids.workflow_id(order_id))
     outcome = AuthorizationOutcome(payment_id="PID_U", amount=amount, success=success)
     return await handle.execute_update("authorization_outcome", outcome)
 
@@ -87,7 +88,7 @@ async def test_update_records_synchronously_then_refuses_after_completion(harnes
         {"payment_id": "PID_V", "amount": 6000, "success": True},
         wait=True,
     )
-    result = await harness.client.get_workflow_handle(f"amend-{order_id}").result()
+    result = await harness.client.get_workflow_handle(ids.workflow_id(order_id)).result()
     assert result["top_up_amount"] == 10000
     for wait in (True, False):
         with pytest.raises(OutcomeRefused, match=f"no amendment of order {order_id} is running"):

@@ -19,6 +19,7 @@ from temporalio.common import Priority
 from temporalio.worker import Worker
 
 from amendments.api.starter import send_authorization_outcome
+from amendments.domain import ids
 from tests.support.harness import Harness, eventually
 from tests.support.orders import CHAIR, item, swap
 
@@ -47,12 +48,12 @@ async def test_each_stretch_of_writes_begins_behind_the_amendments_under_way(
     await send_authorization_outcome(
         harness.client, order_id, {"payment_id": "PID_B", "amount": 4000, "success": True}
     )
-    result = await harness.client.get_workflow_handle(f"amend-{order_id}").result()
+    result = await harness.client.get_workflow_handle(ids.workflow_id(order_id)).result()
     assert result["outcome"] == "applied"
 
     before_the_wait = [("create_draft", 4), ("complete_draft", 2)] + [("record_operation", 2)] * 4
     each_part = [("record_operation", 4), ("record_operation", 2)]  # authorization, capture
-    assert await writes(harness.client, f"amend-{order_id}") == (
+    assert await writes(harness.client, ids.workflow_id(order_id)) == (
         before_the_wait + each_part + each_part
     )
 
@@ -65,11 +66,11 @@ async def test_a_raw_start_reads_through_the_queue_and_its_read_begins(
     handle = await raw.start_workflow(
         "AmendOrder",
         swap(order_id, "raw", item("Z", 30000)),
-        id=f"amend-{order_id}",
+        id=ids.workflow_id(order_id),
         task_queue=harness.task_queue,
     )
     await handle.result()
-    scheduled = await writes(harness.client, f"amend-{order_id}")
+    scheduled = await writes(harness.client, ids.workflow_id(order_id))
     assert scheduled[:2] == [("plan_amendment", 4), ("create_draft", 2)]
     assert [key for _, key in scheduled[2:]] == [2] * (len(scheduled) - 2)
 

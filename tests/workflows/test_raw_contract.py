@@ -20,7 +20,9 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from amendments import failures
 from amendments.api.starter import parse_amendment, parse_order
+from amendments.domain import ids
 from amendments.domain.errors import AmendmentRejected
 from tests.support.cli import temporal_start
 from tests.support.harness import PATIENCE, Harness
@@ -90,10 +92,13 @@ async def test_a_bad_raw_start_fails_at_once_naming_the_field(
     assert expected.field == field
     mark = harness.mark()
     handle = await raw.start_workflow(
-        "AmendOrder", payload, id=f"amend-raw-{uuid.uuid4()}", task_queue=harness.task_queue
+        "AmendOrder",
+        payload,
+        id=ids.workflow_id(f"raw-{uuid.uuid4()}"),
+        task_queue=harness.task_queue,
     )
     cause = await closed_failure(handle)
-    assert cause.type == "AmendmentRejected"
+    assert cause.type == failures.AMENDMENT_REJECTED.name
     assert cause.message == str(expected)  # the starter API's own words
     assert cause.details[0] == {"field": field, "reason": expected.reason}
     assert harness.calls(mark) == []
@@ -114,10 +119,13 @@ async def test_a_raw_start_with_the_wrong_number_of_arguments_fails_at_once(
 ) -> None:
     mark = harness.mark()
     handle = await raw.start_workflow(
-        "AmendOrder", args=inputs, id=f"amend-raw-{uuid.uuid4()}", task_queue=harness.task_queue
+        "AmendOrder",
+        args=inputs,
+        id=ids.workflow_id(f"raw-{uuid.uuid4()}"),
+        task_queue=harness.task_queue,
     )
     cause = await closed_failure(handle)
-    assert (cause.type, cause.message) == ("AmendmentRejected", f"input: {reason}")
+    assert (cause.type, cause.message) == (failures.AMENDMENT_REJECTED.name, f"input: {reason}")
     assert harness.calls(mark) == []
 
 
@@ -130,11 +138,11 @@ async def test_a_bad_start_from_the_temporal_cli_fails_at_once(
     env: WorkflowEnvironment, harness: Harness, raw: Client, name: str, payload: Any, field: str
 ) -> None:
     expected = rejection_of(payload, parse_amendment)
-    workflow_id = f"amend-cli-{uuid.uuid4()}"
+    workflow_id = ids.workflow_id(f"cli-{uuid.uuid4()}")
     mark = harness.mark()
     temporal_start(env, harness.task_queue, "AmendOrder", workflow_id, json.dumps(payload))
     cause = await closed_failure(raw.get_workflow_handle(workflow_id))
-    assert (cause.type, cause.message) == ("AmendmentRejected", str(expected))
+    assert (cause.type, cause.message) == (failures.AMENDMENT_REJECTED.name, str(expected))
     assert harness.calls(mark) == []
 
 
@@ -158,7 +166,7 @@ async def test_a_bad_raw_place_order_fails_at_once(
         "PlaceOrder", payload, id=f"place-raw-{uuid.uuid4()}", task_queue=harness.task_queue
     )
     cause = await closed_failure(handle)
-    assert (cause.type, cause.message) == ("OrderRejected", str(expected))
+    assert (cause.type, cause.message) == (failures.ORDER_REJECTED.name, str(expected))
     assert harness.calls(mark) == []
 
 
@@ -179,13 +187,15 @@ async def test_valid_raw_starts_run_to_the_end(
         "add": [LUX],
     }
     result = await raw.execute_workflow(
-        "AmendOrder", request, id=f"amend-{order_id}", task_queue=harness.task_queue
+        "AmendOrder", request, id=ids.workflow_id(order_id), task_queue=harness.task_queue
     )
     assert (result["outcome"], result["total"]) == ("applied", 39800)
     # The same contract from the Temporal CLI: a second, even amendment of the same order.
     request = {**request, "amendment_id": "cli-swap", "reverse": [{"line_id": 3, "reason": "r"}]}
-    temporal_start(env, harness.task_queue, "AmendOrder", f"amend-{order_id}", json.dumps(request))
-    handle = raw.get_workflow_handle(f"amend-{order_id}")
+    temporal_start(
+        env, harness.task_queue, "AmendOrder", ids.workflow_id(order_id), json.dumps(request)
+    )
+    handle = raw.get_workflow_handle(ids.workflow_id(order_id))
     result = await asyncio.wait_for(handle.result(), PATIENCE)
     assert result["outcome"] == "applied"
     assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED

@@ -16,6 +16,7 @@ from temporalio.workflow import NondeterminismError
 
 from activities.dintero import DinteroActivities
 from activities.models import PlanRequest, VerifyInput
+from amendments import failures
 from amendments.domain.models import AmendmentResult, AmendOrderInput
 from amendments.temporal.codec import data_converter
 from amendments.temporal.connection import DATA_CONVERTER
@@ -44,7 +45,7 @@ def test_a_legacy_timeout_still_fails_when_replayed() -> None:
     `workflow.patched` marker is absent from its history), ending in `TopUpTimeout`."""
     events = history(DIRECTORY / "legacy_top_up_timeout.json").events
     failed = events[-1].workflow_execution_failed_event_attributes
-    assert failed.failure.application_failure_info.type == "TopUpTimeout"
+    assert failed.failure.application_failure_info.type == failures.TOP_UP_TIMEOUT.name
     assert not any(e.HasField("marker_recorded_event_attributes") for e in events)
 
 
