@@ -32,6 +32,7 @@ from amendments.temporal.connection import DATA_CONVERTER, ensure_search_attribu
 from amendments.worker.wiring import build_worker, dintero_client
 from tests.support.clients import ACCOUNT, SECRET, make_client
 from tests.support.harness import Harness
+from tests.support.processes import WorkerProcess
 from tests.support.runner import Runner
 
 
@@ -131,6 +132,15 @@ async def harness(
     async with build_worker(env.client, dintero, task_queue, on_fatal_error=worker_failed):
         yield Harness(env.client, socket_sim, task_queue)
     await dintero.aclose()
+
+
+@pytest.fixture
+def workers() -> Iterator[list[WorkerProcess]]:
+    """Worker processes (`python worker.py`) a test starts; killed at teardown if still running."""
+    started: list[WorkerProcess] = []
+    yield started
+    for worker in started:
+        worker.ensure_dead()
 
 
 WORKER_FAILURES: list[str] = []

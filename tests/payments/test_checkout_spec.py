@@ -165,11 +165,6 @@ def holds(schema: dict[str, Any], instance: Any) -> None:
 
 
 @pytest.fixture
-def sim() -> Simulator:
-    return Simulator()
-
-
-@pytest.fixture
 async def http(sim: Simulator) -> AsyncIterator[httpx.AsyncClient]:
     """Raw HTTP to the simulator with a token (as a foreign client would talk to Checkout)."""
     async with httpx.AsyncClient(

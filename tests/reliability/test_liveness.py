@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +35,6 @@ from tests.support.reliability import cases, problems_with
 # SIGTERM to exit: the worker's graceful shutdown (10 s), the local read's budget (at most 5
 # attempts of 10 s), and room for a loaded machine. Today's code never exits.
 EXIT_WITHIN = 120.0
-
-
-@pytest.fixture
-def workers() -> Iterator[list[WorkerProcess]]:
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:
-        worker.ensure_dead()
 
 
 async def scheduled_activities(handle: WorkflowHandle[Any, Any]) -> list[str]:

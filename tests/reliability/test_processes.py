@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,6 @@ from amendments.simulator import FaultRule, Simulator
 from tests.support.harness import Harness, eventually
 from tests.support.processes import WorkerProcess
 from tests.support.reliability import Case, bounded, cases, problems_with
-
-
-@pytest.fixture
-def workers() -> Iterator[list[WorkerProcess]]:
-    """Worker processes started by a test; killed at teardown if still running."""
-    started: list[WorkerProcess] = []
-    yield started
-    for worker in started:
-        worker.ensure_dead()
 
 
 async def run_all(
