@@ -236,30 +236,28 @@ _register(
 
 # --- Temporal ending a run itself ----------------------------------------------------------
 
-_register(
-    Failure(
-        "TerminatedError",
-        False,
-        "workflow",
-        "Someone terminated the run (the UI, `temporal workflow terminate`, a reset elsewhere).",
-        f"If it was not meant to end, {_REPLAY}.",
-    ),
-    Failure(
-        "CancelledError",
-        False,
-        "workflow",
-        "Someone cancelled the run; every message it had taken was answered first.",
-        f"If it was not meant to end, {_REPLAY}.",
-    ),
-    Failure(
-        "TimeoutError",
-        False,
-        "workflow",
-        "Temporal timed the run (or one of its calls) out: a workflow timeout set at its start.",
-        f"Start amendments without a workflow timeout (the product bounds its own waits); "
-        f"{_REPLAY}.",
-    ),
+TERMINATED = Failure(
+    "TerminatedError",
+    False,
+    "workflow",
+    "Someone terminated the run (the UI, `temporal workflow terminate`, a reset elsewhere).",
+    f"If it was not meant to end, {_REPLAY}.",
 )
+CANCELLED = Failure(
+    "CancelledError",
+    False,
+    "workflow",
+    "Someone cancelled the run; every message it had taken was answered first.",
+    f"If it was not meant to end, {_REPLAY}.",
+)
+TIMED_OUT = Failure(
+    "TimeoutError",
+    False,
+    "workflow",
+    "Temporal timed the run (or one of its calls) out: a workflow timeout set at its start.",
+    f"Start amendments without a workflow timeout (the product bounds its own waits); {_REPLAY}.",
+)
+_register(TERMINATED, CANCELLED, TIMED_OUT)
 
 # --- what the starter API and the CLI raise to their caller -------------------------------
 
@@ -377,7 +375,18 @@ def amendment_failed(step: str, exc: BaseException) -> ApplicationError:
     if kind == UNEXPECTED.name:
         message = f"{type(cause).__name__}: {message}"
     details = cause.details if isinstance(cause, ApplicationError) else ()
-    return failure(kind).error(f"amendment failed at step {step}: {message}", *details)
+    return failure(kind).error(f"{_FAILED_AT}{step}: {message}", *details)
+
+
+_FAILED_AT = "amendment failed at step "
+
+
+def failed_at(message: str) -> tuple[str | None, str]:
+    """The step and the reason in an amendment's failure message (`amendment_failed`'s)."""
+    if not message.startswith(_FAILED_AT):
+        return None, message
+    step, _, why = message.removeprefix(_FAILED_AT).partition(": ")
+    return step, why
 
 
 # --- the operator's next steps ------------------------------------------------------------

@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     from amendments.render import words
     from amendments.temporal import metrics
     from amendments.temporal.search_attributes import (
+        AMENDMENT_FAILURE,
         AMENDMENT_ID,
         AMENDMENT_STATUS,
         ORDER_ID,
@@ -82,6 +83,7 @@ class AmendOrder:
         self.published: tuple[str, int] | None = None
         self.payment_link: PaymentLink | None = None  # PAYMENTS=dintero-checkout
         self.sessions = 0
+        self.failure: failures.Failure | None = None
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -89,7 +91,7 @@ class AmendOrder:
     async def run(self, *payload: Any) -> AmendmentResult:
         if self.request is None:
             assert self.rejected is not None
-            self._end("Failed", f"input refused: {self.rejected}")
+            self._end("Failed", f"input refused: {self.rejected}", failures.AMENDMENT_REJECTED)
             self._count("rejected")
             raise rejection(self.rejected, failures.AMENDMENT_REJECTED)
         if self._started_with_attributes():
@@ -98,13 +100,13 @@ class AmendOrder:
         try:
             result = await self._amend(self.request)
         except (ActivityError, ApplicationError) as exc:
-            self._end("Failed", failures.message_of(exc))
-            rejected = failures.kind_of(exc) == failures.AMENDMENT_REJECTED.name
-            self._count("rejected" if rejected else "failed")
+            failure = failures.failure(failures.kind_of(exc))
+            self._end("Failed", failures.message_of(exc), failure)
+            self._count("rejected" if failure is failures.AMENDMENT_REJECTED else "failed")
             await workflow.wait_condition(workflow.all_handlers_finished)
             raise failures.amendment_failed(self.writes.step, exc) from exc
         except asyncio.CancelledError:  # cancelled: still answer every message and handler
-            self._end("Failed", "the amendment was cancelled")
+            self._end("Failed", "the amendment was cancelled", failures.CANCELLED)
             self._count("failed")
             raise
         self.result = result
@@ -114,15 +116,25 @@ class AmendOrder:
         return result
 
     def _count(self, outcome: metrics.Outcome) -> None:
-        """The amendment's end in the metrics (nothing is recorded while a run replays)."""
+        """The amendment's end in the metrics (nothing is recorded while a run replays its
+        history); a replayed amendment (a reset run) is counted as a replay too."""
         elapsed = workflow.now() - workflow.info().start_time
         branch = metrics.branch_of(self.plan.branch if self.plan else None)
         metrics.amendment_finished(outcome, branch, elapsed.total_seconds())
+        if self.writes.reconcile:
+            metrics.replay_finished(outcome)
 
-    def _end(self, status: AmendmentStatus, error: str | None = None) -> None:
-        """Every exit path: the status, and the collector closed (every ticket answered)."""
+    def _end(
+        self,
+        status: AmendmentStatus,
+        error: str | None = None,
+        failure: failures.Failure | None = None,
+    ) -> None:
+        """Every exit path: the status (and, failed, the failure type, searchable), and the
+        collector closed (every ticket answered)."""
         self.status = status
         self.error = error
+        self.failure = failure
         if error is None:
             self.writes.step = ids.DONE
         self.top_up.close(
@@ -369,8 +381,10 @@ class AmendOrder:
         if published == self.published:
             return
         self.published = published
+        # A failed amendment is searchable by its failure type (`amend replay --failed --failure`).
+        failed = [AMENDMENT_FAILURE.value_set(self.failure.name)] if self.failure else []
         if self.request is None:  # a refused raw start: searchable as Failed all the same
-            workflow.upsert_search_attributes([AMENDMENT_STATUS.value_set(self.status)])
+            workflow.upsert_search_attributes([AMENDMENT_STATUS.value_set(self.status), *failed])
             return
         workflow.upsert_search_attributes(
             [
@@ -378,6 +392,7 @@ class AmendOrder:
                 AMENDMENT_ID.value_set(self.request.amendment_id),
                 AMENDMENT_STATUS.value_set(self.status),
                 TOP_UP_OUTSTANDING.value_set(self.top_up_outstanding),
+                *failed,
             ]
         )
 

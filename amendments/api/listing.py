@@ -16,7 +16,8 @@ from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from amendments.domain import ids
 from amendments.domain.errors import AmendmentRejected
-from amendments.domain.models import AmendmentStatus, ListedAmendment, ListedRun
+from amendments.domain.models import AmendmentStatus
+from amendments.domain.runs import ListedAmendment, ListedRun
 from amendments.temporal.search_attributes import (
     AMENDMENT_ID,
     AMENDMENT_STATUS,
@@ -108,7 +109,8 @@ def latest_runs(runs: Iterable[WorkflowExecution]) -> list[ListedAmendment]:
     return listed
 
 
-def _quoted(value: str) -> str:
+def quoted(value: str) -> str:
+    """A string as a visibility query's literal."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -125,7 +127,7 @@ async def list_amendments(
         raise AmendmentRejected("limit", f"must be at least 1, got {limit}")
     query = "WorkflowType = 'AmendOrder'"
     if order_id is not None:
-        query += f" AND WorkflowId = {_quoted(ids.workflow_id(order_id))}"
+        query += f" AND WorkflowId = {quoted(ids.workflow_id(order_id))}"
     runs = [run async for run in client.list_workflows(query, limit=RUNS_SCANNED)]
     listed = latest_runs(runs)
     if status is not None:

@@ -1,5 +1,6 @@
 """The `amend` commands that drive amendments, through the starter API as a backend would:
-`place`, `plan`, `start`, `status`, `list`, `authorize`, `replay` and `revert`."""
+`place`, `plan`, `start`, `status`, `list`, `authorize` and `revert` (`replay` has its own
+module)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from amendments import failures
 from amendments.api.listing import list_amendments, parse_status
 from amendments.api.planning import plan_against
-from amendments.api.replay import replay_amendment
 from amendments.api.starter import (
     Started,
     get_state,
@@ -31,9 +31,9 @@ from amendments.domain.models import (
     AmendmentResult,
     AmendmentState,
     AmendOrderInput,
-    ListedAmendment,
     Plan,
 )
+from amendments.domain.runs import ListedAmendment
 from amendments.render import console, reports
 from amendments.render.words import outcome_line, progress_line
 from amendments.temporal.connection import connect
@@ -313,62 +313,6 @@ def authorize(
         console.say(outcome_line(seen))
         if outstanding is not None:
             console.say(f"top-up outstanding: {outstanding}")
-
-
-@app.command()
-@handled
-def replay(
-    context: typer.Context,
-    amendment: Annotated[
-        str,
-        typer.Argument(
-            help=f"The failed amendment: {ids.workflow_id('K3X9QZ1AB')}, or the order id K3X9QZ1AB."
-        ),
-    ],
-    run_id: Annotated[
-        str | None, typer.Option("--run-id", help="Which run to reset (default: the latest).")
-    ] = None,
-    wait: Annotated[
-        bool, typer.Option("--wait", help="Wait for the replayed run's result.")
-    ] = False,
-    as_json: JsonFlag = False,
-) -> None:
-    """Resume a failed, timed-out or terminated amendment (a reset; nothing is written twice)."""
-    workflow_id = ids.workflow_id(ids.order_id_of(amendment))
-    order_id = ids.order_id_of(workflow_id)
-
-    async def main() -> tuple[Any, Any]:
-        client = await connect(settings(context))
-        replayed = await replay_amendment(client, workflow_id, run_id=run_id)
-        if not wait:
-            return replayed, None
-        handle = client.get_workflow_handle(workflow_id, run_id=replayed.new_run_id)
-        if not as_json:
-            console.say(
-                f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
-                f"{replayed.rerun_from}"
-            )
-        return replayed, await outcome_of(client, handle, order_id, quiet=as_json)
-
-    replayed, result = run(main())
-    if as_json:
-        console.emit_json(
-            {
-                "workflow_id": replayed.workflow_id,
-                "failed_run_id": replayed.failed_run_id,
-                "new_run_id": replayed.new_run_id,
-                "reset_event_id": replayed.reset_event_id,
-                "rerun_from": replayed.rerun_from,
-                "result": result.model_dump(mode="json") if result else None,
-            }
-        )
-    elif result is None:
-        console.say(
-            f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
-            f"{replayed.rerun_from}; {failures.status_hint(order_id)} follows it"
-        )
-    else:
-        reports.result(result)
 
 
 @app.command()

@@ -69,6 +69,13 @@ def is_amendment_workflow(workflow_id_: str) -> bool:
     return workflow_id_.startswith(WORKFLOW_PREFIX) and len(workflow_id_) > len(WORKFLOW_PREFIX)
 
 
+def reset_request_id(workflow_id_: str, run_id: str) -> str:
+    """The request id of a replay (a reset) of one failed run: the same for every attempt, so
+    that Temporal takes a repeated reset of that run (a retry, a second `amend replay --failed`
+    racing the first) as the one it already made."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"reset/{workflow_id_}/{run_id}"))
+
+
 def place_workflow_id() -> str:
     """`place-{uuid}`: the workflow of an order being placed (its order id is Dintero's)."""
     return f"{PLACE_PREFIX}{uuid.uuid4()}"

@@ -7,7 +7,6 @@ holds their generated JSON Schema.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, RootModel, StrictBool, StrictInt, model_validator
@@ -401,33 +400,6 @@ class AmendmentState(Model):
     error: str | None = None
     revert_reason: str | None = None
     payment_link: PaymentLink | None = None  # PAYMENTS=dintero-checkout, while a session is open
-
-
-# --- amendments as a listing shows them (`amend list`) -----------------------------------
-
-
-class ListedRun(Model):
-    run_id: str
-    execution_status: str
-    amendment_status: str | None
-    started_at: datetime
-    closed_at: datetime | None = None
-
-
-class ListedAmendment(Model):
-    """An amendment as its latest run says, with the runs it superseded (newest first):
-    Temporal's visibility read by `amendments/api/listing.py`."""
-
-    workflow_id: str
-    order_id: str | None
-    amendment_id: str | None
-    status: AmendmentStatus
-    execution_status: str
-    run_id: str
-    started_at: datetime
-    closed_at: datetime | None = None
-    top_up_outstanding: int = 0
-    superseded: tuple[ListedRun, ...] = ()
 
 
 # --- what planning decides --------------------------------------------------------------

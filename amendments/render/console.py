@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from pydantic import BaseModel
 from rich.console import Console, RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -40,6 +41,37 @@ def show(*renderables: RenderableType) -> None:
 def note(line: str) -> None:
     """A line on standard error: what a server is doing, progress."""
     err.print(line, soft_wrap=True)
+
+
+def show_aside(*renderables: RenderableType) -> None:
+    """Tables on standard error: what a command found before it acts (its stdout stays for
+    the result, or the one JSON document)."""
+    for renderable in renderables:
+        err.print(renderable)
+
+
+@contextlib.contextmanager
+def counting(total: int, what: str) -> Iterator[Callable[[str], None]]:
+    """Progress over `total` things on standard error: a bar on a terminal, else one line per
+    thing done (the line it is given)."""
+    if not err.is_terminal:
+        yield note
+        return
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+    with bar:
+        task = bar.add_task(what, total=total)
+
+        def advance(line: str) -> None:
+            bar.update(task, advance=1, description=f"{what}: {line}")
+
+        yield advance
 
 
 def error(message: str) -> None:

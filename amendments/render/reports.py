@@ -3,7 +3,8 @@ story, a plan; each put together from `words` and `tables` and printed through `
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from amendments import failures
@@ -12,18 +13,27 @@ from amendments.domain.models import (
     AmendmentResult,
     AmendmentState,
     LineResult,
-    ListedAmendment,
     OutcomeSeen,
     PaymentResult,
     Plan,
+)
+from amendments.domain.runs import (
+    BulkReplay,
+    FailedAmendment,
+    ListedAmendment,
+    ReplayedAmendment,
+    ReplayError,
+    Skipped,
 )
 from amendments.render import console
 from amendments.render.tables import (
     allocation_table,
     amendments_table,
+    failed_table,
     ledger_table,
     payments_table,
     plan_tables,
+    replayed_table,
     state_table,
 )
 from amendments.render.words import (
@@ -33,6 +43,8 @@ from amendments.render.words import (
     plan_line,
     recorded_by_payment,
 )
+
+ReplayAnswer = ReplayedAmendment | Skipped | ReplayError
 
 
 class DemoAmendment(Protocol):
@@ -136,6 +148,46 @@ def listed(amendments: list[ListedAmendment], *, all_runs: bool, empty: str) -> 
         if amendment.status == "Failed":
             order_id = amendment.order_id or ids.order_id_of(amendment.workflow_id)
             console.say(failures.listed_failed(amendment.workflow_id, order_id))
+
+
+def found(amendments: Sequence[FailedAmendment], skipped: Sequence[Skipped]) -> None:
+    """What `amend replay --failed` found, before it acts (standard error)."""
+    if amendments:
+        console.show_aside(failed_table(amendments))
+    else:
+        console.note("no failed amendment matches")
+    for s in skipped:
+        console.note(f"skipped {s.workflow_id}: {s.why}")
+
+
+@contextlib.contextmanager
+def replaying(total: int) -> Iterator[Callable[[FailedAmendment, ReplayAnswer], None]]:
+    """Progress of a replay after an outage (standard error): a line, or a bar's step, per
+    amendment."""
+    with console.counting(total, "replaying") as advance:
+
+        def tick(amendment: FailedAmendment, answer: ReplayAnswer) -> None:
+            if isinstance(answer, ReplayedAmendment):
+                advance(f"replayed {answer.workflow_id}: new run {answer.new_run_id}")
+            elif isinstance(answer, Skipped):
+                advance(f"skipped {answer.workflow_id}: {answer.why}")
+            else:
+                advance(f"error {answer.workflow_id}: {answer.error}")
+
+        yield tick
+
+
+def replayed(report: BulkReplay, *, dry_run: bool) -> None:
+    """The end of `amend replay --failed` (standard output): each amendment, then the counts."""
+    if report.replayed or report.skipped or report.errors:
+        console.show(replayed_table(report))
+    what = "would replay (dry run)" if dry_run else "replayed"
+    done = report.selected if dry_run else len(report.replayed)
+    console.say(
+        f"selected {report.selected}; {what} {done}; skipped {len(report.skipped)}; "
+        f"errors {len(report.errors)}"
+        + ("; stopped: the skipped were not reached and are untouched" if report.stopped else "")
+    )
 
 
 def demo(report: DemoReport) -> None:

@@ -15,10 +15,10 @@ from rich.table import Table
 from amendments.domain.models import (
     AmendmentState,
     LineResult,
-    ListedAmendment,
     PaymentResult,
     Plan,
 )
+from amendments.domain.runs import BulkReplay, FailedAmendment, ListedAmendment
 
 
 def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") -> Table:
@@ -188,6 +188,38 @@ def amendments_table(listed: Iterable[ListedAmendment], *, all_runs: bool = Fals
                     f"{old.started_at:%Y-%m-%d %H:%M:%S}",
                     old.run_id,
                 )
+    return table
+
+
+def failed_table(found: Iterable[FailedAmendment]) -> Table:
+    """`amend replay --failed`: each amendment it found, when and why it failed, and where."""
+    table = Table(title="failed amendments, oldest first", title_justify="left", box=box.SIMPLE)
+    for column in ("amendment", "order", "failed at (UTC)", "failure", "step", "why"):
+        table.add_column(column, overflow="fold")
+    for a in found:
+        table.add_row(
+            a.workflow_id,
+            a.order_id,
+            f"{a.closed_at:%Y-%m-%d %H:%M:%S}" if a.closed_at else "",
+            a.failure,
+            a.step or "",
+            a.reason,
+        )
+    return table
+
+
+def replayed_table(report: BulkReplay) -> Table:
+    """`amend replay --failed`: what happened to each amendment."""
+    table = Table(title="replay", title_justify="left", box=box.SIMPLE)
+    for column in ("amendment", "result", "run or why"):
+        table.add_column(column, overflow="fold")
+    for r in report.replayed:
+        result = "replayed" + (f", {r.outcome}" if r.outcome else "")
+        table.add_row(r.workflow_id, result, r.new_run_id + (f" ({r.error})" if r.error else ""))
+    for s in report.skipped:
+        table.add_row(s.workflow_id, "skipped", s.why)
+    for e in report.errors:
+        table.add_row(e.workflow_id, "error", e.error)
     return table
 
 

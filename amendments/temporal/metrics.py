@@ -26,6 +26,7 @@ TOP_UPS_WAITING = "order_amendments_top_ups_waiting"
 TASK_QUEUE_BACKLOG = "order_amendments_task_queue_backlog"
 TASK_QUEUE_BACKLOG_AGE = "order_amendments_task_queue_backlog_age_seconds"
 TASK_QUEUE_DISPATCH_RATE = "order_amendments_task_queue_dispatch_rate"
+REPLAYS = "order_amendments_replays_finished_total"
 PRODUCT_METRICS = (
     FINISHED,
     DURATION,
@@ -37,6 +38,7 @@ PRODUCT_METRICS = (
     TASK_QUEUE_BACKLOG,
     TASK_QUEUE_BACKLOG_AGE,
     TASK_QUEUE_DISPATCH_RATE,
+    REPLAYS,
 )
 # `order_amendments_top_ups_waiting{longer_than}`: amendments awaiting their top-up now, counted
 # in Temporal's visibility (so it survives worker restarts and is the same on every worker: take
@@ -86,6 +88,14 @@ def amendment_finished(outcome: Outcome, branch: Branch, seconds: float) -> None
     meter.create_histogram_float(DURATION, "From the amendment's start to its end", "s").record(
         seconds, {"branch": branch}
     )
+
+
+def replay_finished(outcome: Outcome) -> None:
+    """A replayed amendment (a reset run: `amend replay`, `amend replay --failed`, a reset in the
+    UI) ended: how, so that a replay after an outage can be watched to its end."""
+    workflow.metric_meter().create_counter(
+        REPLAYS, "Replayed amendments (reset runs) that ended, by outcome"
+    ).add(1, {"outcome": outcome})
 
 
 def top_up_waited(result: WaitResult, seconds: float) -> None:

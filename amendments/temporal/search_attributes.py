@@ -1,6 +1,8 @@
 """The product's search attributes: the keys the workflow upserts and the UI and `amend` filter on
-(`OrderId`, `AmendmentId`, `AmendmentStatus`, `TopUpOutstanding`). Names only: no I/O, no
-connection, safe to import inside a workflow."""
+(`OrderId`, `AmendmentId`, `AmendmentStatus`, `TopUpOutstanding`, and `AmendmentFailure`: the
+failure type of a failed amendment, from the vocabulary, which `amend replay --failed --failure`
+selects by). Names only: no I/O, no connection, safe to import inside a workflow. They hold ids,
+statuses, types and amounts, never a message (payloads may be encrypted; these are not)."""
 
 from __future__ import annotations
 
@@ -10,4 +12,11 @@ ORDER_ID = SearchAttributeKey.for_keyword("OrderId")
 AMENDMENT_ID = SearchAttributeKey.for_keyword("AmendmentId")
 AMENDMENT_STATUS = SearchAttributeKey.for_keyword("AmendmentStatus")
 TOP_UP_OUTSTANDING = SearchAttributeKey.for_int("TopUpOutstanding")
-SEARCH_ATTRIBUTES = (ORDER_ID, AMENDMENT_ID, AMENDMENT_STATUS, TOP_UP_OUTSTANDING)
+AMENDMENT_FAILURE = SearchAttributeKey.for_keyword("AmendmentFailure")
+SEARCH_ATTRIBUTES = (
+    ORDER_ID,
+    AMENDMENT_ID,
+    AMENDMENT_STATUS,
+    TOP_UP_OUTSTANDING,
+    AMENDMENT_FAILURE,
+)

@@ -31,6 +31,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from amendments.api.replay import replay_amendment
 from amendments.api.starter import revert_amendment, send_authorization_outcome
 from amendments.domain import ids
 from amendments.simulator import Simulator
@@ -118,8 +119,8 @@ async def test_each_product_series_counts_what_happened(
 
 
 async def one_of_each(harness: Harness, port: int) -> set[str]:
-    """Even, refund, top-up (covered), refused, reverted, ambiguous write, failed: the order,
-    amendment and payment ids it used (none may be a label value)."""
+    """Even, refund, top-up (covered), refused, reverted, ambiguous write, failed and then
+    replayed: the order, amendment and payment ids it used (none may be a label value)."""
     sim, client = harness.sim, harness.client
     even = await harness.place(CHAIR)
     await harness.amend(swap(even, "swap-1"))
@@ -154,6 +155,8 @@ async def one_of_each(harness: Harness, port: int) -> set[str]:
     sim.add_faults([FaultRule(method="POST", path=path, status=400, times=1)])
     with pytest.raises(WorkflowFailureError):
         await (await harness.start(swap(broken, "broken"))).result()
+    replayed = await replay_amendment(client, ids.workflow_id(broken))  # the cause is gone
+    await client.get_workflow_handle(replayed.workflow_id, run_id=replayed.new_run_id).result()
 
     orders = {even, cheaper, dearer, refused, undone, ambiguous, broken}
     amendments = {"swap-1", "cheaper-1", "dearer", "refused", "undone", "ambiguous", "broken"}
@@ -162,7 +165,7 @@ async def one_of_each(harness: Harness, port: int) -> set[str]:
 
 def check_product_series(text: str) -> None:
     assert product(text, metrics.FINISHED) == {
-        (("branch", "even"), ("outcome", "applied")): 2,
+        (("branch", "even"), ("outcome", "applied")): 3,
         (("branch", "refund"), ("outcome", "applied")): 1,
         (("branch", "top_up"), ("outcome", "applied")): 1,
         (("branch", "top_up"), ("outcome", "reverted")): 1,
@@ -170,7 +173,8 @@ def check_product_series(text: str) -> None:
         (("branch", "even"), ("outcome", "failed")): 1,
     }
     durations = by("branch", product(text, metrics.DURATION + "_count"))
-    assert durations == {"even": 3, "refund": 1, "top_up": 2, "none": 1}
+    assert durations == {"even": 4, "refund": 1, "top_up": 2, "none": 1}
+    assert product(text, metrics.REPLAYS) == {(("outcome", "applied"),): 1}
     assert all(v > 0 for v in product(text, metrics.DURATION + "_sum").values())
     assert by("result", product(text, metrics.TOP_UP_WAIT + "_count")) == {
         "covered": 1,
@@ -259,7 +263,7 @@ async def real_prometheus_agrees(port: int, tmp_path: Path) -> None:
                 return found if len(found) == 4 else None
 
             assert await eventually(outcomes, within=60) == {
-                "applied": 4.0,
+                "applied": 5.0,
                 "reverted": 1.0,
                 "rejected": 1.0,
                 "failed": 1.0,
