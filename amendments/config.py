@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from temporalio.common import WorkerDeploymentVersion
 
 from amendments import failures
 from amendments.dintero.auth import validate_account_id
@@ -49,6 +50,15 @@ class Settings(BaseSettings):
     temporal_profile: str | None = None
     temporal_config_file: Path | None = None
     task_queue: str = Field(default="order-amendments", min_length=1)
+    # Worker Deployment Versioning (the variables Temporal's Worker Controller sets on worker
+    # pods): a worker with a build id runs as that version of the deployment; without one it is
+    # unversioned, as before.
+    temporal_deployment_name: str = Field(
+        default="order-amendments", min_length=1, max_length=200, pattern=r"^[^.:\s]+$"
+    )
+    temporal_worker_build_id: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=r"^[^:\s]+$"
+    )
 
     # Payload encryption (`amendments/temporal/codec.py`): `key_id:base64key,...`, the first
     # current.
@@ -94,6 +104,13 @@ class Settings(BaseSettings):
             parse_keys(value.get_secret_value())
             return value
         return None
+
+    @property
+    def deployment_version(self) -> WorkerDeploymentVersion | None:
+        """The version this worker runs as, or None when versioning is off (no build id)."""
+        if self.temporal_worker_build_id is None:
+            return None
+        return WorkerDeploymentVersion(self.temporal_deployment_name, self.temporal_worker_build_id)
 
     def keyring(self) -> Keyring | None:
         """The encryption keys, or None when payloads go to Temporal unencrypted."""

@@ -300,6 +300,14 @@ _register(
         "Check the namespace and the permissions the message names.",
     ),
     Failure(
+        "DeployRefused",
+        False,
+        "api",
+        "`amend deploy` did not change the routing: the version has no pollers on the task "
+        "queue, there is no version to roll back to, or the change did not propagate in time.",
+        "Start the version's workers (or read `amend deploy status`) and run it again.",
+    ),
+    Failure(
         "StateInUse",
         False,
         "api",
@@ -399,6 +407,7 @@ def command(*words: str) -> str:
 
 DEV = command("dev")
 FRESH = command("dev", "--fresh")
+DEPLOY_STATUS = command("deploy", "status")
 LOCAL_STACK = f"start the local stack with {DEV}"
 FRESH_START = f"start empty with {FRESH}"
 BENCH_FROM_CHECKOUT = (

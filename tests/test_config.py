@@ -176,3 +176,32 @@ def test_secrets_stay_hidden(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(_env_file=None)
     assert "very-secret" not in repr(settings)
     assert "very-secret" not in str(settings.model_dump())
+
+
+def test_a_worker_version_only_with_a_build_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings(_env_file=None).deployment_version is None  # versioning off, as before
+    monkeypatch.setenv("TEMPORAL_WORKER_BUILD_ID", "2026-12-07.1")
+    version = Settings(_env_file=None).deployment_version
+    assert version is not None
+    assert (version.deployment_name, version.build_id) == ("order-amendments", "2026-12-07.1")
+    monkeypatch.setenv("TEMPORAL_DEPLOYMENT_NAME", "amendments-eu")
+    version = Settings(_env_file=None).deployment_version
+    assert version is not None
+    assert version.to_canonical_string() == "amendments-eu.2026-12-07.1"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TEMPORAL_WORKER_BUILD_ID", "v1:hotfix"),  # ':' joins deployment and build
+        ("TEMPORAL_WORKER_BUILD_ID", ""),
+        ("TEMPORAL_DEPLOYMENT_NAME", "order.amendments"),  # '.' is Temporal's separator too
+        ("TEMPORAL_DEPLOYMENT_NAME", "order amendments"),
+    ],
+)
+def test_a_malformed_version_name_is_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=variable.lower()):
+        Settings(_env_file=None)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import (
@@ -32,7 +33,7 @@ PUBLISHED = {
     "Unauthorized", "Forbidden", "NotFound", "DinteroClientError", "DinteroAuthError",
     "DinteroInvalidResponse", "TerminatedError", "CancelledError", "TimeoutError",
     "AmendmentInProgress", "AmendmentNeedsReplay", "NotReplayable", "ConnectError", "RPCError",
-    "StateInUse", "SimulatorStateError", "UnexpectedFailure",
+    "StateInUse", "SimulatorStateError", "UnexpectedFailure", "DeployRefused",
 }  # fmt: skip
 
 
@@ -125,19 +126,24 @@ def test_the_operating_page_holds_the_registrys_table() -> None:
 
 
 def test_the_hints_name_the_commands_that_exist() -> None:
-    """Every `amend` command a hint names is one the CLI has."""
+    """Every `amend` command (and subcommand) a hint names is one the CLI has."""
+    import typer
+
     from amendments.cli import app
 
-    commands = {
-        c.name or (c.callback.__name__.replace("_", "-") if c.callback else "")
-        for c in app.registered_commands
-    }
+    cli = typer.main.get_command(app)
     texts = [f.next_step for f in failures.REGISTRY.values()] + [
         failures.resume_hint("amend-X"), failures.list_hint(), failures.LOCAL_STACK,
-        failures.FRESH_START, failures.BENCH_FROM_CHECKOUT,
+        failures.FRESH_START, failures.BENCH_FROM_CHECKOUT, failures.DEPLOY_STATUS,
         failures.next_step_top_up("X", "1 NOK"), failures.next_step_running("Applying"),
     ]  # fmt: skip
-    named = {m for text in texts for m in re.findall(r"`amend ([a-z-]+)", text)}
+    named = {m for text in texts for m in re.findall(r"`amend ([a-z-]+(?: [a-z-]+)?)", text)}
     assert named
-    assert named <= commands
+    for words in named:
+        command: Any = cli
+        for word in words.split():
+            if not hasattr(command, "list_commands"):
+                break  # an argument, not a subcommand
+            assert word in command.list_commands(None), words
+            command = command.commands[word]
     json.dumps([f.__dict__ for f in failures.REGISTRY.values()])  # plain data, for any tool

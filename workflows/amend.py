@@ -19,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -426,3 +427,16 @@ class AmendOrder:
             what,
             extra={"order_id": order_id, "amendment_id": amendment_id, "step": step},
         )
+
+
+# On a versioned worker (TEMPORAL_WORKER_BUILD_ID set) the same workflow declares its versioning
+# behavior, which the server refuses from an unversioned one. Auto-upgrade: an amendment waits
+# days for its top-up, so at its next workflow task it moves to the version current then, rather
+# than holding its own version's workers for days; the price is that each release replays what
+# is in flight (`workflow.patched` for every change, the stored histories in the tests, and
+# `amend deploy check` against the cluster before a release).
+@workflow.defn(name=ids.AMEND_ORDER, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
+class VersionedAmendOrder(AmendOrder):
+    @workflow.run
+    async def run(self, *payload: Any) -> AmendmentResult:
+        return await super().run(*payload)

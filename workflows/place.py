@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.dintero import DinteroActivities
@@ -76,3 +77,12 @@ class PlaceOrder:
             extra={"order_id": order_id, "step": "placed"},
         )
         return PlacedOrder(order_id=order_id, total=placement.total, captured=placement.captured)
+
+
+# On a versioned worker: pinned. Placing an order takes seconds, so it ends on the version it
+# started on (its code may change freely between releases), and a version drains in seconds.
+@workflow.defn(name=ids.PLACE_ORDER, versioning_behavior=VersioningBehavior.PINNED)
+class VersionedPlaceOrder(PlaceOrder):
+    @workflow.run
+    async def run(self, *payload: Any) -> PlacedOrder:
+        return await super().run(*payload)

@@ -37,6 +37,7 @@ from amendments.config import Settings, SettingsError, load_settings
 from amendments.dintero.errors import DinteroError
 from amendments.domain.errors import AmendmentRejected
 from amendments.local.stack import StateInUse
+from amendments.ops.deploy import DeployRefused
 from amendments.render import console
 from amendments.simulator.app import SimulatorStateError
 from amendments.temporal.connection import TemporalUnreachable
@@ -95,6 +96,7 @@ API_ERRORS = (
     NotReplayable,
     StateInUse,
     SimulatorStateError,
+    DeployRefused,
 )
 
 

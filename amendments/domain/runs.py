@@ -1,6 +1,8 @@
 """Amendments as the operators' tools see them, run by run: listed (`amend list`: the latest run
-of each, with the runs it superseded), failed (what `amend replay --failed` finds) and replayed
-(what it did to each). Plain models; Temporal's visibility is read in `amendments/api/`.
+of each, with the runs it superseded), failed (what `amend replay --failed` finds), replayed
+(what it did to each), replayed against a release's code (`amend deploy check`) and the worker
+versions they run on (`amend deploy status`, `promote`, `rollback`). Plain models; Temporal is
+read in `amendments/api/` and `amendments/ops/deploy.py`.
 """
 
 from __future__ import annotations
@@ -77,3 +79,53 @@ class BulkReplay(Model):
     skipped: tuple[Skipped, ...] = ()
     errors: tuple[ReplayError, ...] = ()
     stopped: bool = False  # stopped before the end: the skipped say which were not reached
+
+
+# --- releases: what is in flight, replayed against new code, and where it runs ---------
+
+
+class ReplayFailure(Model):
+    workflow_id: str
+    run_id: str
+    order_id: str | None
+    error: str
+
+
+class CheckReport(Model):
+    """`amend deploy check --json`: how many histories were replayed, and those that failed."""
+
+    checked: int
+    failed: tuple[ReplayFailure, ...] = ()
+
+
+class VersionStatus(Model):
+    build_id: str
+    status: str  # Temporal's: current, ramping, draining, drained, inactive, created
+    drainage: str | None  # Temporal's, for a version no longer current: draining or drained
+    amendments: int  # running amendments whose last workflow task ran on this version
+    ramp_percentage: float = 0.0
+
+    @property
+    def drained(self) -> bool:
+        return self.status == "drained" or self.drainage == "drained"
+
+
+class DeploymentStatus(Model):
+    """`amend deploy status --json`."""
+
+    deployment: str
+    current: str | None  # build id, None: unversioned workers
+    ramping: str | None
+    ramp_percentage: float
+    versions: tuple[VersionStatus, ...]
+    unversioned_amendments: int  # running on unversioned workers
+
+
+class Routed(Model):
+    """What a promotion or a rollback did: the routing before and after."""
+
+    current: str | None
+    ramping: str | None
+    ramp_percentage: float
+    before: str | None  # the current version before
+    changed: bool  # False: it was so already

@@ -24,11 +24,15 @@ from amendments.temporal.connection import DATA_CONVERTER
 # Every dev server the product starts (`amend dev`, the demo, the tests, the benchmark) keeps its
 # task queues in priority order, so that amendments under way go first (workflows/policies.py),
 # each queue in one partition: Temporal orders tasks within a partition, and across several only
-# roughly; a dev server's few workers need no more than one.
+# roughly; a dev server's few workers need no more than one. A worker version that is no longer
+# current is checked for drainage every few seconds (Temporal's default: minutes), so that
+# `amend deploy status` shows an old version drained soon after its last pinned run ends.
 DEV_SERVER_CONFIG = {
     "matching.useNewMatcher": True,
     "matching.numTaskqueueReadPartitions": 1,
     "matching.numTaskqueueWritePartitions": 1,
+    "matching.wv.VersionDrainageStatusVisibilityGracePeriod": "2s",
+    "matching.wv.VersionDrainageStatusRefreshInterval": "2s",
 }
 DEV_SERVER_OPTIONS = tuple(
     part

@@ -19,16 +19,20 @@ from amendments.domain.models import (
 )
 from amendments.domain.runs import (
     BulkReplay,
+    CheckReport,
+    DeploymentStatus,
     FailedAmendment,
     ListedAmendment,
     ReplayedAmendment,
     ReplayError,
+    Routed,
     Skipped,
 )
 from amendments.render import console
 from amendments.render.tables import (
     allocation_table,
     amendments_table,
+    deployment_table,
     failed_table,
     ledger_table,
     payments_table,
@@ -188,6 +192,46 @@ def replayed(report: BulkReplay, *, dry_run: bool) -> None:
         f"errors {len(report.errors)}"
         + ("; stopped: the skipped were not reached and are untouched" if report.stopped else "")
     )
+
+
+def checked(report: CheckReport) -> None:
+    """`amend deploy check`: how many replayed cleanly, and each that did not."""
+    clean = report.checked - len(report.failed)
+    console.say(f"{clean} of {report.checked} amendments in flight replay against this code")
+    for failure in report.failed:
+        console.say(
+            f"{failure.workflow_id} (order {failure.order_id}, run {failure.run_id}) does not: "
+            f"{failure.error}"
+        )
+
+
+def deployment(found: DeploymentStatus) -> None:
+    """`amend deploy status`."""
+    console.say(
+        f"current: {found.current or 'unversioned workers'}"
+        + (f"; ramping: {found.ramping} at {found.ramp_percentage:g}%" if found.ramping else "")
+    )
+    console.show(deployment_table(found))
+    for version in found.versions:
+        if version.status == "draining":
+            console.say(
+                f"{version.build_id} is draining: keep its workers until it shows drained "
+                f"({version.amendments} amendments last ran on it; they move at their next task)"
+            )
+    if found.unversioned_amendments:
+        console.say(f"{found.unversioned_amendments} amendments run on unversioned workers")
+
+
+def routed(change: Routed) -> None:
+    """`amend deploy promote` and `rollback`: the routing now."""
+    now = f"current: {change.current or 'unversioned workers'}" + (
+        f"; ramping: {change.ramping} at {change.ramp_percentage:g}%" if change.ramping else ""
+    )
+    if not change.changed:
+        console.say(f"already so, nothing changed: {now}")
+    else:
+        before = change.before or "unversioned workers"
+        console.say(f"routed (every task queue has it): {now}; current before: {before}")
 
 
 def demo(report: DemoReport) -> None:

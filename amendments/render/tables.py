@@ -18,7 +18,7 @@ from amendments.domain.models import (
     PaymentResult,
     Plan,
 )
-from amendments.domain.runs import BulkReplay, FailedAmendment, ListedAmendment
+from amendments.domain.runs import BulkReplay, DeploymentStatus, FailedAmendment, ListedAmendment
 
 
 def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") -> Table:
@@ -220,6 +220,19 @@ def replayed_table(report: BulkReplay) -> Table:
         table.add_row(s.workflow_id, "skipped", s.why)
     for e in report.errors:
         table.add_row(e.workflow_id, "error", e.error)
+    return table
+
+
+def deployment_table(found: DeploymentStatus) -> Table:
+    """`amend deploy status`: each version, what Temporal says of it, who runs on it."""
+    table = Table(
+        title=f"worker deployment {found.deployment}", title_justify="left", box=box.SIMPLE
+    )
+    for column in ("build", "status", "drainage", "amendments on it", "ramp"):
+        table.add_column(column, overflow="fold")
+    for v in found.versions:
+        ramp = f"{v.ramp_percentage:g}%" if v.ramp_percentage else ""
+        table.add_row(v.build_id, v.status, v.drainage or "", str(v.amendments), ramp)
     return table
 
 

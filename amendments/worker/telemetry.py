@@ -31,7 +31,7 @@ from temporalio.api.enums.v1 import TaskQueueKind, TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, Interceptor
-from temporalio.common import MetricMeter
+from temporalio.common import MetricMeter, WorkerDeploymentVersion
 from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError
@@ -61,17 +61,25 @@ def runtime(settings: Settings) -> Runtime | None:
     default runtime, no metrics endpoint)."""
     if not settings.metrics_bind_address:
         return None
-    return metrics_runtime(settings.metrics_bind_address)
+    return metrics_runtime(settings.metrics_bind_address, settings.deployment_version)
 
 
-def metrics_runtime(bind_address: str) -> Runtime:
+def metrics_runtime(bind_address: str, version: WorkerDeploymentVersion | None = None) -> Runtime:
+    """The SDK's runtime serving Prometheus metrics; a versioned worker labels every series
+    with its deployment and build id (`deployment_name`, `build_id`: one value each)."""
+    tags = (
+        {"deployment_name": version.deployment_name, "build_id": version.build_id}
+        if version is not None
+        else {}
+    )
     return Runtime(
         telemetry=TelemetryConfig(
+            global_tags=tags,
             metrics=PrometheusConfig(
                 bind_address=bind_address,
                 durations_as_seconds=True,  # the SDK's latencies in seconds, as Prometheus has it
                 histogram_bucket_overrides=BUCKETS,
-            )
+            ),
         )
     )
 

@@ -16,7 +16,13 @@ from typing import Any
 
 import httpx
 from temporalio.client import Client
-from temporalio.worker import FixedSizeSlotSupplier, Worker, WorkerTuner
+from temporalio.common import WorkerDeploymentVersion
+from temporalio.worker import (
+    FixedSizeSlotSupplier,
+    Worker,
+    WorkerDeploymentConfig,
+    WorkerTuner,
+)
 
 from activities.dintero import DinteroActivities
 from amendments.config import Settings, checkout_settings
@@ -28,11 +34,13 @@ from amendments.payments.port import Payments, RecordOnly
 from amendments.temporal.connection import connect, connect_options, ensure_search_attributes
 from amendments.worker import telemetry
 from amendments.worker.tuning import UnderWayFirst
-from workflows.amend import AmendOrder
-from workflows.place import PlaceOrder
+from workflows.amend import AmendOrder, VersionedAmendOrder
+from workflows.place import PlaceOrder, VersionedPlaceOrder
 
 log = logging.getLogger("amendments.worker")
 WORKFLOWS: Sequence[type] = (PlaceOrder, AmendOrder)
+# The same workflows on a versioned worker, each declaring its versioning behavior.
+VERSIONED_WORKFLOWS: Sequence[type] = (VersionedPlaceOrder, VersionedAmendOrder)
 
 # Worker tuning, shared by the product's worker and the benchmark's Temporal-floor worker, so that
 # both run under the same settings.
@@ -117,13 +125,22 @@ def build_worker(
     dintero: DinteroClient,
     task_queue: str,
     payments: Payments | None = None,
+    version: WorkerDeploymentVersion | None = None,
     **tuning: Any,
 ) -> Worker:
+    """The worker; with `version`, it runs as that version of its deployment (Worker
+    Deployment Versioning: each workflow declares its versioning behavior), else unversioned."""
     activities = DinteroActivities(dintero, payments)
+    deployment = (
+        WorkerDeploymentConfig(version=version, use_worker_versioning=True)
+        if version is not None
+        else None
+    )
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=list(WORKFLOWS),
+        deployment_config=deployment,
+        workflows=list(WORKFLOWS if version is None else VERSIONED_WORKFLOWS),
         activities=[
             activities.plan_amendment,
             activities.create_draft,
@@ -161,11 +178,15 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     if added:
         log.info("registered search attributes %s on %s", added, settings.temporal_namespace)
     payments = payments_for(settings, dintero)
-    worker = build_worker(client, dintero, settings.task_queue, payments)
+    version = settings.deployment_version
+    worker = build_worker(client, dintero, settings.task_queue, payments, version)
     keyring = settings.keyring()
     log.info(
-        "worker polling %s; Temporal: %s; payloads %s; Dintero at %s (account %s)",
+        "worker polling %s as %s; Temporal: %s; payloads %s; Dintero at %s (account %s)",
         settings.task_queue,
+        f"build {version.build_id} of deployment {version.deployment_name}"
+        if version is not None
+        else "an unversioned worker (no TEMPORAL_WORKER_BUILD_ID)",
         connect_options(settings).describe(),
         f"encrypted (key {keyring.current})" if keyring else "not encrypted",
         settings.dintero_base_url,

@@ -249,3 +249,13 @@ def test_the_ledger_table_fits_80_columns() -> None:
     for header in (*headers, "released", "product"):
         assert header in text
     assert text.count("1198000") == 5  # every amount whole
+
+
+def test_python_dash_m_amendments_is_the_same_cli() -> None:
+    for args in (["--help"], ["deploy", "--help"], ["deploy", "check", "--help"]):
+        ours, module = amend(*args), amend(*args, module=True)
+        assert (ours.code, module.code) == (0, 0)
+        assert module.stdout.replace("python -m amendments", "amend") == ours.stdout
+    refused = amend("deploy", "check", "--limit", "0", module=True)
+    assert refused.code == 1
+    assert "--limit must be at least 1, got 0" in refused.stderr

@@ -37,7 +37,11 @@ def test_the_stack_has_every_part() -> None:
         "codec-server",
         "prometheus",
         "grafana",
+        "release",
     }
+
+
+ONE_SHOT = {"release"}  # runs once and exits: nothing waits for it to be healthy
 
 
 def test_images_are_pinned_or_built_here() -> None:
@@ -64,7 +68,11 @@ def test_dockerfile_copies_what_exists() -> None:
 
 def test_every_service_has_a_healthcheck_and_waits_for_healthy_dependencies() -> None:
     for name, service in services().items():
-        assert service["healthcheck"]["test"], name
+        if name in ONE_SHOT:
+            assert service["restart"] == "no"
+            assert all(name not in other.get("depends_on", {}) for other in services().values())
+        else:
+            assert service["healthcheck"]["test"], name
         for dependency, condition in service.get("depends_on", {}).items():
             assert dependency in services(), (name, dependency)
             assert condition == {"condition": "service_healthy"}, (name, dependency)
@@ -91,6 +99,18 @@ def test_worker_settings_are_the_ones_the_code_reads() -> None:
     } <= names
     assert worker["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
     assert worker["environment"]["DINTERO_BASE_URL"].startswith("http://simulator:")
+
+
+def test_workers_run_as_a_version_the_release_step_promotes() -> None:
+    worker, release = services()["worker"], services()["release"]
+    build = "${TEMPORAL_WORKER_BUILD_ID:-local}"
+    assert worker["environment"]["TEMPORAL_WORKER_BUILD_ID"] == build
+    deployment = worker["environment"]["TEMPORAL_DEPLOYMENT_NAME"]
+    assert release["environment"]["TEMPORAL_DEPLOYMENT_NAME"] == deployment
+    assert release["env_file"] == worker["env_file"]  # the same task queue and namespace
+    assert release["command"][:4] == ["amend", "deploy", "promote", build]
+    assert release["depends_on"] == {"worker": {"condition": "service_healthy"}}
+    assert set(release["environment"]) <= SETTING_NAMES
 
 
 def test_env_example_loads_as_settings(monkeypatch: Any) -> None:

@@ -34,11 +34,15 @@ def amend(
     stdin: str | None = None,
     cwd: Path | None = None,
     timeout: float = 120,
+    module: bool = False,
 ) -> Run:
+    """`amend ARGS`; with `module`, `python -m amendments ARGS`, which imports the code in `cwd`
+    first (a checkout of a release candidate runs its own code)."""
+    program = [sys.executable, "-m", "amendments"] if module else [AMEND]
     environment = {"PATH": os.environ.get("PATH", ""), "NO_COLOR": "1", "COLUMNS": "160"}
     environment.update(env or {})
     result = subprocess.run(
-        [AMEND, *args],
+        [*program, *args],
         input=stdin,
         capture_output=True,
         text=True,
