@@ -18,6 +18,7 @@ replay its history; `PlaceOrder` is pinned (seconds long, it ends where it began
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 from temporalio.api.deployment.v1 import WorkerDeploymentInfo
@@ -114,10 +115,20 @@ async def check(
                     workflow_id=run.id,
                     run_id=run.run_id,
                     order_id=orders[run.run_id] or ids.order_id_of(run.id),
-                    error=str(error).splitlines()[0] if str(error) else type(error).__name__,
+                    error=_replay_error(error),
                 )
             )
     return CheckReport(checked=len(runs), failed=tuple(failed))
+
+
+def _replay_error(error: BaseException) -> str:
+    """The SDK core's own message (`[TMPRL1100] Nondeterminism error: ...`) out of the
+    activation failure that wraps it; else the error's first line."""
+    text = str(error)
+    inner = re.search(r'message: "((?:[^"\\]|\\.)*)"', text)
+    if inner is not None:
+        return inner.group(1)
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 # --- status --------------------------------------------------------------------------------

@@ -217,7 +217,9 @@ async def check_before_release(
     assert report["checked"] == WAITING
     assert sorted(f["workflow_id"] for f in report["failed"]) == sorted(workflow_ids)
     assert {f["order_id"] for f in report["failed"]} == set(order_ids)
-    assert all("nondetermin" in f["error"].lower() for f in report["failed"]), report
+    assert all(
+        f["error"].startswith("[TMPRL1100] Nondeterminism error: ") for f in report["failed"]
+    ), report
     told = await release.deploy("check", cwd=checkout, module=True)
     assert told.code == 1
     assert f"0 of {WAITING} amendments in flight replay against this code" in told.stdout
