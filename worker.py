@@ -1,8 +1,9 @@
 """The worker: `python worker.py` (or `amend worker`) runs PlaceOrder and AmendOrder.
 
-Settings come from the environment and `.env` (TEMPORAL_*, TASK_QUEUE, DINTERO_*, and
-METRICS_BIND_ADDRESS, OTEL_EXPORTER_OTLP_ENDPOINT, LOG_FORMAT to watch it run). One
-`httpx.AsyncClient` serves every activity; the product's search attributes are registered on the
+Settings come from the environment and `.env` (TEMPORAL_*, TASK_QUEUE, DINTERO_* with
+DINTERO_ACCOUNTS_FILE for several merchants, and METRICS_BIND_ADDRESS,
+OTEL_EXPORTER_OTLP_ENDPOINT, LOG_FORMAT to watch it run). One `httpx.AsyncClient` per Dintero
+account serves every activity; the product's search attributes are registered on the
 namespace if missing; SIGINT or SIGTERM stops polling, lets running activities finish, and exits.
 The worker is put together in `amendments/worker/wiring.py`; this file is only its entry point.
 """
@@ -22,7 +23,7 @@ def main() -> int:
     try:
         settings = load_settings(local_defaults=False)
         configure_logging(settings.log_format)
-        settings.dintero_credentials()  # refused before connecting, naming what is missing
+        settings.accounts()  # refused before connecting, naming what is missing or wrong
         asyncio.run(serve_until_signalled(settings))
     except (SettingsError, ValueError) as exc:
         console.note(f"worker: {exc}")

@@ -45,13 +45,15 @@ from amendments.domain.ledger import check_ledger, result_of
 from amendments.domain.models import (
     AmendmentResult,
     PaymentLink,
+    Plan,
     PlannedLine,
     PlanOutcome,
     RecordedOperation,
 )
 from amendments.domain.order import OrderSnapshot
 from amendments.domain.planner import decide
-from amendments.payments.port import Moved, Payments, PaymentsRefused, RecordOnly
+from amendments.payments.accounts import Directory, OneAccount
+from amendments.payments.port import Moved, Payments, PaymentsRefused
 from amendments.temporal import metrics
 
 
@@ -79,37 +81,62 @@ def _same_lines(draft: DraftOrder, lines: tuple[PlannedLine, ...]) -> bool:
 
 
 class DinteroActivities:
-    """All activities, sharing one `DinteroClient` (one `httpx.AsyncClient` per worker) and
-    the payments adapter (`amendments/payments/port.py`; record-only moves nothing)."""
+    """All activities, sharing the worker's Dintero clients (one `httpx.AsyncClient` per
+    account) and payments adapters (`amendments/payments/port.py`; record-only moves nothing):
+    one account's (a `DinteroClient`), or each account's (`amendments/payments/accounts.py`).
+    Every input names its account (None: the deployment's default)."""
 
-    def __init__(self, client: DinteroClient, payments: Payments | None = None) -> None:
-        self.client = client
-        self.payments: Payments = payments or RecordOnly()
+    def __init__(
+        self, dintero: DinteroClient | Directory, payments: Payments | None = None
+    ) -> None:
+        self.directory: Directory = (
+            OneAccount(dintero, payments) if isinstance(dintero, DinteroClient) else dintero
+        )
 
-    async def _read(self, order_id: str) -> OrderSnapshot:
+    def client(self, account_id: str | None) -> DinteroClient:
+        """The account's Orders client; an account this deployment does not serve (or cannot
+        reach) refuses the amendment before any call."""
         try:
-            return await self.client.read_order(order_id)
+            return self.directory.orders(account_id)
+        except AmendmentRejected as exc:
+            _reject(exc)
+
+    def payments(self, account_id: str | None) -> Payments:
+        try:
+            return self.directory.payments(account_id)
+        except AmendmentRejected as exc:
+            _reject(exc)
+
+    async def _read(self, order_id: str, account_id: str | None) -> OrderSnapshot:
+        try:
+            return await self.client(account_id).read_order(order_id)
         except DinteroError as exc:
             _fail(exc)
 
     @activity.defn(name="plan_amendment")
     async def plan_amendment(self, request: PlanRequest) -> PlanOutcome:
-        """Read the order and let the planner decide: the plan, or the amendment already on it."""
+        """Read the order and let the planner decide: the plan, or the amendment already on it.
+        The plan names the account it was made on, so every later write goes there."""
+        account_id = request.amendment.account_id
+        client = self.client(account_id)
         try:
-            order = await self.client.order_to_plan(request.amendment.order_id)
+            order = await client.order_to_plan(request.amendment.order_id)
         except AmendmentRejected as exc:
             _reject(exc)
         except DinteroError as exc:
             _fail(exc)
         try:
             # The plan says who moves its money: this worker's payments adapter.
-            return PlanOutcome(decide(order, request.amendment, self.payments.mode))
+            decision = decide(order, request.amendment, self.payments(account_id).mode)
         except AmendmentRejected as exc:
             _reject(exc)
         except AmendmentPartlyApplied as exc:
             raise failures.AMENDMENT_PARTLY_APPLIED.error(
                 f"{exc}; {failures.resume_with(exc.workflow_id)}"
             ) from exc
+        if isinstance(decision, Plan):
+            decision = decision.model_copy(update={"account_id": client.account_id})
+        return PlanOutcome(decision)
 
     @activity.defn(name="create_draft")
     async def create_draft(self, request: NewDraftInput) -> DraftRef:
@@ -130,18 +157,19 @@ class DinteroActivities:
                     currency=request.currency, items=[wire_line(line) for line in request.lines]
                 ),
             )
-            draft = await self.client.create_draft(body)
+            draft = await self.client(request.account_id).create_draft(body)
         except DinteroError as exc:
             _fail(exc)
         return DraftRef(draft_id=draft.id, order_id=draft.order_id or request.order_id)
 
     async def _find_draft(self, request: NewDraftInput) -> DraftRef | None:
+        client = self.client(request.account_id)
         if request.order_id is not None:
-            order = await self.client.get_order(request.order_id)
+            order = await client.get_order(request.order_id)
             on_order = {item.line_id for item in order.items}
             if all(line.line_id in on_order for line in request.lines):
                 return DraftRef(draft_id=None, order_id=request.order_id, completed=True)
-        for draft in await self.client.list_drafts(status="open"):
+        for draft in await client.list_drafts(status="open"):
             if draft.options.order_id == request.order_id and _same_lines(draft, request.lines):
                 return DraftRef(
                     draft_id=draft.id,
@@ -153,9 +181,10 @@ class DinteroActivities:
     @activity.defn(name="complete_draft")
     async def complete_draft(self, request: CompleteDraftInput) -> DraftRef:
         """Complete the draft; on retry, a draft whose lines are on the order is done."""
+        client = self.client(request.account_id)
         try:
             if _retrying(request.reconcile):
-                draft = await self.client.get_draft(request.draft_id)
+                draft = await client.get_draft(request.draft_id)
                 if draft.status == "completed":
                     metrics.write_reconciled("completion")
                     return DraftRef(
@@ -164,7 +193,7 @@ class DinteroActivities:
                         completed=True,
                         reconciled=True,
                     )
-            [order] = await self.client.complete_draft(request.draft_id)
+            [order] = await client.complete_draft(request.draft_id)
         except DinteroError as exc:
             _fail(exc)
         return DraftRef(draft_id=request.draft_id, order_id=order.order_id, completed=True)
@@ -174,14 +203,15 @@ class DinteroActivities:
         """Record one authorization, capture or refund; on retry, find it by its markers first."""
         op = request.operation
         metadata = ids.record_metadata(request.amendment_id, op.step)
+        client = self.client(request.account_id)
         try:
             found = None
             if _retrying(request.reconcile):
-                records = await self.client.list_records(op.kind, request.order_id)
+                records = await client.list_records(op.kind, request.order_id)
                 found = next((r for r in records if r.metadata == metadata), None)
                 if found is not None:
                     metrics.write_reconciled(op.kind)
-            record = found or await self.client.record(
+            record = found or await client.record(
                 op.kind,
                 request.order_id,
                 PaymentOperationCreate(
@@ -207,7 +237,7 @@ class DinteroActivities:
     @activity.defn(name="verify_ledger")
     async def verify_ledger(self, request: VerifyInput) -> AmendmentResult:
         """Re-read the order and check every money invariant; the result is the per-line ledger."""
-        order = await self._read(request.order_id)
+        order = await self._read(request.order_id, request.account_id)
         try:
             check_ledger(order)
         except LedgerViolation as exc:
@@ -230,7 +260,7 @@ class DinteroActivities:
     async def open_payment_session(self, request: SessionInput) -> PaymentLink:
         """A payment session (the customer's link) for the outstanding top-up."""
         try:
-            return await self.payments.open_session(
+            return await self.payments(request.account_id).open_session(
                 reference=ids.merchant_reference(
                     request.workflow_id, request.amendment_id, request.number
                 ),
@@ -248,7 +278,7 @@ class DinteroActivities:
         """Capture an authorized top-up transaction; on retry, find the capture first."""
         return await self._move(
             "checkout_capture",
-            self.payments.capture(
+            self.payments(request.account_id).capture(
                 request.transaction_id,
                 request.amount,
                 request.reference,
@@ -262,7 +292,7 @@ class DinteroActivities:
         find the refund first."""
         return await self._move(
             "checkout_refund",
-            self.payments.refund(
+            self.payments(request.account_id).refund(
                 request.transaction_id,
                 request.amount,
                 request.reference,
@@ -289,7 +319,7 @@ class DinteroActivities:
     async def checkout_void(self, request: VoidInput) -> Moved | None:
         """Void an authorization nothing was captured on (nothing when there is none)."""
         try:
-            return await self.payments.void(request.transaction_id)
+            return await self.payments(request.account_id).void(request.transaction_id)
         except DinteroError as exc:
             _fail(exc)
         except PaymentsRefused as exc:

@@ -1,5 +1,7 @@
 """One input and one result model per activity. `reconcile` asks a write to look for itself first
-(set by a workflow running in a reset run; retried attempts reconcile on their own)."""
+(set by a workflow running in a reset run; retried attempts reconcile on their own). `account_id`
+is the Dintero account the call goes to (None, as in runs scheduled before accounts were named:
+the deployment's default account)."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ class NewDraftInput(Model):
     lines: tuple[PlannedLine, ...]
     multiple_authorizations: bool = False
     reconcile: bool = False
+    account_id: str | None = None  # None: the deployment's default account
 
 
 class DraftRef(Model):
@@ -35,6 +38,7 @@ class CompleteDraftInput(Model):
     draft_id: str
     order_id: str | None
     reconcile: bool = False
+    account_id: str | None = None  # None: the deployment's default account
 
 
 class RecordInput(Model):
@@ -42,6 +46,7 @@ class RecordInput(Model):
     amendment_id: str
     operation: PlannedOperation
     reconcile: bool = False
+    account_id: str | None = None  # None: the deployment's default account
 
 
 class VerifyInput(Model):
@@ -51,6 +56,7 @@ class VerifyInput(Model):
     top_up_amount: int = 0
     outcome: Outcome = "applied"
     revert_reason: str | None = None
+    account_id: str | None = None  # None: the deployment's default account
 
 
 class SessionInput(Model):
@@ -60,6 +66,7 @@ class SessionInput(Model):
     number: int  # the amendment's n-th payment session
     amount: int
     currency: str
+    account_id: str | None = None  # None: the deployment's default account
 
 
 class MoveInput(Model):
@@ -68,6 +75,7 @@ class MoveInput(Model):
     reference: str  # looked for on the transaction's events by a retried write
     reason: str = ""
     reconcile: bool = False
+    account_id: str | None = None  # None: the deployment's default account
 
 
 class VoidInput(Model):
@@ -75,3 +83,4 @@ class VoidInput(Model):
     # A void has no body and no reference in Checkout's spec; runs scheduled before still send
     # one, and it is not used.
     reference: str = ""
+    account_id: str | None = None  # None: the deployment's default account

@@ -21,6 +21,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from temporalio.common import WorkerDeploymentVersion
 
 from amendments import failures
+from amendments.dintero.accounts import (
+    Account,
+    Accounts,
+    AccountsFileError,
+    SecretSource,
+    accounts_of,
+    read_accounts_file,
+)
 from amendments.dintero.auth import validate_account_id
 from amendments.dintero.client import DEFAULT_BASE_URL
 from amendments.domain.ids import DEMO_ACCOUNT_ID
@@ -72,6 +80,9 @@ class Settings(BaseSettings):
     dintero_account_id: str | None = None
     dintero_client_id: str | None = None
     dintero_client_secret: SecretStr | None = None
+    # More accounts (many merchants in one deployment): a TOML file of accounts and partners
+    # (`amendments/dintero/accounts.py`); the single-account settings above name the default.
+    dintero_accounts_file: Path | None = None
     # Below the activities' 15 s start-to-close, so a slow Dintero surfaces as a typed timeout.
     dintero_timeout_seconds: float = Field(default=10.0, gt=0, le=14)
 
@@ -149,6 +160,32 @@ class Settings(BaseSettings):
         assert secret is not None
         return account_id, client_id, secret
 
+    def accounts(self) -> Accounts:
+        """Every account this deployment serves: the single-account settings' (the default)
+        and the accounts file's; a SettingsError names what is wrong or missing."""
+        single = None
+        if self.dintero_account_id or self.dintero_client_id or self.dintero_client_secret:
+            account_id, client_id, secret = self.dintero_credentials()
+            signing = self.dintero_signature_secret
+            single = Account(
+                account_id=account_id,
+                client_id=client_id,
+                secret=SecretSource("DINTERO_CLIENT_SECRET", value=secret),
+                checkout_profile_id=self.dintero_checkout_profile_id,
+                signature_secret=SecretSource("DINTERO_SIGNATURE_SECRET", value=signing)
+                if signing is not None
+                else None,
+            )
+        if self.dintero_accounts_file is None:
+            if single is None:
+                self.dintero_credentials()  # raises, naming the settings
+            return accounts_of(None, single)
+        path = self.dintero_accounts_file
+        try:
+            return accounts_of(read_accounts_file(path), single, where=str(path))
+        except AccountsFileError as exc:
+            raise SettingsError(str(exc)) from None
+
 
 def checkout_settings(settings: Settings) -> tuple[str, str]:
     """The Checkout profile id and the receiver's public address, or a SettingsError naming
@@ -173,7 +210,10 @@ def load_settings(*, local_defaults: bool, **overrides: Any) -> Settings:
     and no Dintero credentials at all, the local stack's simulator and account (module doc)."""
     base = Settings(**overrides)
     if not local_defaults or (
-        base.dintero_account_id or base.dintero_client_id or base.dintero_client_secret
+        base.dintero_account_id
+        or base.dintero_client_id
+        or base.dintero_client_secret
+        or base.dintero_accounts_file
     ):
         return base
     local: dict[str, Any] = {

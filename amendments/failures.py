@@ -34,6 +34,8 @@ from typing import Any, Literal
 
 from temporalio.exceptions import ApplicationError
 
+from amendments.domain import ids
+
 Where = Literal["workflow", "update", "activity", "api"]
 
 
@@ -420,8 +422,12 @@ def replay_hint(workflow_id: str) -> str:
     return command("replay", workflow_id)
 
 
-def status_hint(order_id: str) -> str:
-    return command("status", order_id)
+def status_hint(order_id: str, account_id: str | None = None) -> str:
+    return command("status", order_id, *(("--account", account_id) if account_id else ()))
+
+
+def _account(workflow_id: str) -> str | None:
+    return ids.account_and_order(workflow_id)[0]
 
 
 def resume_with(workflow_id: str) -> str:
@@ -439,14 +445,15 @@ def list_hint() -> str:
 def run_failed(workflow_id: str, order_id: str, cause: str) -> str:
     """A run that failed: why, and the commands that look at it and resume it."""
     return (
-        f"{workflow_id} failed: {cause}; {status_hint(order_id)} shows where it stopped, and "
+        f"{workflow_id} failed: {cause}; {status_hint(order_id, _account(workflow_id))} shows "
+        "where it stopped, and "
         f"{resume_hint(workflow_id)} (nothing is written twice)"
     )
 
 
 def listed_failed(workflow_id: str, order_id: str) -> str:
     return (
-        f"{workflow_id} failed: {status_hint(order_id)} says why; "
+        f"{workflow_id} failed: {status_hint(order_id, _account(workflow_id))} says why; "
         f"{replay_hint(workflow_id)} resumes it"
     )
 

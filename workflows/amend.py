@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         AMENDMENT_FAILURE,
         AMENDMENT_ID,
         AMENDMENT_STATUS,
+        DINTERO_ACCOUNT,
         ORDER_ID,
         TOP_UP_OUTSTANDING,
     )
@@ -90,6 +91,10 @@ class AmendOrder:
 
     @workflow.run
     async def run(self, *payload: Any) -> AmendmentResult:
+        if self.request is not None:
+            self.rejected = self._wrong_workflow_id(self.request)
+            if self.rejected is not None:
+                self.request = None
         if self.request is None:
             assert self.rejected is not None
             self._end("Failed", f"input refused: {self.rejected}", failures.AMENDMENT_REJECTED)
@@ -121,7 +126,7 @@ class AmendOrder:
         history); a replayed amendment (a reset run) is counted as a replay too."""
         elapsed = workflow.now() - workflow.info().start_time
         branch = metrics.branch_of(self.plan.branch if self.plan else None)
-        metrics.amendment_finished(outcome, branch, elapsed.total_seconds())
+        metrics.amendment_finished(outcome, branch, elapsed.total_seconds(), self.account)
         if self.writes.reconcile:
             metrics.replay_finished(outcome)
 
@@ -146,6 +151,8 @@ class AmendOrder:
 
     async def _amend(self, request: AmendOrderInput) -> AmendmentResult:
         local = workflow.memo_value(ids.LOCAL_READS, False) is True
+        # The input's account (None: the default, known once planned) from the first call on.
+        self.writes.account_id = self.writes.fairness_key = request.account_id
         outcome = await self.writes.read(
             DinteroActivities.plan_amendment,
             PlanRequest(amendment=request),
@@ -162,6 +169,10 @@ class AmendOrder:
             self.top_up.close("the amendment was already applied")
             return decision.result
         plan = self.plan = decision.plan
+        # Every write goes to the account the plan was made on (a plan made before accounts
+        # were named has none: the deployment's default), queued fairly by that account.
+        self.writes.account_id = plan.account_id or request.account_id
+        self.writes.fairness_key = self.account
         self.top_up.open(plan)
         self.status = "Applying"
         self._publish()
@@ -183,6 +194,7 @@ class AmendOrder:
                 top_up_amount=plan.top_up_amount,
                 outcome="applied" if revert_reason is None else "reverted",
                 revert_reason=revert_reason,
+                account_id=self.writes.account_id,
             ),
             words.verify_summary(plan.order_id),
             local,
@@ -368,6 +380,23 @@ class AmendOrder:
     # --- helpers ---------------------------------------------------------------------------
 
     @property
+    def account(self) -> str | None:
+        """The amendment's Dintero account: the input's, or as planned (the default's)."""
+        planned = self.plan.account_id if self.plan is not None else None
+        return planned or (self.request.account_id if self.request is not None else None)
+
+    def _wrong_workflow_id(self, request: AmendOrderInput) -> AmendmentRejected | None:
+        """An amendment runs as `amend-{order_id}` (`amend-{account_id}-{order_id}` when it
+        names its account): one at a time per order; a start under another id is refused."""
+        given, expected = workflow.info().workflow_id, request.workflow_id
+        if given == expected:
+            return None
+        field = "account_id" if given == ids.workflow_id(request.order_id) else "order_id"
+        return AmendmentRejected(
+            field, f"the amendment of this order runs as {expected}, not as {given}"
+        )
+
+    @property
     def top_up_outstanding(self) -> int:
         """What the customer still owes: nothing once the amendment is being reverted."""
         if self.plan is None or self.status in ("Reverting", "Reverted"):
@@ -387,12 +416,16 @@ class AmendOrder:
         if self.request is None:  # a refused raw start: searchable as Failed all the same
             workflow.upsert_search_attributes([AMENDMENT_STATUS.value_set(self.status), *failed])
             return
+        # The account is searchable once known (`amend list --account`): at once when the input
+        # names it, else from the plan (the deployment's default).
+        account = [DINTERO_ACCOUNT.value_set(self.account)] if self.account else []
         workflow.upsert_search_attributes(
             [
                 ORDER_ID.value_set(self.request.order_id),
                 AMENDMENT_ID.value_set(self.request.amendment_id),
                 AMENDMENT_STATUS.value_set(self.status),
                 TOP_UP_OUTSTANDING.value_set(self.top_up_outstanding),
+                *account,
                 *failed,
             ]
         )
@@ -409,6 +442,7 @@ class AmendOrder:
             and given.get(AMENDMENT_ID) == request.amendment_id
             and given.get(AMENDMENT_STATUS) == self.status
             and given.get(TOP_UP_OUTSTANDING) == 0
+            and given.get(DINTERO_ACCOUNT) == request.account_id
         )
 
     def _details(self) -> str:

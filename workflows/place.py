@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import VersioningBehavior
+from temporalio.common import Priority, VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.dintero import DinteroActivities
@@ -39,6 +39,8 @@ class PlaceOrder:
             raise rejection(exc, failures.ORDER_REJECTED) from None
         placement = plan_order(request)
         reconcile = workflow.info().run_id != workflow.info().original_execution_run_id
+        account_id = request.account_id
+        priority = Priority(fairness_key=account_id) if account_id else Priority.default
         draft = await execute(
             DinteroActivities.create_draft,
             NewDraftInput(
@@ -46,16 +48,22 @@ class PlaceOrder:
                 currency=placement.currency,
                 lines=placement.lines,
                 reconcile=reconcile,
+                account_id=account_id,
             ),
             words.new_order_summary(placement.currency, len(placement.lines)),
+            priority,
         )
         assert draft.draft_id is not None
         completed = await execute(
             DinteroActivities.complete_draft,
             CompleteDraftInput(
-                draft_id=draft.draft_id, order_id=draft.order_id, reconcile=reconcile
+                draft_id=draft.draft_id,
+                order_id=draft.order_id,
+                reconcile=reconcile,
+                account_id=account_id,
             ),
             words.complete_summary(draft.draft_id),
+            priority,
         )
         order_id = completed.order_id
         assert order_id is not None
@@ -67,8 +75,10 @@ class PlaceOrder:
                     amendment_id=workflow.info().workflow_id,
                     operation=operation,
                     reconcile=reconcile,
+                    account_id=account_id,
                 ),
                 words.record_summary(operation, order_id),
+                priority,
             )
         workflow.logger.info(
             "order=%s placed and %s",

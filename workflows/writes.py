@@ -65,6 +65,11 @@ class Writes:
         # order first: its earlier run may have landed it.
         self.reconcile = False
         self.priority = BEGINNING  # the next call's place in the task queue (policies.py)
+        # The Dintero account every call goes to (None: the deployment's default, as planned
+        # before accounts were named), and its fairness key in the task queue: one merchant's
+        # burst shares the workers with the others' amendments rather than queueing ahead.
+        self.account_id: str | None = None
+        self.fairness_key: str | None = None
         self._log = log
         self._changed = changed
 
@@ -88,6 +93,7 @@ class Writes:
                 lines=step.lines,
                 multiple_authorizations=step.multiple_authorizations,
                 reconcile=self.reconcile,
+                account_id=self.account_id,
             ),
             words.draft_summary(step.lines, plan.order_id),
         )
@@ -97,7 +103,10 @@ class Writes:
             await self.call(
                 DinteroActivities.complete_draft,
                 CompleteDraftInput(
-                    draft_id=draft.draft_id, order_id=plan.order_id, reconcile=self.reconcile
+                    draft_id=draft.draft_id,
+                    order_id=plan.order_id,
+                    reconcile=self.reconcile,
+                    account_id=self.account_id,
                 ),
                 words.complete_summary(draft.draft_id),
             )
@@ -111,6 +120,7 @@ class Writes:
                 amendment_id=plan.amendment_id,
                 operation=operation,
                 reconcile=self.reconcile,
+                account_id=self.account_id,
             ),
             words.record_summary(operation),
         )
@@ -125,7 +135,7 @@ class Writes:
         if step.action == "void":
             await self.call(
                 DinteroActivities.checkout_void,
-                VoidInput(transaction_id=step.transaction_id),
+                VoidInput(transaction_id=step.transaction_id, account_id=self.account_id),
                 words.move_summary(step),
             )
             return
@@ -137,6 +147,7 @@ class Writes:
             ),
             reason=step.reason,
             reconcile=self.reconcile,
+            account_id=self.account_id,
         )
         method = (
             DinteroActivities.checkout_refund
@@ -157,6 +168,7 @@ class Writes:
                 number=number,
                 amount=amount,
                 currency=plan.currency,
+                account_id=self.account_id,
             ),
             words.session_summary(amount, plan.currency),
         )
@@ -166,6 +178,8 @@ class Writes:
     async def call(self, method: Method[A, R], arg: A, summary: str) -> R:
         self._log(summary)
         priority, self.priority = self.priority, UNDER_WAY
+        if self.fairness_key is not None:
+            priority = Priority(priority_key=priority.priority_key, fairness_key=self.fairness_key)
         return await execute(method, arg, summary, priority)
 
     async def read(self, method: Method[A, R], arg: A, summary: str, local: bool) -> R:

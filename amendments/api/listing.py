@@ -21,6 +21,7 @@ from amendments.domain.runs import ListedAmendment, ListedRun
 from amendments.temporal.search_attributes import (
     AMENDMENT_ID,
     AMENDMENT_STATUS,
+    DINTERO_ACCOUNT,
     ORDER_ID,
     TOP_UP_OUTSTANDING,
 )
@@ -102,6 +103,7 @@ def latest_runs(runs: Iterable[WorkflowExecution]) -> list[ListedAmendment]:
                 started_at=latest.start_time,
                 closed_at=latest.close_time,
                 top_up_outstanding=attributes.get(TOP_UP_OUTSTANDING) or 0,
+                account_id=attributes.get(DINTERO_ACCOUNT),
                 superseded=tuple(_run(run) for run in older),
             )
         )
@@ -120,14 +122,20 @@ async def list_amendments(
     order_id: str | None = None,
     status: AmendmentStatus | None = None,
     limit: int = 20,
+    account_id: str | None = None,
 ) -> list[ListedAmendment]:
-    """The latest `limit` amendments (an order's, with `order_id`), by their latest run, those
-    whose latest run is in `status` only when it is given."""
+    """The latest `limit` amendments (an order's, with `order_id`; an account's, with
+    `account_id`: the search attribute `DinteroAccount` the workflow sets), by their latest
+    run, those whose latest run is in `status` only when it is given."""
     if limit < 1:
         raise AmendmentRejected("limit", f"must be at least 1, got {limit}")
+    if account_id is not None and not ids.ACCOUNT_ID.fullmatch(account_id):
+        raise AmendmentRejected("account_id", f"{account_id!r} is not a Dintero account id")
     query = "WorkflowType = 'AmendOrder'"
+    if account_id is not None:
+        query += f" AND {DINTERO_ACCOUNT.name} = {quoted(account_id)}"
     if order_id is not None:
-        query += f" AND WorkflowId = {quoted(ids.workflow_id(order_id))}"
+        query += f" AND WorkflowId = {quoted(ids.workflow_id(order_id, account_id))}"
     runs = [run async for run in client.list_workflows(query, limit=RUNS_SCANNED)]
     listed = latest_runs(runs)
     if status is not None:

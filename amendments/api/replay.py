@@ -53,7 +53,7 @@ from amendments.domain.runs import (
     ReplayError,
     Skipped,
 )
-from amendments.temporal.search_attributes import AMENDMENT_FAILURE, ORDER_ID
+from amendments.temporal.search_attributes import AMENDMENT_FAILURE, DINTERO_ACCOUNT, ORDER_ID
 
 REPLAYABLE = {
     WorkflowExecutionStatus.FAILED,
@@ -174,6 +174,7 @@ class Selection(Model):
     failure: str | None = None  # a failure type of the vocabulary
     order_prefix: str | None = None
     query: str | None = None  # a raw visibility query, ANDed with the rest
+    account_id: str | None = None  # one merchant's (the search attribute `DinteroAccount`)
 
     def visibility_query(self, now: datetime) -> str:
         statuses = ", ".join(quoted(s) for s in _VISIBILITY_STATUS.values())
@@ -184,6 +185,8 @@ class Selection(Model):
             parts.append(_failure_clause(self.failure))
         if self.order_prefix:
             parts.append(f"{ORDER_ID.name} STARTS_WITH {quoted(self.order_prefix)}")
+        if self.account_id:
+            parts.append(f"{DINTERO_ACCOUNT.name} = {quoted(self.account_id)}")
         if self.query:
             parts.append(f"({self.query})")
         return " AND ".join(parts)

@@ -5,10 +5,12 @@ read state. Every call validates its input before anything reaches Temporal or D
     handle = await start_amendment(client, {"order_id": "...", "amendment_id": "...", ...})
     result = await handle.result()
 
-Workflow ID `amend-{order_id}`: one amendment runs per order at a time (a second start fails
-with `AmendmentInProgress`); the same amendment id started again after it completed returns the
-completed run (its recorded result, nothing written); after it failed, `AmendmentNeedsReplay`,
-and so does a new amendment over a failed one that wrote to the order. `amend start` takes the
+Workflow ID `amend-{order_id}` (`amend-{account_id}-{order_id}` when the request names its
+Dintero account; the calls that take an order id take `account_id=` for it): one amendment runs
+per order at a time (a second start fails with `AmendmentInProgress`); the same amendment id
+started again after it completed returns the completed run (its recorded result, nothing
+written); after it failed, `AmendmentNeedsReplay`, and so does a new amendment over a failed one
+that wrote to the order. `amend start` takes the
 same path (`start_or_resume`), so the CLI and this API give the same answers.
 """
 
@@ -27,6 +29,7 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import (
+    Priority,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -54,6 +57,7 @@ from amendments.render.words import details_of, summary_of
 from amendments.temporal.search_attributes import (
     AMENDMENT_ID,
     AMENDMENT_STATUS,
+    DINTERO_ACCOUNT,
     ORDER_ID,
     TOP_UP_OUTSTANDING,
 )
@@ -184,8 +188,15 @@ async def start_or_resume(
                     SearchAttributePair(AMENDMENT_ID, amendment.amendment_id),
                     SearchAttributePair(AMENDMENT_STATUS, "Planning"),
                     SearchAttributePair(TOP_UP_OUTSTANDING, 0),
+                    *(
+                        [SearchAttributePair(DINTERO_ACCOUNT, amendment.account_id)]
+                        if amendment.account_id
+                        else []
+                    ),
                 ]
             ),
+            # Each merchant's amendments share the workers fairly with the others'.
+            priority=fair(amendment.account_id),
             # The workflow need not upsert these search attributes again, and runs its reads
             # as local activities.
             memo={ids.ATTRIBUTES_AT_START: True, ids.LOCAL_READS: True},
@@ -201,7 +212,7 @@ def _in_progress(amendment: AmendOrderInput, running: str | None) -> AmendmentIn
     return AmendmentInProgress(
         f"order {amendment.order_id} already has amendment {running or 'another amendment'} "
         f"running as {amendment.workflow_id}; start {amendment.amendment_id} after it ends "
-        f"({failures.status_hint(amendment.order_id)} shows it)"
+        f"({failures.status_hint(amendment.order_id, amendment.account_id)} shows it)"
     )
 
 
@@ -264,8 +275,9 @@ async def place_order(
     return await client.execute_workflow(
         PlaceOrder.run,
         order,
-        id=workflow_id or ids.place_workflow_id(),
+        id=workflow_id or ids.place_workflow_id(order.account_id),
         task_queue=task_queue,
+        priority=fair(order.account_id),
         static_summary=f"Place a {order.currency} order of {len(order.items)} lines",
     )
 
@@ -276,11 +288,12 @@ async def send_authorization_outcome(
     outcome: AuthorizationOutcome | Mapping[str, Any],
     *,
     wait: bool = False,
+    account_id: str | None = None,
 ) -> OutcomeSeen | None:
     """Signal a top-up outcome; with `wait`, send it as an update and return how it was taken
     (an `OutcomeRefused` names the reason when the workflow's validator refuses it)."""
     parsed = parse_outcome(outcome)
-    handle = client.get_workflow_handle_for(AmendOrder.run, ids.workflow_id(order_id))
+    handle = _amendment(client, order_id, account_id)
     try:
         if not wait:
             await handle.signal(AmendOrder.on_outcome, parsed)
@@ -290,58 +303,92 @@ async def send_authorization_outcome(
             ids.OUTCOME, parsed, result_type=OutcomeSeen
         )
     except (WorkflowUpdateFailedError, RPCError) as exc:
-        raise await _refused(client, exc, order_id) from None
+        raise await _refused(client, exc, order_id, account_id) from None
     return seen
 
 
 async def revert_amendment(
-    client: Client, order_id: str, request: RevertRequest | Mapping[str, Any]
+    client: Client,
+    order_id: str,
+    request: RevertRequest | Mapping[str, Any],
+    *,
+    account_id: str | None = None,
 ) -> AmendmentResult:
     """Undo the order's amendment that awaits its top-up, and wait until it is reverted: the
     reverted result, or `OutcomeRefused` saying why it cannot be (nothing awaits a top-up, it
     has ended, or the revert failed)."""
     parsed = _parse(RevertRequest, request)
-    handle = client.get_workflow_handle_for(AmendOrder.run, ids.workflow_id(order_id))
+    handle = _amendment(client, order_id, account_id)
     try:
         result: AmendmentResult = await handle.execute_update(
             ids.REVERT, parsed, result_type=AmendmentResult
         )
     except (WorkflowUpdateFailedError, RPCError) as exc:
-        raise await _refused(client, exc, order_id) from None
+        raise await _refused(client, exc, order_id, account_id) from None
     return result
 
 
 async def _refused(
-    client: Client, exc: WorkflowUpdateFailedError | RPCError, order_id: str
+    client: Client,
+    exc: WorkflowUpdateFailedError | RPCError,
+    order_id: str,
+    account_id: str | None,
 ) -> Exception:
     """Why a message was not taken, naming the amendment's workflow and where to look next."""
-    workflow_id = ids.workflow_id(order_id)
+    workflow_id = ids.workflow_id(order_id, account_id)
+    status = failures.status_hint(order_id, account_id)
+    on = f" on account {account_id}" if account_id else ""
     if isinstance(exc, WorkflowUpdateFailedError):
         return OutcomeRefused(
-            f"{failures.message_of(exc)} ({workflow_id}: {failures.status_hint(order_id)} "
-            "shows where it stands)"
+            f"{failures.message_of(exc)} ({workflow_id}: {status} shows where it stands)"
         )
     if exc.status != RPCStatusCode.NOT_FOUND:
         return exc
     latest = await _latest_run(client, workflow_id)
     if latest is None:
         return OutcomeRefused(
-            f"no amendment of order {order_id} is running: none was started "
+            f"no amendment of order {order_id}{on} is running: none was started "
             f"({failures.list_hint()})"
         )
-    ended = f"no amendment of order {order_id} is running: {workflow_id} ended "
+    ended = f"no amendment of order {order_id}{on} is running: {workflow_id} ended "
     if latest.status in REPLAYABLE:
         return OutcomeRefused(
-            f"{ended}{latest.status.name.lower()}; {failures.status_hint(order_id)} shows why, "
+            f"{ended}{latest.status.name.lower()}; {status} shows why, "
             f"and {failures.resume_hint(workflow_id)}"
         )
-    return OutcomeRefused(f"{ended}{latest.status.name.lower()} ({failures.status_hint(order_id)})")
+    return OutcomeRefused(f"{ended}{latest.status.name.lower()} ({status})")
 
 
-async def get_state(client: Client, order_id: str) -> AmendmentState:
+async def get_state(
+    client: Client, order_id: str, *, account_id: str | None = None
+) -> AmendmentState:
     """The latest amendment of the order, as its `state` query answers."""
-    handle = client.get_workflow_handle_for(AmendOrder.run, ids.workflow_id(order_id))
-    return await handle.query(AmendOrder.state)
+    return await _amendment(client, order_id, account_id).query(AmendOrder.state)
+
+
+def _amendment(
+    client: Client, order_id: str, account_id: str | None
+) -> WorkflowHandle[AmendOrder, AmendmentResult]:
+    """The order's amendment (on its account, when given: `amend-{account_id}-{order_id}`)."""
+    if account_id is not None:
+        parse_account(account_id)
+    return client.get_workflow_handle_for(AmendOrder.run, ids.workflow_id(order_id, account_id))
+
+
+def parse_account(account_id: str) -> str:
+    """A Dintero account id, or `AmendmentRejected` naming `account_id`."""
+    if not ids.ACCOUNT_ID.fullmatch(account_id):
+        raise AmendmentRejected(
+            "account_id",
+            f"{account_id!r} is not a Dintero account id: T (test) or P (production) and 8 "
+            "digits, e.g. T12345678",
+        )
+    return account_id
+
+
+def fair(account_id: str | None) -> Priority:
+    """A run's place in the task queue: with an account, that account is its fairness key."""
+    return Priority(fairness_key=account_id) if account_id else Priority.default
 
 
 __all__ = [
@@ -350,6 +397,7 @@ __all__ = [
     "OutcomeRefused",
     "Started",
     "get_state",
+    "parse_account",
     "parse_amendment",
     "place_order",
     "revert_amendment",

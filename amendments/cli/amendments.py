@@ -18,13 +18,23 @@ from amendments.api.planning import plan_against
 from amendments.api.starter import (
     Started,
     get_state,
+    parse_account,
     parse_amendment,
     place_order,
     revert_amendment,
     send_authorization_outcome,
     start_or_resume,
 )
-from amendments.cli.app import CliError, JsonFlag, app, handled, read_json, run, settings
+from amendments.cli.app import (
+    AccountOption,
+    CliError,
+    JsonFlag,
+    app,
+    handled,
+    read_json,
+    run,
+    settings,
+)
 from amendments.config import Settings
 from amendments.domain import ids
 from amendments.domain.models import (
@@ -47,24 +57,26 @@ InputFile = Annotated[
 ]
 
 
-def with_order(document: Any, order_id: str | None) -> Any:
-    """The request with `--order` in place of its `order_id` (the examples say `ORDER_ID`)."""
-    if order_id is None or not isinstance(document, dict):
+def with_order(document: Any, order_id: str | None, account_id: str | None = None) -> Any:
+    """The request with `--order` in place of its `order_id` (the examples say `ORDER_ID`) and
+    `--account` in place of its `account_id`."""
+    if not isinstance(document, dict):
         return document
-    return {**document, "order_id": order_id}
+    given = {"order_id": order_id, "account_id": account_id}
+    return {**document, **{key: value for key, value in given.items() if value is not None}}
 
 
 async def dry_run(config: Settings, request: AmendOrderInput) -> Plan:
     """The plan a worker with these settings would follow; nothing is written."""
-    dintero = wiring.dintero_client(config)
+    clients = wiring.account_clients(config)
     try:
-        return await plan_against(dintero, request, config.payments)
+        return await plan_against(clients.client(request.account_id), request, config.payments)
     finally:
-        await dintero.aclose()
+        await clients.aclose()
 
 
 async def follow(
-    client: Client, handle: WorkflowHandle[Any, Any], order_id: str
+    client: Client, handle: WorkflowHandle[Any, Any], order_id: str, account_id: str | None
 ) -> AmendmentResult:
     """The result, showing progress while it comes: on a terminal a live status line with the
     step and the outstanding top-up, otherwise one line each time they change."""
@@ -73,7 +85,7 @@ async def follow(
     with console.live("waiting for the first step ...") as live:
         while not result.done():
             with contextlib.suppress(RPCError):
-                line = progress_line(await get_state(client, order_id))
+                line = progress_line(await get_state(client, order_id, account_id=account_id))
                 if live is not None:
                     live.update(line)
                 elif line != shown:
@@ -85,14 +97,15 @@ async def follow(
 
 
 async def outcome_of(
-    client: Client, handle: WorkflowHandle[Any, Any], order_id: str, *, quiet: bool
+    client: Client, handle: WorkflowHandle[Any, Any], *, quiet: bool
 ) -> AmendmentResult:
     """The run's result (followed on screen unless `quiet`), or, when it failed, one error
     naming the workflow, why, and the commands that look at it and resume it."""
+    account_id, order_id = ids.account_and_order(handle.id)
     try:
         if quiet:
             return AmendmentResult.model_validate(await handle.result())
-        return await follow(client, handle, order_id)
+        return await follow(client, handle, order_id, account_id)
     except WorkflowFailureError as exc:
         raise CliError(
             failures.run_failed(handle.id, order_id, failures.message_of(exc)),
@@ -106,11 +119,12 @@ async def outcome_of(
 def place(
     context: typer.Context,
     file: Annotated[str, typer.Argument(help="PlaceOrder input as JSON (a path, or - for stdin).")],
+    account: AccountOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Place an order (authorized in full, and captured unless "capture": false) and print its
     order id."""
-    data = read_json(file)
+    data = with_order(read_json(file), None, account)
 
     async def main() -> Any:
         config = settings(context)
@@ -128,10 +142,14 @@ def place(
 @app.command()
 @handled
 def plan(
-    context: typer.Context, file: InputFile, order: OrderOption = None, as_json: JsonFlag = False
+    context: typer.Context,
+    file: InputFile,
+    order: OrderOption = None,
+    account: AccountOption = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Dry run against the live order: print the plan; nothing is written anywhere."""
-    request = parse_amendment(with_order(read_json(file), order))
+    request = parse_amendment(with_order(read_json(file), order, account))
     result = run(dry_run(settings(context), request))
     if as_json:
         console.emit_json(result)
@@ -146,10 +164,11 @@ def start(
     file: InputFile,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the result.")] = False,
     order: OrderOption = None,
+    account: AccountOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Start an amendment (checked against the live order first); --wait for its result."""
-    request = parse_amendment(with_order(read_json(file), order))
+    request = parse_amendment(with_order(read_json(file), order, account))
 
     async def main() -> tuple[Started, Any]:
         config = settings(context)
@@ -175,7 +194,7 @@ def start(
                 console.say(f"started {handle.id} (run {run_id})")
         if not wait:
             return started, None
-        return started, await outcome_of(client, handle, request.order_id, quiet=as_json)
+        return started, await outcome_of(client, handle, quiet=as_json)
 
     started, result = run(main())
     handle = started.handle
@@ -204,24 +223,27 @@ def start(
 def status(
     context: typer.Context,
     order_id: Annotated[str, typer.Argument(help="The order whose latest amendment to show.")],
+    account: AccountOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Show the latest amendment of an order: status, step, records, outstanding top-up, and
     once it ended, the order's money per line (reserved, captured, refunded, released)."""
+    account = parse_account(account) if account is not None else None
 
     async def main() -> tuple[AmendmentState, AmendmentResult | None]:
         client = await connect(settings(context))
         try:
-            state = await get_state(client, order_id)
+            state = await get_state(client, order_id, account_id=account)
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
+                on = f" on account {account}" if account else ""
                 raise CliError(
-                    f"no amendment of order {order_id} was found ({failures.list_hint()})"
+                    f"no amendment of order {order_id}{on} was found ({failures.list_hint()})"
                 ) from None
             raise
         if as_json or state.status not in ("Completed", "Reverted"):
             return state, None
-        handle = client.get_workflow_handle(ids.workflow_id(order_id))
+        handle = client.get_workflow_handle(ids.workflow_id(order_id, account))
         described = await handle.describe()
         if described.status != WorkflowExecutionStatus.COMPLETED:
             return state, None
@@ -247,6 +269,9 @@ def list_(
         ),
     ] = None,
     order_id: Annotated[str | None, typer.Option("--order", help="Only this order's.")] = None,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only this Dintero account's.")
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 20,
     all_runs: Annotated[
         bool, typer.Option("--all-runs", help="Show the runs each one superseded too.")
@@ -258,13 +283,17 @@ def list_(
 
     async def main() -> list[ListedAmendment]:
         client = await connect(settings(context))
-        return await list_amendments(client, order_id=order_id, status=wanted, limit=limit)
+        return await list_amendments(
+            client, order_id=order_id, status=wanted, limit=limit, account_id=account
+        )
 
     listed = run(main())
     if as_json:
         console.emit_json({"amendments": [a.model_dump(mode="json") for a in listed]})
         return
-    which = f" of order {order_id}" if order_id else ""
+    which = (f" of order {order_id}" if order_id else "") + (
+        f" on account {account}" if account else ""
+    )
     empty = f"no amendment{which}" + (f" is {wanted}" if wanted else " was found")
     reports.listed(listed, all_runs=all_runs, empty=empty)
 
@@ -280,18 +309,23 @@ def authorize(
     wait: Annotated[
         bool, typer.Option("--wait", help="Send as an update; wait until recorded.")
     ] = False,
+    account: AccountOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Send an authorization_outcome (a top-up authorization's result) to an amendment."""
     outcome = {"payment_id": payment_id, "amount": amount, "success": not declined}
+    account = parse_account(account) if account is not None else None
 
     async def main() -> tuple[Any, int | None]:
         client = await connect(settings(context))
-        seen = await send_authorization_outcome(client, order_id, outcome, wait=wait)
+        seen = await send_authorization_outcome(
+            client, order_id, outcome, wait=wait, account_id=account
+        )
         if seen is None:
             return None, None
         with contextlib.suppress(RPCError):  # the amendment may have ended meanwhile
-            return seen, (await get_state(client, order_id)).top_up_outstanding
+            state = await get_state(client, order_id, account_id=account)
+            return seen, state.top_up_outstanding
         return seen, None
 
     seen, outstanding = run(main())
@@ -306,8 +340,8 @@ def authorize(
     elif seen is None:
         console.say(
             f"sent {'declined' if declined else 'approved'} {amount} ({payment_id}) as a signal; "
-            f"not yet confirmed: {failures.status_hint(order_id)} shows how it was taken (or "
-            "send it with --wait)"
+            f"not yet confirmed: {failures.status_hint(order_id, account)} shows how it was "
+            "taken (or send it with --wait)"
         )
     else:
         console.say(outcome_line(seen))
@@ -321,14 +355,16 @@ def revert(
     context: typer.Context,
     order_id: Annotated[str, typer.Argument(help="The order whose amendment awaits a top-up.")],
     reason: Annotated[str, typer.Option(help="Why it is undone (shown in the UI).")],
+    account: AccountOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Undo an amendment that awaits its top-up: its lines reversed, the order restored, every
     top-up part already captured refunded to its payment. Waits until it is reverted."""
+    account = parse_account(account) if account is not None else None
 
     async def main() -> Any:
         client = await connect(settings(context))
-        return await revert_amendment(client, order_id, {"reason": reason})
+        return await revert_amendment(client, order_id, {"reason": reason}, account_id=account)
 
     result = run(main())
     if as_json:

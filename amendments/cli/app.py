@@ -56,6 +56,14 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document, nothing else.")]
+AccountOption = Annotated[
+    str | None,
+    typer.Option(
+        "--account",
+        help="The merchant's Dintero account (a deployment serving several); default: the "
+        "deployment's own.",
+    ),
+]
 
 
 @dataclass

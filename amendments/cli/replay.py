@@ -32,8 +32,9 @@ from amendments.api.replay import (
     replay_amendment,
     replay_failed,
 )
+from amendments.api.starter import parse_account
 from amendments.cli.amendments import outcome_of
-from amendments.cli.app import CliError, JsonFlag, app, handled, run, settings
+from amendments.cli.app import AccountOption, CliError, JsonFlag, app, handled, run, settings
 from amendments.domain import ids
 from amendments.domain.runs import BulkReplay
 from amendments.render import console, reports
@@ -92,6 +93,7 @@ def replay(
     concurrency: Annotated[
         int, typer.Option("--concurrency", help="With --failed: at most this many at once.")
     ] = DEFAULT_CONCURRENCY,
+    account: AccountOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Resume a failed, timed-out or terminated amendment (a reset; nothing is written twice);
@@ -114,6 +116,7 @@ def replay(
             failure=failure,
             order_prefix=order_prefix,
             query=query,
+            account_id=parse_account(account) if account is not None else None,
         )
         # Refused here, before anything is read or written, naming the option.
         selection.visibility_query(datetime.now(UTC))
@@ -125,14 +128,22 @@ def replay(
         raise CliError(f"{', '.join(given)} go with --failed")
     if amendment is None:
         raise CliError("name the amendment to replay, or --failed for every failed one")
-    replay_one(context, amendment, run_id, wait, as_json)
+    replay_one(context, amendment, account, run_id, wait, as_json)
 
 
 def replay_one(
-    context: typer.Context, amendment: str, run_id: str | None, wait: bool, as_json: bool
+    context: typer.Context,
+    amendment: str,
+    account: str | None,
+    run_id: str | None,
+    wait: bool,
+    as_json: bool,
 ) -> None:
-    workflow_id = ids.workflow_id(ids.order_id_of(amendment))
-    order_id = ids.order_id_of(workflow_id)
+    named, order_id = ids.account_and_order(amendment)
+    if account is not None and named is not None and account != named:
+        raise CliError(f"--account {account} is not the account {amendment} names ({named})")
+    account = parse_account(account) if account is not None else named
+    workflow_id = ids.workflow_id(order_id, account)
 
     async def main() -> tuple[Any, Any]:
         client = await connect(settings(context))
@@ -145,7 +156,7 @@ def replay_one(
                 f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
                 f"{replayed.rerun_from}"
             )
-        return replayed, await outcome_of(client, handle, order_id, quiet=as_json)
+        return replayed, await outcome_of(client, handle, quiet=as_json)
 
     replayed, result = run(main())
     if as_json:
@@ -162,7 +173,7 @@ def replay_one(
     elif result is None:
         console.say(
             f"replaying {workflow_id}: new run {replayed.new_run_id}, re-running from "
-            f"{replayed.rerun_from}; {failures.status_hint(order_id)} follows it"
+            f"{replayed.rerun_from}; {failures.status_hint(order_id, account)} follows it"
         )
     else:
         reports.result(result)

@@ -16,7 +16,7 @@ from amendments.domain.models import PaymentsMode
 from amendments.local.demo import play
 from amendments.local.stack import STATE_DIR, EmbeddedStack, Ports
 from amendments.ops.codec_server import codec_app, origins_of
-from amendments.payments.checkout.receiver import Signing, callback_app
+from amendments.payments.checkout.receiver import callback_app
 from amendments.render import console, reports
 from amendments.simulator.app import Simulator, SimulatorConfig
 from amendments.simulator.server import serve
@@ -128,13 +128,15 @@ def dev(
 def worker(context: typer.Context, as_json: JsonFlag = False) -> None:
     """Run a worker from the settings until SIGINT or SIGTERM (as `python worker.py` does)."""
     config = settings(context, local_defaults=False)
-    config.dintero_credentials()  # refused here, as `python worker.py` refuses, naming them
+    served = config.accounts()  # refused here, as `python worker.py` refuses, naming them
     if as_json:
         console.emit_json(
             {
                 "task_queue": config.task_queue,
                 "temporal": config.temporal_address,
                 "dintero": config.dintero_base_url,
+                "accounts": sorted(served.accounts),
+                "default_account": served.default,
                 "metrics": config.metrics_bind_address,
             }
         )
@@ -184,27 +186,18 @@ def callbacks(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8710,
     as_json: JsonFlag = False,
 ) -> None:
-    """Receive Dintero Checkout's callbacks at /callbacks/dintero (PAYMENTS=dintero-checkout):
-    each checked against Checkout and the amendment, then signalled to it."""
+    """Receive Dintero Checkout's callbacks at /callbacks/dintero/{account} (PAYMENTS=
+    dintero-checkout): each checked against Checkout and the amendment, then signalled to it."""
     config = settings(context, local_defaults=False)
-    account_id, _, _ = config.dintero_credentials()  # it reads transactions with the token
     telemetry.configure_logging(config.log_format)
-    signing = None
-    if config.dintero_signature_secret is not None:
-        if not config.callback_base_url:
-            raise CliError(
-                "DINTERO_SIGNATURE_SECRET needs CALLBACK_BASE_URL: the signature is over the "
-                "public URL Dintero calls"
-            )
-        signing = Signing(config.dintero_signature_secret, account_id, config.callback_base_url)
+    # It reads transactions with each account's token, and checks each account's signatures.
+    merchants = wiring.AccountMerchants(config, wiring.account_clients(config))
 
     async def main() -> None:
         client = await connect(config)
-        dintero = wiring.dintero_client(config)
-        checkout = wiring.checkout_client(config, dintero)
         server = uvicorn.Server(
             uvicorn.Config(
-                callback_app(client, checkout, signing),
+                callback_app(client, merchants),
                 host=host,
                 port=port,
                 log_level="warning",
@@ -214,8 +207,7 @@ def callbacks(
         try:
             await server.serve()
         finally:
-            await checkout.aclose()
-            await dintero.aclose()
+            await merchants.aclose()
 
     url = f"http://{host}:{port}/callbacks/dintero"
     if as_json:

@@ -1,16 +1,20 @@
-"""Client-credentials token auth for the Dintero API as an `httpx.Auth`.
+"""Token auth for the Dintero API as an `httpx.Auth`, one per account.
 
-It fetches `POST /v1/accounts/{aid}/auth/token` with HTTP Basic client_id:client_secret, caches
-the token until `refresh_margin` seconds before `expires_in`, lets concurrent requests share one
-fetch (a lock held only while a token is fetched), and refreshes once when the API answers 401
-with the token it sent. It must not log, repr or put into an error the secret or a token.
+`DinteroTokenAuth`: an account's own API client fetches `POST /v1/accounts/{aid}/auth/token`
+with HTTP Basic client_id:client_secret. `PartnerTokenAuth`: a merchant reached through a
+partner account takes the partner's token (its own `DinteroTokenAuth`, shared by the partner's
+merchants), exchanges it for the merchant (`exchange_token`) and asks the merchant's token
+endpoint with the exchanged token. Both cache the token until `refresh_margin` seconds before
+`expires_in`, let concurrent requests share one fetch (a lock held only while a token is
+fetched), and fetch again once when the API answers 401 with the token they sent. A token is
+only ever sent on its own account's requests (each account has its own auth). Nothing here logs,
+reprs or puts into an error a secret or a token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import re
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
@@ -20,9 +24,8 @@ from pydantic import SecretStr, ValidationError
 
 from amendments.dintero.errors import DinteroAuthError, DinteroInvalidResponse, error_from_response
 from amendments.dintero.models import AccessToken
+from amendments.domain.ids import ACCOUNT_ID
 from amendments.temporal import metrics
-
-ACCOUNT_ID = re.compile(r"^[PT]\d{8}$")
 
 
 def validate_account_id(account_id: str) -> str:
@@ -40,8 +43,75 @@ class _Token:
     refresh_at: float
 
 
-class DinteroTokenAuth(httpx.Auth):
-    """Bearer token auth with caching, one shared refresh and a retry on 401."""
+class _CachedTokenAuth(httpx.Auth):
+    """Bearer auth for one account: a cached token, one fetch shared by concurrent requests (a
+    lock held only while a token is fetched), and one refresh when the API answers 401 with the
+    token it sent. `_fetch` says how a token is fetched (one request or several)."""
+
+    def __init__(
+        self, *, account_id: str, refresh_margin: float, clock: Callable[[], float]
+    ) -> None:
+        self.account_id = validate_account_id(account_id)
+        self._refresh_margin = refresh_margin
+        self._clock = clock
+        self._token: _Token | None = None
+        self._lock = asyncio.Lock()
+        self.tokens_fetched = 0
+
+    def _fresh(self) -> str | None:
+        token = self._token
+        if token is not None and self._clock() < token.refresh_at:
+            return token.value
+        return None
+
+    def _fetch(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """The requests that fetch a token, each sent as it is yielded; it ends having kept the
+        token (`_keep`)."""
+        raise NotImplementedError
+
+    def _keep(self, response: httpx.Response, refused: str) -> str:
+        """The token a token endpoint answered, kept until shortly before it expires; a refusal
+        as `DinteroAuthError` (`refused`: what was asked, for the message)."""
+        token = _token_of(response, refused)
+        lifetime = max(0.0, token.expires_in - self._refresh_margin)
+        self._token = _Token(token.access_token, self._clock() + lifetime)
+        self.tokens_fetched += 1
+        return token.access_token
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        sent: str | None = None  # a token the API refused (401): fetched again, once
+        for _ in range(2):
+            token = self._fresh()
+            if token is None or token == sent:
+                async with self._lock:
+                    token = self._fresh()
+                    if token is None or token == sent:
+                        self._token = None
+                        fetching = self._fetch(request)
+                        step = await anext(fetching)
+                        while True:
+                            answer = yield step
+                            try:
+                                step = await fetching.asend(answer)
+                            except StopAsyncIteration:
+                                break
+                        assert self._token is not None
+                        token = self._token.value
+            request.headers["Authorization"] = f"Bearer {token}"
+            response = yield request
+            if response.status_code != 401:
+                return
+            sent = token
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        raise RuntimeError(f"{type(self).__name__} is for httpx.AsyncClient only")
+
+
+class DinteroTokenAuth(_CachedTokenAuth):
+    """An account's own API client: `POST /v1/accounts/{aid}/auth/token` with HTTP Basic
+    client_id:client_secret and the account's audience."""
 
     def __init__(
         self,
@@ -54,55 +124,22 @@ class DinteroTokenAuth(httpx.Auth):
         clock: Callable[[], float] = time.monotonic,
         token_url: str | None = None,
     ) -> None:
-        self.account_id = validate_account_id(account_id)
+        super().__init__(account_id=account_id, refresh_margin=refresh_margin, clock=clock)
         # One token serves the Orders API and Checkout: with `token_url`, it is always asked for
         # there (the Orders host), whichever API's request needs it.
         self._token_url = token_url
         self._client_id = client_id
         self._client_secret = client_secret
         self._audience = audience
-        self._refresh_margin = refresh_margin
-        self._clock = clock
-        self._token: _Token | None = None
-        self._lock = asyncio.Lock()
-        self.tokens_fetched = 0
 
     def __repr__(self) -> str:
         return f"DinteroTokenAuth(account_id={self.account_id!r}, client_id={self._client_id!r})"
-
-    def _fresh(self) -> str | None:
-        token = self._token
-        if token is not None and self._clock() < token.refresh_at:
-            return token.value
-        return None
 
     def _basic(self) -> str:
         pair = f"{self._client_id}:{self._client_secret.get_secret_value()}".encode()
         return "Basic " + base64.b64encode(pair).decode("ascii")
 
-    def _store(self, response: httpx.Response) -> str:
-        if response.status_code in (400, 401, 403):
-            error = error_from_response(response)
-            raise DinteroAuthError(
-                f"Dintero refused the client credentials for account {self.account_id}: "
-                f"{error.message}",
-                status=response.status_code,
-                code=error.code,
-            )
-        if response.is_error:
-            raise error_from_response(response)
-        try:
-            token = AccessToken.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise DinteroInvalidResponse(
-                f"the token endpoint answered with an unexpected body ({exc.error_count()} errors)"
-            ) from None
-        lifetime = max(0.0, token.expires_in - self._refresh_margin)
-        self._token = _Token(token.access_token, self._clock() + lifetime)
-        self.tokens_fetched += 1
-        return token.access_token
-
-    def _token_request_for(self, request: httpx.Request) -> httpx.Request:
+    def token_request(self, request: httpx.Request) -> httpx.Request:
         """The token request, on the same host and path prefix as the API request it serves."""
         path = request.url.path
         prefix = path[: path.find("/v1/accounts/")] if "/v1/accounts/" in path else ""
@@ -123,38 +160,112 @@ class DinteroTokenAuth(httpx.Auth):
             headers=headers,
         )
 
-    async def async_auth_flow(
-        self, request: httpx.Request
-    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = self._fresh()
-        if token is None:
-            async with self._lock:
-                token = self._fresh()
-                if token is None:
-                    started = time.perf_counter()
-                    response = yield self._token_request_for(request)
-                    await response.aread()
-                    _counted(response, started)
-                    token = self._store(response)
-        request.headers["Authorization"] = f"Bearer {token}"
-        response = yield request
-        if response.status_code != 401:
+    async def _fetch(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        started = time.perf_counter()
+        response = yield self.token_request(request)
+        await response.aread()
+        _counted("token", response, started)
+        self._keep(response, f"the client credentials for account {self.account_id}")
+
+
+class PartnerTokenAuth(_CachedTokenAuth):
+    """A merchant's account reached through its partner (Dintero's partner API): the partner's
+    own token (`partner`, shared by every merchant of that partner), exchanged at
+    `POST /v1/accounts/{partner}/auth/exchange_token` with `{"account_id": merchant}` for an
+    exchange token, which `POST /v1/accounts/{merchant}/auth/token` (`grant_type:
+    client_credentials`, audience the partner's account URL) turns into the merchant's token.
+    Dintero's pages disagree on that audience (the partner's or the merchant's URL) and on the
+    lifetimes (`expires_in` is read, never assumed); `amend conformance` checks the audience
+    (probe P2)."""
+
+    def __init__(
+        self,
+        *,
+        account_id: str,
+        partner: DinteroTokenAuth,
+        base_url: str,
+        refresh_margin: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(account_id=account_id, refresh_margin=refresh_margin, clock=clock)
+        self.partner = partner
+        self._base = base_url.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"PartnerTokenAuth(account_id={self.account_id!r}, partner={self.partner!r})"
+
+    def exchange_request(self, partner_token: str) -> httpx.Request:
+        return httpx.Request(
+            "POST",
+            f"{self._base}/v1/accounts/{self.partner.account_id}/auth/exchange_token",
+            json={"account_id": self.account_id},
+            headers={"Authorization": f"Bearer {partner_token}"},
+        )
+
+    def merchant_token_request(self, exchange_token: str) -> httpx.Request:
+        return httpx.Request(
+            "POST",
+            f"{self._base}/v1/accounts/{self.account_id}/auth/token",
+            json={
+                "grant_type": "client_credentials",
+                "audience": f"{self._base}/v1/accounts/{self.partner.account_id}",
+            },
+            headers={"Authorization": f"Bearer {exchange_token}"},
+        )
+
+    async def _fetch(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        partner = self.partner
+        for attempt in (1, 2):
+            partner_token = partner._fresh()
+            if partner_token is None:
+                async with partner._lock:
+                    partner_token = partner._fresh()
+                    if partner_token is None:
+                        fetching = partner._fetch(request)
+                        step = await anext(fetching)
+                        while True:
+                            answer = yield step
+                            try:
+                                step = await fetching.asend(answer)
+                            except StopAsyncIteration:
+                                break
+                        assert partner._token is not None
+                        partner_token = partner._token.value
+            started = time.perf_counter()
+            exchanged = yield self.exchange_request(partner_token)
+            await exchanged.aread()
+            _counted("exchange_token", exchanged, started)
+            if exchanged.status_code == 401 and attempt == 1:
+                partner._token = None  # the partner's token went stale: fetch it once more
+                continue
+            exchange = _token_of(
+                exchanged, f"partner {partner.account_id}'s exchange for account {self.account_id}"
+            )
+            started = time.perf_counter()
+            response = yield self.merchant_token_request(exchange.access_token)
+            await response.aread()
+            _counted("token", response, started)
+            self._keep(response, f"the exchanged token for account {self.account_id}")
             return
-        async with self._lock:
-            current = self._fresh()
-            if current is None or current == token:
-                self._token = None
-                started = time.perf_counter()
-                refreshed = yield self._token_request_for(request)
-                await refreshed.aread()
-                _counted(refreshed, started)
-                current = self._store(refreshed)
-        request.headers["Authorization"] = f"Bearer {current}"
-        yield request
-
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        raise RuntimeError("DinteroTokenAuth is for httpx.AsyncClient only")
 
 
-def _counted(response: httpx.Response, started: float) -> None:
-    metrics.dintero_request("token", str(response.status_code), time.perf_counter() - started)
+def _token_of(response: httpx.Response, refused: str) -> AccessToken:
+    if response.status_code in (400, 401, 403):
+        error = error_from_response(response)
+        raise DinteroAuthError(
+            f"Dintero refused {refused}: {error.message}",
+            status=response.status_code,
+            code=error.code,
+        )
+    if response.is_error:
+        raise error_from_response(response)
+    try:
+        return AccessToken.model_validate_json(response.content)
+    except ValidationError as exc:
+        raise DinteroInvalidResponse(
+            f"the token endpoint answered with an unexpected body ({exc.error_count()} errors)"
+        ) from None
+
+
+def _counted(operation: str, response: httpx.Response, started: float) -> None:
+    metrics.dintero_request(operation, str(response.status_code), time.perf_counter() - started)

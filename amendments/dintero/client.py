@@ -55,24 +55,22 @@ def build_http(
     *,
     base_url: str = DEFAULT_BASE_URL,
     account_id: str,
-    client_id: str,
-    client_secret: SecretStr,
+    client_id: str | None = None,
+    client_secret: SecretStr | None = None,
     timeout: httpx.Timeout = DEFAULT_TIMEOUT,
     transport: httpx.AsyncBaseTransport | None = None,
     max_connections: int = 50,
-    auth: DinteroTokenAuth | None = None,
+    auth: httpx.Auth | None = None,
 ) -> httpx.AsyncClient:
-    """The process's one `httpx.AsyncClient` for Dintero: token auth, timeouts, User-Agent.
-    `auth` shares another client's token (Checkout's client takes the Orders client's)."""
+    """The process's `httpx.AsyncClient` for one Dintero account: token auth, timeouts,
+    User-Agent. `auth` is the account's token auth when it is made elsewhere (Checkout's client
+    shares the Orders client's; a partner's merchant has a `PartnerTokenAuth`); else the
+    account's own client credentials make one."""
     validate_account_id(account_id)
     if auth is None:
-        auth = DinteroTokenAuth(
-            account_id=account_id,
-            client_id=client_id,
-            client_secret=client_secret,
-            audience=f"{base_url.rstrip('/')}/v1/accounts/{account_id}",
-            token_url=f"{base_url.rstrip('/')}/v1/accounts/{account_id}/auth/token",
-        )
+        if client_id is None or client_secret is None:
+            raise ValueError("build_http needs client_id and client_secret, or auth")
+        auth = own_client_auth(base_url, account_id, client_id, client_secret)
     return httpx.AsyncClient(
         base_url=base_url,
         auth=auth,
@@ -87,6 +85,20 @@ def build_http(
             max_keepalive_connections=max_connections,
             keepalive_expiry=4.0,
         ),
+    )
+
+
+def own_client_auth(
+    base_url: str, account_id: str, client_id: str, client_secret: SecretStr
+) -> DinteroTokenAuth:
+    """An account's own API client's token auth, its tokens asked for on the Orders host."""
+    base = base_url.rstrip("/")
+    return DinteroTokenAuth(
+        account_id=account_id,
+        client_id=client_id,
+        client_secret=client_secret,
+        audience=f"{base}/v1/accounts/{account_id}",
+        token_url=f"{base}/v1/accounts/{account_id}/auth/token",
     )
 
 

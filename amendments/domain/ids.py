@@ -4,7 +4,8 @@ it would let a retried write land twice, or an operator's search miss.
 
 - the contract's names: workflow types, signals, updates, the query, memo keys, patch ids;
 - the workflow id of an order's amendment, `amend-{order_id}` (one amendment per order at a time),
-  and of an order being placed;
+  `amend-{account_id}-{order_id}` when the input names a Dintero account (two merchants may
+  have the same order id), and of an order being placed;
 - the amendment's marker, a short hash of workflow id and amendment id (never the run id, which a
   reset changes), from which every `authorization_id` of its records derives (at most 40
   characters, Dintero's limit);
@@ -26,6 +27,7 @@ separates safely.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,14 +57,34 @@ PLACE_PREFIX = "place-"
 MAX_AUTHORIZATION_ID = 40  # Dintero's limit on `authorization_id`
 
 
-def workflow_id(order_id: str) -> str:
-    """`amend-K3X9QZ1AB`: the workflow of an order's amendment."""
-    return f"{WORKFLOW_PREFIX}{order_id}"
+ACCOUNT_ID = re.compile(r"^[PT]\d{8}$")  # Dintero's account ids: T (test) or P, and 8 digits
+_QUALIFIED = re.compile(r"^(?P<account>[PT]\d{8})-(?P<order>.+)$")
+
+
+def workflow_id(order_id: str, account_id: str | None = None) -> str:
+    """`amend-K3X9QZ1AB`: the workflow of an order's amendment; `amend-T22222222-K3X9QZ1AB`
+    when the amendment names its Dintero account."""
+    if account_id is None:
+        return f"{WORKFLOW_PREFIX}{order_id}"
+    return f"{WORKFLOW_PREFIX}{account_id}-{order_id}"
 
 
 def order_id_of(workflow_id_or_order: str) -> str:
-    """The order id in `amend-{order_id}`, or the argument itself when it names the order."""
-    return workflow_id_or_order.removeprefix(WORKFLOW_PREFIX)
+    """The order id in `amend-{order_id}` or `amend-{account_id}-{order_id}`, or the argument
+    itself when it names the order."""
+    return account_and_order(workflow_id_or_order)[1]
+
+
+def account_and_order(workflow_id_or_order: str) -> tuple[str | None, str]:
+    """The account (None: the deployment's default) and the order an amendment's workflow id
+    names; an order id on its own is itself."""
+    if not workflow_id_or_order.startswith(WORKFLOW_PREFIX):
+        return None, workflow_id_or_order
+    rest = workflow_id_or_order.removeprefix(WORKFLOW_PREFIX)
+    qualified = _QUALIFIED.fullmatch(rest)
+    if qualified is None:
+        return None, rest
+    return qualified["account"], qualified["order"]
 
 
 def is_amendment_workflow(workflow_id_: str) -> bool:
@@ -76,9 +98,11 @@ def reset_request_id(workflow_id_: str, run_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"reset/{workflow_id_}/{run_id}"))
 
 
-def place_workflow_id() -> str:
-    """`place-{uuid}`: the workflow of an order being placed (its order id is Dintero's)."""
-    return f"{PLACE_PREFIX}{uuid.uuid4()}"
+def place_workflow_id(account_id: str | None = None) -> str:
+    """`place-{uuid}`, `place-{account_id}-{uuid}`: the workflow of an order being placed (its
+    order id is Dintero's)."""
+    account = f"{account_id}-" if account_id is not None else ""
+    return f"{PLACE_PREFIX}{account}{uuid.uuid4()}"
 
 
 # --- markers ------------------------------------------------------------------------------
@@ -234,9 +258,15 @@ def checkout_step(step: str) -> str:
 
 # --- Checkout references --------------------------------------------------------------------
 
-# Where the callback receiver (`amend callbacks`) listens: each payment session names it.
+# Where the callback receiver (`amend callbacks`) listens: each payment session names it, with
+# its account (`/callbacks/dintero/T22222222`: callbacks are signed per account). Sessions made
+# before accounts were named call the bare path, which is the default account's.
 CALLBACK_PATH = "/callbacks/dintero"
 RETURN_PATH = "/callbacks/dintero/return"
+
+
+def callback_path(account_id: str) -> str:
+    return f"{CALLBACK_PATH}/{account_id}"
 
 
 def checkout_reference(workflow_id_: str, amendment_id: str, step: str) -> str:

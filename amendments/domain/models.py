@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, RootModel, StrictBool, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from amendments.domain import ids
 from amendments.domain.base import Model
@@ -25,6 +33,24 @@ MAX_LINES = 500
 
 Text = Annotated[str, Field(min_length=1, max_length=1000)]
 Identifier = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")]
+
+
+def _account_id(value: str) -> str:
+    if not ids.ACCOUNT_ID.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a Dintero account id: T (test) or P (production) and 8 digits, "
+            "e.g. T12345678"
+        )
+    return value
+
+
+# A Dintero account: T (test) or P (production) and 8 digits (`ids.ACCOUNT_ID`); the schema
+# shows the pattern, the check says it in words.
+AccountId = Annotated[
+    str,
+    Field(json_schema_extra={"pattern": ids.ACCOUNT_ID.pattern}),
+    AfterValidator(_account_id),
+]
 Cents = Annotated[StrictInt, Field(ge=-(10**13), le=10**13)]
 
 
@@ -74,6 +100,9 @@ class AmendOrderInput(Model):
     on_top_up_timeout: Literal["revert", "fail"] = "revert"
     # Optional: the currency the new prices are in; when given it must be the order's.
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    # Optional: the merchant's Dintero account, one of those the deployment serves; without it
+    # the deployment's single (default) account. It is part of the workflow id.
+    account_id: AccountId | None = None
 
     @model_validator(mode="after")
     def _not_empty(self) -> AmendOrderInput:
@@ -88,7 +117,7 @@ class AmendOrderInput(Model):
 
     @property
     def workflow_id(self) -> str:
-        return ids.workflow_id(self.order_id)
+        return ids.workflow_id(self.order_id, self.account_id)
 
     @property
     def marker(self) -> str:
@@ -104,6 +133,7 @@ class PlaceOrderInput(Model):
     items: tuple[NewItem, ...] = Field(min_length=1, max_length=MAX_LINES)
     payment_id: Annotated[str, Field(min_length=1, max_length=200)]
     capture: StrictBool = True
+    account_id: AccountId | None = None  # as `AmendOrderInput.account_id`
 
 
 class PlacedOrder(Model):
@@ -237,6 +267,9 @@ class Plan(Model):
     # Whether top-up parts are captured: on an order that was captured and holds nothing only
     # reserved; else (captured at shipment) a top-up is an authorization only.
     top_up_captured: bool = True
+    # The Dintero account the order is on, as the planning worker resolved it (the input's, or
+    # the deployment's default); every later write goes to it. None in plans made before.
+    account_id: str | None = None
 
     @model_validator(mode="before")
     @classmethod

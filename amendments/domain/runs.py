@@ -36,6 +36,7 @@ class ListedAmendment(Model):
     closed_at: datetime | None = None
     top_up_outstanding: int = 0
     superseded: tuple[ListedRun, ...] = ()
+    account_id: str | None = None  # the merchant's Dintero account (search attribute)
 
 
 class FailedAmendment(Model):

@@ -24,8 +24,9 @@ Test controls live under `/_sim/`, a prefix Dintero does not use:
 HTTP as Dintero calls it), `GET|POST|DELETE /_sim/checkout/accepting` (`{"action": "capture" |
 "refund" | "void" | "*", "times"?, "complete_ms"?, "outcome": "success" | "failure" | "never"}`:
 such operations answer 202 and complete later, or fail, or never complete) and
-`POST /_sim/checkout/signature` (`{"secret": "..." | null}`: callbacks carry
-`Dintero-Signature` from then on, as once a merchant has created a signature secret) and
+`POST /_sim/checkout/signature` (`{"secret": "..." | null, "account_id"?}`: callbacks carry
+`Dintero-Signature` from then on, as once a merchant has created a signature secret; with
+`account_id`, that account's callbacks only) and
 `GET|POST|DELETE /_sim/assumptions` (`{"flip": "A7" | "EVENT_REFERENCE"}`: behave as Dintero
 would if that assumption were wrong; for `amend conformance`'s own tests).
 
@@ -65,6 +66,13 @@ without a Dintero source:
   created and shows it as the draft's `order_id`; completion creates the order under that id.
 - A11 Tokens are opaque strings valid for `token_ttl` seconds for one account; the token request
   must say `grant_type: client_credentials` and an audience ending in `/v1/accounts/{aid}`.
+- A17 Partner accounts (`auth.py`): an exchange token (`POST /v1/accounts/{partner}/auth/
+  exchange_token`, taken with the partner's own access token) opens only its merchant's token
+  endpoint, which takes it as the bearer with an audience ending in the partner's or the
+  merchant's `/v1/accounts/{id}` (Dintero's pages show both) and answers the merchant's access
+  token, valid `token_ttl` like any other; no other path takes an exchange token, and a
+  partner's own token opens only the partner's paths. Any partner acts for any merchant unless
+  `partner_links` lists each partner's merchants (403 for another).
 - A13 A line need not be authorized or captured in full, and a reversal line may reverse a line
   that was paid only in part, its own records taking back only what was recorded (a reverted
   amendment); with `multiple_authorizations` a reversal line takes one authorization per payment.
@@ -89,7 +97,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -104,6 +111,7 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from amendments import failures
+from amendments.domain.ids import ACCOUNT_ID
 from amendments.simulator import checkout
 from amendments.simulator.auth import Tokens
 from amendments.simulator.base import SimError
@@ -119,7 +127,6 @@ from amendments.simulator.faults import (
 )
 from amendments.simulator.state import Store
 
-ACCOUNT_ID = re.compile(r"^[PT]\d{8}$")
 __all__ = ["FLIPPABLE", "AcceptRule", "FaultRule", "Simulator", "SimulatorConfig"]
 
 
@@ -137,6 +144,10 @@ class SimulatorConfig:
     token_ttl: float = 3600.0
     client_id: str | None = None
     client_secret: SecretStr | None = None
+    # Fixed credentials per account (any other account takes any credentials, or the pair
+    # above), and each partner's merchants (None: any partner acts for any merchant).
+    credentials: dict[str, tuple[str, SecretStr]] = field(default_factory=dict)
+    partner_links: dict[str, set[str]] | None = None
     seed: int | None = None
     # Where drafts, orders and records are kept across restarts (`amend dev`); None: in memory
     # only (tests, the demo). Request log, faults and tokens are never kept.
@@ -169,6 +180,8 @@ class Simulator:
         self.tokens = Tokens(
             self.config.token_ttl, self.config.client_id, self.config.client_secret
         )
+        self.tokens.credentials = dict(self.config.credentials)
+        self.tokens.partner_links = self.config.partner_links
         self.customer = Customer(lambda: self.store, self._keep)
         self.app = self._build()
 
@@ -180,6 +193,8 @@ class Simulator:
         self.faults.reset()
         self.customer.reset()
         self.tokens.clear()
+        self.tokens.credentials = dict(self.config.credentials)
+        self.tokens.partner_links = self.config.partner_links
         self._keep()
 
     def add_faults(self, rules: list[FaultRule]) -> None:
@@ -243,6 +258,7 @@ class Simulator:
         params: Callable[[Request], Any] = lambda request: request.path_params  # noqa: E731
         api = [
             _Route(prefix + "/auth/token", "POST", self.tokens.issue, write=False),
+            _Route(prefix + "/auth/exchange_token", "POST", self.tokens.exchange, write=False),
             _Route(shop + "/draft_orders", "POST",
                    store(lambda s, aid, r, body: s.create_draft(aid, body)), write=True),
             _Route(shop + "/draft_orders", "GET",
@@ -373,8 +389,9 @@ class Simulator:
         try:
             if aid is not None and not ACCOUNT_ID.fullmatch(aid):
                 raise SimError(404, "NOT_FOUND", f"account {aid!r} does not match ^[PT]\\d{{8}}$")
-            if not route.path.endswith("/auth/token"):
+            if "/auth/" not in route.path:  # the token endpoints check their own credentials
                 aid = self.tokens.authenticate(request, aid)
+                entry["account"] = aid  # the account of the token that was accepted
             assert aid is not None
             if rule is not None and rule.mode == "drop" and not (rule.apply and route.write):
                 entry["fault"] = "drop"

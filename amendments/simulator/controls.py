@@ -36,6 +36,7 @@ class SignatureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     secret: str | None = Field(default=None, min_length=1, max_length=200)
+    account_id: str | None = Field(default=None, pattern=r"^[PT]\d{8}$")  # None: every account
 
 
 class Controlled(Protocol):
@@ -104,8 +105,13 @@ def control_routes(sim: Controlled) -> list[Route]:
             given = SignatureIn.model_validate_json(await request.body())
         except ValidationError as exc:
             return _bad(exc)
-        sim.customer.signature_secret = given.secret
-        return JSONResponse({"signed": given.secret is not None})
+        if given.account_id is None:
+            sim.customer.signature_secret = given.secret
+        elif given.secret is None:
+            sim.customer.signature_secrets.pop(given.account_id, None)
+        else:
+            sim.customer.signature_secrets[given.account_id] = given.secret
+        return JSONResponse({"signed": given.secret is not None, "account_id": given.account_id})
 
     async def assumptions(request: Request) -> Response:
         """`POST {"flip": "A7"}`: behave as if that assumption were wrong (FLIPPABLE); `DELETE`:

@@ -46,12 +46,16 @@ class Customer:
         self._store = store
         self._keep = keep
         self.callbacks: list[dict[str, Any]] = []  # every callback delivery, with its answer
-        self.signature_secret: str | None = None  # callbacks signed when set
+        # Callbacks are signed when the account has a secret: its own (`signature_secrets`),
+        # else the one every account shares (`signature_secret`).
+        self.signature_secret: str | None = None
+        self.signature_secrets: dict[str, str] = {}
         self.later: set[asyncio.Task[None]] = set()  # deliveries and completions still to come
 
     def reset(self) -> None:
         self.callbacks.clear()
         self.signature_secret = None
+        self.signature_secrets.clear()
 
     def soon(self, work: asyncio.Task[None]) -> None:
         """Keep a task that completes later (a late callback, an accepted operation)."""
@@ -137,9 +141,10 @@ class Customer:
             for attempt in range(1, attempts + 1):
                 answer["attempts"] = attempt
                 request = http.build_request(method, url, params=params, json=body)
-                if self.signature_secret is not None:
+                secret = self.signature_secrets.get(aid, self.signature_secret)
+                if secret is not None:
                     request.headers[signature.HEADER] = signature.sign(
-                        self.signature_secret,
+                        secret,
                         int(time.time()),
                         aid,
                         method,

@@ -6,8 +6,10 @@ through `activity.metric_meter()`; anywhere else (the CLI's dry run) nothing is 
 exports them with its own `temporal_*` metrics on one Prometheus endpoint when the worker's
 runtime has one (`METRICS_BIND_ADDRESS`, `amendments/worker/telemetry.py`).
 
-Labels are bounded: an outcome, a branch, a route name, an HTTP status, a record kind. Never an
-order id, amendment id or payment id (each would make a series per amendment).
+Labels are bounded: an outcome, a branch, a route name, an HTTP status, a record kind, and the
+Dintero account of an amendment (`account`: the first `ACCOUNT_LABELS` accounts a worker's
+amendments run for are named, any more are `other`, an amendment refused before it had one is
+`none`). Never an order id, amendment id or payment id (each would make a series per amendment).
 """
 
 from __future__ import annotations
@@ -81,9 +83,29 @@ def branch_of(plan_branch: str | None) -> Branch:
 # --- in a workflow ------------------------------------------------------------------------
 
 
-def amendment_finished(outcome: Outcome, branch: Branch, seconds: float) -> None:
+# How many accounts a worker names in the `account` label; a platform serving more sees the rest
+# as `other` (its dashboards then filter by the search attribute `DinteroAccount` instead).
+ACCOUNT_LABELS = 50
+_LABELLED: set[str] = set()
+
+
+def account_label(account_id: str | None) -> str:
+    """The `account` label: the account, up to `ACCOUNT_LABELS` of them per process."""
+    if account_id is None:
+        return "none"
+    if account_id in _LABELLED:
+        return account_id
+    if len(_LABELLED) < ACCOUNT_LABELS:
+        _LABELLED.add(account_id)
+        return account_id
+    return "other"
+
+
+def amendment_finished(
+    outcome: Outcome, branch: Branch, seconds: float, account_id: str | None = None
+) -> None:
     meter = workflow.metric_meter()
-    labels = {"outcome": outcome, "branch": branch}
+    labels = {"outcome": outcome, "branch": branch, "account": account_label(account_id)}
     meter.create_counter(FINISHED, "Amendments that ended, by outcome and branch").add(1, labels)
     meter.create_histogram_float(DURATION, "From the amendment's start to its end", "s").record(
         seconds, {"branch": branch}

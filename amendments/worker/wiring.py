@@ -25,11 +25,15 @@ from temporalio.worker import (
 )
 
 from activities.dintero import DinteroActivities
-from amendments.config import Settings, checkout_settings
+from amendments.config import Settings, SettingsError, checkout_settings
 from amendments.dintero import DinteroClient, build_http
+from amendments.dintero.accounts import LISTED, Accounts
 from amendments.dintero.auth import DinteroTokenAuth
+from amendments.dintero.directory import AccountClients
+from amendments.payments.accounts import Directory, ManyAccounts
 from amendments.payments.checkout.adapter import DinteroCheckout
 from amendments.payments.checkout.client import CheckoutClient
+from amendments.payments.checkout.receiver import Merchant, Signing
 from amendments.payments.port import Payments, RecordOnly
 from amendments.temporal.connection import connect, connect_options, ensure_search_attributes
 from amendments.worker import telemetry
@@ -87,8 +91,22 @@ def worker_tuning() -> dict[str, Any]:
 def dintero_client(
     settings: Settings, transport: httpx.AsyncBaseTransport | None = None
 ) -> DinteroClient:
+    """The single account's Dintero client (`DINTERO_ACCOUNT_ID` and its credentials)."""
     http = _http(settings, settings.dintero_base_url, transport=transport)
     return DinteroClient(http, settings.dintero_credentials()[0])
+
+
+def account_clients(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> AccountClients:
+    """A Dintero client for each account the settings serve (`DINTERO_ACCOUNTS_FILE`, and the
+    single account's settings, the default), each made on first use."""
+    return AccountClients(
+        settings.accounts(),
+        base_url=settings.dintero_base_url,
+        timeout=_timeout(settings),
+        transport=transport,
+    )
 
 
 def checkout_client(settings: Settings, dintero: DinteroClient) -> CheckoutClient:
@@ -99,6 +117,10 @@ def checkout_client(settings: Settings, dintero: DinteroClient) -> CheckoutClien
     return CheckoutClient(http, settings.dintero_checkout_profile_id or "")
 
 
+def _timeout(settings: Settings) -> httpx.Timeout:
+    return httpx.Timeout(settings.dintero_timeout_seconds, connect=5.0)
+
+
 def _http(settings: Settings, base_url: str, **options: Any) -> httpx.AsyncClient:
     """A Dintero HTTP client from the settings' credentials and timeout."""
     account_id, client_id, secret = settings.dintero_credentials()
@@ -107,7 +129,7 @@ def _http(settings: Settings, base_url: str, **options: Any) -> httpx.AsyncClien
         account_id=account_id,
         client_id=client_id,
         client_secret=secret,
-        timeout=httpx.Timeout(settings.dintero_timeout_seconds, connect=5.0),
+        timeout=_timeout(settings),
         **options,
     )
 
@@ -117,12 +139,94 @@ def payments_for(settings: Settings, dintero: DinteroClient) -> Payments:
     if settings.payments == "record-only":
         return RecordOnly()
     _, callback_base_url = checkout_settings(settings)
-    return DinteroCheckout(checkout_client(settings, dintero), callback_base_url)
+    return DinteroCheckout(
+        checkout_client(settings, dintero), callback_base_url, dintero.account_id
+    )
+
+
+def account_checkout(
+    settings: Settings, clients: AccountClients, account_id: str
+) -> CheckoutClient:
+    """One account's Checkout client: its Orders client's token, its payment profile."""
+    account = clients.account(account_id)
+    http = build_http(
+        base_url=settings.dintero_checkout_base_url,
+        account_id=account_id,
+        timeout=_timeout(settings),
+        auth=clients.client(account_id).http.auth,
+    )
+    return CheckoutClient(http, account.checkout_profile_id or "")
+
+
+class AccountMerchants:
+    """The callback receiver's side of each account (`Merchant`): its Checkout client and its
+    signature check, made on first use; None for an account the settings do not serve."""
+
+    def __init__(self, settings: Settings, clients: AccountClients) -> None:
+        self.settings = settings
+        self.clients = clients
+        self._made: dict[str, Merchant] = {}
+        for account in clients.accounts.accounts.values():
+            if account.signature_secret is not None and not settings.callback_base_url:
+                raise SettingsError(
+                    f"{account.signature_secret.key} needs CALLBACK_BASE_URL: the signature is "
+                    "over the public URL Dintero calls"
+                )
+
+    def get(self, account_id: str | None) -> Merchant | None:
+        served = self.clients.accounts
+        wanted = account_id or served.default
+        if wanted is None or wanted not in served.accounts:
+            return None
+        found = self._made.get(wanted)
+        if found is None:
+            account = served.accounts[wanted]
+            signing = None
+            if account.signature_secret is not None:
+                assert self.settings.callback_base_url is not None
+                signing = Signing(
+                    account.signature_secret.read(), wanted, self.settings.callback_base_url
+                )
+            checkout = account_checkout(self.settings, self.clients, wanted)
+            found = self._made[wanted] = Merchant(wanted, checkout, signing)
+        return found
+
+    async def aclose(self) -> None:
+        for merchant in self._made.values():
+            await merchant.checkout.aclose()
+        await self.clients.aclose()
+
+
+def directory(settings: Settings) -> ManyAccounts:
+    """Every account's Orders client and payments adapter, for the activities; with
+    `PAYMENTS=dintero-checkout` every account needs its Checkout profile (a SettingsError names
+    the one without)."""
+    clients = account_clients(settings)
+    if settings.payments == "record-only":
+        return ManyAccounts(clients)
+    if settings.dintero_accounts_file is None:
+        checkout_settings(settings)  # the single account's: names each setting missing
+    if not settings.callback_base_url:
+        raise SettingsError("PAYMENTS=dintero-checkout needs CALLBACK_BASE_URL")
+    for account in clients.accounts.accounts.values():
+        if not account.checkout_profile_id:
+            where = (
+                "DINTERO_CHECKOUT_PROFILE_ID"
+                if account.account_id == settings.dintero_account_id
+                else f"DINTERO_ACCOUNTS_FILE accounts.{account.account_id}.checkout_profile_id"
+            )
+            raise SettingsError(f"PAYMENTS=dintero-checkout needs {where}")
+    base = settings.callback_base_url.rstrip("/")
+
+    def checkout_of(clients: AccountClients, account_id: str) -> Payments:
+        return DinteroCheckout(account_checkout(settings, clients, account_id), base, account_id)
+
+    return ManyAccounts(clients, checkout_of)
 
 
 def build_worker(
     client: Client,
-    dintero: DinteroClient,
+    dintero: DinteroClient | Directory,
     task_queue: str,
     payments: Payments | None = None,
     version: WorkerDeploymentVersion | None = None,
@@ -157,7 +261,11 @@ def build_worker(
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
-    dintero = dintero_client(settings)
+    accounts = directory(settings)
+    served = accounts.clients.accounts
+    for account in served.accounts.values():
+        for problem in account.unreadable():
+            log.warning("account %s cannot be used until fixed: %s", account.account_id, problem)
     provider = telemetry.tracing(settings)
     runtime = telemetry.runtime(settings)
     client = await connect(
@@ -177,12 +285,11 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
     added = await ensure_search_attributes(client, settings.temporal_namespace)
     if added:
         log.info("registered search attributes %s on %s", added, settings.temporal_namespace)
-    payments = payments_for(settings, dintero)
     version = settings.deployment_version
-    worker = build_worker(client, dintero, settings.task_queue, payments, version)
+    worker = build_worker(client, accounts, settings.task_queue, version=version)
     keyring = settings.keyring()
     log.info(
-        "worker polling %s as %s; Temporal: %s; payloads %s; Dintero at %s (account %s)",
+        "worker polling %s as %s; Temporal: %s; payloads %s; Dintero at %s (%s)",
         settings.task_queue,
         f"build {version.build_id} of deployment {version.deployment_name}"
         if version is not None
@@ -190,7 +297,7 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
         connect_options(settings).describe(),
         f"encrypted (key {keyring.current})" if keyring else "not encrypted",
         settings.dintero_base_url,
-        dintero.account_id,
+        _accounts_line(served),
     )
     try:
         async with worker:
@@ -198,10 +305,22 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             log.info("stopping: finishing running activities")
     finally:
         await asyncio.gather(*tasks, return_exceptions=True)
-        await dintero.aclose()
+        await accounts.aclose()
         if provider is not None:
             provider.shutdown()  # flushes the spans not yet exported
     log.info("worker stopped")
+
+
+def _accounts_line(served: Accounts) -> str:
+    """The accounts the worker serves, for its start line: each, and how it is reached."""
+    if len(served.accounts) == 1 and served.default is not None:
+        return f"account {served.default}"
+    shown = ", ".join(
+        f"{a.account_id} {a.reached}" + (" (default)" if a.account_id == served.default else "")
+        for a in list(served.accounts.values())[:LISTED]
+    )
+    more = len(served.accounts) - LISTED
+    return f"{len(served.accounts)} accounts: {shown}" + (f" and {more} more" if more > 0 else "")
 
 
 async def serve_until_signalled(settings: Settings) -> None:

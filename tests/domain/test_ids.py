@@ -41,6 +41,24 @@ def test_authorization_ids_fit_dintero_and_depend_only_on_the_amendment(
         ids.authorization_id(marker, "x" * 30)
 
 
+ACCOUNT = st.from_regex(r"[PT][0-9]{8}", fullmatch=True)
+
+
+@given(ACCOUNT, ORDER, AMENDMENT, st.integers(1, 10_000))
+def test_an_accounts_ids_parse_back(
+    account_id: str, order_id: str, amendment_id: str, number: int
+) -> None:
+    workflow_id = ids.workflow_id(order_id, account_id)
+    assert workflow_id == f"amend-{account_id}-{order_id}"  # the contract's spelling
+    assert ids.account_and_order(workflow_id) == (account_id, order_id)
+    assert ids.account_and_order(ids.workflow_id(order_id)) == (None, order_id)
+    assert ids.order_id_of(workflow_id) == order_id
+    reference = ids.merchant_reference(workflow_id, amendment_id, number)
+    assert ids.parse_merchant_reference(reference) == (workflow_id, amendment_id, number)
+    assert ids.place_workflow_id(account_id).startswith(f"place-{account_id}-")
+    assert ids.callback_path(account_id) == f"/callbacks/dintero/{account_id}"
+
+
 def test_references_not_ours_are_refused() -> None:
     for reference in ("shop-123", "amend-/a/1", "amend-X/a/one", "amend-X/a", "x/a/1/2"):
         assert ids.parse_merchant_reference(reference) is None

@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from amendments.dintero.errors import DinteroAuthError
 from amendments.ops.conformance.harness import PROBES
 from amendments.simulator import Simulator
 from amendments.simulator import app as simulator_app
@@ -22,6 +24,8 @@ from tests.support.cli import amend_async
 
 pytestmark = pytest.mark.timeout(300)
 AID = "T12345678"
+PARTNER_PROBES = {p.id for p in PROBES if p.needs == "partner"}
+PARTNER, MERCHANT = "T11200000", "T33333333"
 
 
 def settings(url: str, **extra: str) -> dict[str, str]:
@@ -57,7 +61,9 @@ async def test_every_probe_holds_against_the_simulator(
     assert run.code == 0, run.stdout + run.stderr
     document = run.json()
     assert document["account"] == AID
-    assert set(verdicts(document).values()) == {"holds"}
+    found = verdicts(document)
+    assert {i for i, v in found.items() if v != "holds"} == PARTNER_PROBES  # not reached so
+    assert {found[i] for i in PARTNER_PROBES} == {"not run"}
     assert [p["id"] for p in document["probes"]] == [p.id for p in PROBES]
     for probe in document["probes"]:
         assert set(probe) == {"id", "assumption", "verdict", "sent", "received", "if_it_differs"}
@@ -87,7 +93,8 @@ async def test_a_flipped_assumption_is_the_one_probe_that_differs(
     run = await amend_async("conformance", "--json", env=settings(url))
     assert run.code == 1
     document = run.json()
-    assert {k: v for k, v in verdicts(document).items() if v != "holds"} == {flip: "differs"}
+    ran = {k: v for k, v in verdicts(document).items() if v != "not run"}
+    assert {k: v for k, v in ran.items() if v != "holds"} == {flip: "differs"}
     [probe] = [p for p in document["probes"] if p["id"] == flip]
     assert says in probe["if_it_differs"]
     table = await amend_async("conformance", "--only", flip, env=settings(url))
@@ -122,9 +129,9 @@ async def test_without_checkout_its_probes_say_so_and_the_rest_go_on(
     run = await amend_async("conformance", "--json", env=env)
     assert run.code == 1
     found = verdicts(run.json())
-    checkout = {p.id for p in PROBES if p.needs != "orders"}
+    checkout = {p.id for p in PROBES if p.needs in ("checkout", "customer")}
     assert {found[i] for i in checkout} == {"unknown"}
-    assert {v for i, v in found.items() if i not in checkout} == {"holds"}
+    assert {v for i, v in found.items() if i not in checkout | PARTNER_PROBES} == {"holds"}
     [c1] = [p for p in run.json()["probes"] if p["id"] == "C1"]
     assert "DINTERO_CHECKOUT_PROFILE_ID" in c1["received"]
 
@@ -135,6 +142,45 @@ def test_every_assumption_the_simulator_states_has_its_probe() -> None:
         text = Path(str(module.__file__)).read_text()
         docstring = text.split('"""')[1]
         stated |= set(re.findall(r"^- ([AC]\d+) ", docstring, flags=re.MULTILINE))
-    assert stated >= {f"A{n}" for n in range(1, 17)}
+    assert stated >= {f"A{n}" for n in range(1, 18)}
     assert stated - {p.id for p in PROBES} == set()
     assert {"A7", "EVENT_REFERENCE"} == set(simulator_app.FLIPPABLE)
+
+
+async def test_the_partner_flow_is_probed_when_the_account_is_reached_through_one(
+    served: tuple[Simulator, str], socket_sim: Simulator, tmp_path: Path
+) -> None:
+    """The account is probed as the worker reaches it: through its partner (the simulator
+    requires the partner's credentials and its link to the merchant)."""
+    _, url = served
+    socket_sim.tokens.credentials = {PARTNER: ("partner", SecretStr("partner-secret-q"))}
+    socket_sim.tokens.partner_links = {PARTNER: {MERCHANT}}
+    accounts = tmp_path / "accounts.toml"
+    accounts.write_text(
+        f'[accounts.{MERCHANT}]\npartner = "{PARTNER}"\ncheckout_profile_id = "P-sim"\n'
+        f'[partners.{PARTNER}]\nclient_id = "partner"\nclient_secret_env = "PARTNER_SECRET"\n'
+    )
+    env = {
+        "DINTERO_BASE_URL": url,
+        "DINTERO_CHECKOUT_BASE_URL": url,
+        "DINTERO_ACCOUNTS_FILE": str(accounts),
+        "PARTNER_SECRET": "partner-secret-q",
+    }
+    run = await amend_async("conformance", "--account", MERCHANT, "--json", env=env)
+    assert run.code == 0, run.stdout + run.stderr
+    found = verdicts(run.json())
+    assert set(found.values()) == {"holds"}
+    assert set(found) >= PARTNER_PROBES
+    orders = run.json()["orders"]
+    assert orders
+    assert all(o in socket_sim.store.accounts[MERCHANT].orders for o in orders)
+    assert "partner-secret-q" not in run.stdout + run.stderr
+    # The partner no longer acts for the merchant: the exchange differs, and says what then.
+    socket_sim.tokens.partner_links = {PARTNER: set()}
+    refused = await amend_async(
+        "conformance", "--account", MERCHANT, "--only", "P1", "--json", env=env
+    )
+    assert refused.code == 1
+    [p1] = refused.json()["probes"]
+    assert (p1["verdict"], p1["received"]) == ("differs", "403 FORBIDDEN, no body")
+    assert DinteroAuthError.__name__ in p1["if_it_differs"]

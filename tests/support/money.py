@@ -14,11 +14,11 @@ RELEASE_PRODUCT = "amendment-release"
 KINDS = ("authorization", "capture", "refund", "cancellation")
 
 
-def independent_view(store: Store, order_id: str) -> dict[str, Any]:
+def independent_view(store: Store, order_id: str, account_id: str = AID) -> dict[str, Any]:
     """The order's total, net quantity per product (a reversal line counts against its
     product), net money per payment (captured minus refunded), totals per line and kind, and how
     many times each (amendment, step) marker was written."""
-    order = store.accounts[AID].orders[order_id]
+    order = store.accounts[account_id].orders[order_id]
     net_quantity: dict[str, int] = defaultdict(int)
     total = 0
     for line in order.lines.values():
@@ -55,10 +55,10 @@ def independent_view(store: Store, order_id: str) -> dict[str, Any]:
     }
 
 
-def per_payment(store: Store, order_id: str) -> dict[str, dict[str, int]]:
+def per_payment(store: Store, order_id: str, account_id: str = AID) -> dict[str, dict[str, int]]:
     """Each payment's authorized, captured, refunded and cancelled money on the whole order, from
     the raw records (successful ones), payments in the order of their first record."""
-    order = store.accounts[AID].orders[order_id]
+    order = store.accounts[account_id].orders[order_id]
     out: dict[str, dict[str, int]] = {}
     for op in order.operations:
         if not op.body.success:

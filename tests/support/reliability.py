@@ -184,21 +184,23 @@ def cases(count: int) -> list[Case]:
     return [case(KINDS[n % len(KINDS)], n) for n in range(count)]
 
 
-def snapshot(sim: Simulator, order_id: str) -> OrderSnapshot:
+def snapshot(sim: Simulator, order_id: str, account_id: str = AID) -> OrderSnapshot:
     store = sim.store
     return to_snapshot(
-        Order.model_validate(store.get_order(AID, order_id)),
-        CaptureList.model_validate(store.list_operations(AID, order_id, "capture")).captures,
-        RefundList.model_validate(store.list_operations(AID, order_id, "refund")).refunds,
+        Order.model_validate(store.get_order(account_id, order_id)),
+        CaptureList.model_validate(store.list_operations(account_id, order_id, "capture")).captures,
+        RefundList.model_validate(store.list_operations(account_id, order_id, "refund")).refunds,
     )
 
 
-def problems_with(sim: Simulator, order_id: str, amendment_id: str, planned: Case) -> list[str]:
+def problems_with(
+    sim: Simulator, order_id: str, amendment_id: str, planned: Case, account_id: str = AID
+) -> list[str]:
     """Everything wrong with one amendment's records: [] when each planned record exists exactly
     once (by its markers), one draft was created (two for a revert), and the order's ledger is
     exact; a reverted one must also leave the order as it was, read straight from the simulator."""
     problems = []
-    order = snapshot(sim, order_id)
+    order = snapshot(sim, order_id, account_id)
     steps = Counter(
         r.metadata.get("step")
         for r in order.records
@@ -206,7 +208,9 @@ def problems_with(sim: Simulator, order_id: str, amendment_id: str, planned: Cas
     )
     if steps != Counter(planned.steps):
         problems.append(f"{order_id}: records {dict(steps)} != planned {sorted(planned.steps)}")
-    drafts = [d for d in sim.store.accounts[AID].drafts.values() if d.options.order_id == order_id]
+    drafts = [
+        d for d in sim.store.accounts[account_id].drafts.values() if d.options.order_id == order_id
+    ]
     if len(drafts) != (2 if planned.reverted else 1):
         problems.append(f"{order_id}: {len(drafts)} drafts")
     try:
@@ -214,7 +218,7 @@ def problems_with(sim: Simulator, order_id: str, amendment_id: str, planned: Cas
     except AssertionError as exc:
         problems.append(str(exc))
     if planned.reverted:
-        view = independent_view(sim.store, order_id)
+        view = independent_view(sim.store, order_id, account_id)
         placed = sum(int(i["gross_amount"]) for i in planned.items)
         if list(view["money"].values()) != [placed] or view["total"] != placed:
             problems.append(f"{order_id}: reverted, but money is {view['money']}")

@@ -1,12 +1,14 @@
 """`amend conformance`: every assumption the product makes about Dintero, checked against a real
 Dintero **test** account in one command.
 
-One probe per assumption of the simulator (A1-A16 in `amendments/simulator/app.py`, C1-C10 in
+One probe per assumption of the simulator (A1-A17 in `amendments/simulator/app.py`, C1-C10 in
 `amendments/simulator/checkout.py`, under the same ids) and per documented fact the product
-leans on (F1-F4). Each probe makes the calls it names on orders it creates itself, and answers
-`holds`, `differs` or `unknown` (could not tell), with what it sent, what came back, and what the
-product does if the assumption is wrong. Read together, the probes are the executable
-description of what the product expects of Dintero.
+leans on (F1-F4; P1-P3 for the partner flow, where Dintero's pages disagree). Each probe makes
+the calls it names on orders it creates itself, and answers `holds`, `differs`, `unknown` (could
+not tell) or `not run` (its part is not configured: the partner probes of an account not reached
+through a partner), with what it sent, what came back, and what the product does if the
+assumption is wrong. Read together, the probes are the executable description of what the
+product expects of Dintero.
 
 Safe by construction: a production account (`P...`) is refused before any call; every order a
 probe makes is its own (its lines' ids start with `conformance-` and carry the run's id in their
@@ -17,7 +19,7 @@ Against `amend simulator` every probe holds (the simulator's test controls under
 the customer there); against a real account, probes that need a paying customer say `unknown`.
 """
 
-from amendments.ops.conformance import checkout, orders
+from amendments.ops.conformance import checkout, orders, partners
 from amendments.ops.conformance.harness import (
     PROBES,
     Finding,
@@ -37,6 +39,7 @@ __all__ = [
     "Result",
     "checkout",
     "orders",
+    "partners",
     "plan",
     "refuse_production",
     "run_probes",

@@ -1,6 +1,7 @@
 """The conformance harness: a run against one account (`Run`), the probes' registry (`@probe`,
 `PROBES`), and running them (`run_probes`). The probes themselves are the Orders API's
-(`orders.py`: A1-A16, F1-F4) and Checkout's (`checkout.py`: C1-C10, and the callback).
+(`orders.py`: A1-A16, F1-F4), Checkout's (`checkout.py`: C1-C10, and the callback) and the
+partner flow's (`partners.py`: P1-P3, A17).
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
-from pydantic import SecretStr
 
+from amendments.dintero.accounts import Account, Accounts, Partner
 from amendments.dintero.auth import validate_account_id
 from amendments.dintero.client import build_http
+from amendments.dintero.directory import AccountClients
 
-Verdict = Literal["holds", "differs", "unknown"]
+# `not run`: the part it probes is not configured (a partner for the account); the others ran.
+Verdict = Literal["holds", "differs", "unknown", "not run"]
+Needs = Literal["orders", "checkout", "customer", "partner"]
 
 
 class ProductionAccount(ValueError):
@@ -42,6 +46,8 @@ class Run:
     checkout_profile: str | None = None
     orders: list[str] = field(default_factory=list)
     simulator: bool | None = None
+    partner: Partner | None = None  # the partner the account is reached through, if any
+    base_url: str = ""  # the Orders API's host (the partner probes make their own calls)
 
     @property
     def shop(self) -> str:
@@ -147,7 +153,7 @@ class Probe:
     calls: tuple[str, ...]
     if_it_differs: str
     check: Check
-    needs: Literal["orders", "checkout", "customer"] = "orders"
+    needs: Needs = "orders"
 
 
 STRICTER = "nothing for the product (it never sends this); the simulator is stricter than Dintero"
@@ -162,7 +168,7 @@ def probe(
     *,
     calls: str,
     if_it_differs: str,
-    needs: Literal["orders", "checkout", "customer"] = "orders",
+    needs: Needs = "orders",
 ) -> Callable[[Check], Check]:
     """Register a probe: its id (the assumption's number), what it checks, the calls it makes
     (`; `-separated), and what the product does if Dintero differs."""
@@ -224,25 +230,26 @@ async def run_probes(
     *,
     base_url: str,
     checkout_url: str,
-    account_id: str,
-    client_id: str,
-    client_secret: SecretStr,
+    account: Account,
     checkout_profile: str | None,
     only: set[str] | None = None,
 ) -> tuple[list[Result], list[str]]:
-    """Every probe in order (or those `only` names): the results, and the orders created."""
+    """Every probe in order (or those `only` names): the results, and the orders created. The
+    account is reached as the product reaches it (its own client, or its partner's)."""
+    account_id = account.account_id
     refuse_production(account_id)
-    http = build_http(
-        base_url=base_url, account_id=account_id, client_id=client_id, client_secret=client_secret
+    clients = AccountClients(Accounts({account_id: account}, account_id), base_url=base_url)
+    http = clients.client(account_id).http
+    checkout = build_http(base_url=checkout_url, account_id=account_id, auth=http.auth)
+    run = Run(
+        http,
+        checkout,
+        account_id,
+        uuid.uuid4().hex[:10],
+        checkout_profile,
+        partner=account.partner,
+        base_url=base_url.rstrip("/"),
     )
-    checkout = build_http(
-        base_url=checkout_url,
-        account_id=account_id,
-        client_id=client_id,
-        client_secret=client_secret,
-        auth=http.auth,  # type: ignore[arg-type]
-    )
-    run = Run(http, checkout, account_id, uuid.uuid4().hex[:10], checkout_profile)
     results = []
     try:
         for probe in PROBES:
@@ -256,7 +263,15 @@ async def run_probes(
 
 
 async def _run_one(run: Run, probe: Probe) -> Finding:
-    if probe.needs != "orders" and run.checkout_profile is None:
+    if probe.needs == "partner":
+        if run.partner is None:
+            return Finding(
+                "not run",
+                "nothing",
+                f"{run.account_id} is not reached through a partner "
+                f"(DINTERO_ACCOUNTS_FILE: accounts.{run.account_id}.partner)",
+            )
+    elif probe.needs != "orders" and run.checkout_profile is None:
         return Finding(
             "unknown", "nothing", "Checkout not configured (DINTERO_CHECKOUT_PROFILE_ID)"
         )

@@ -40,9 +40,15 @@ class DinteroCheckout:
 
     mode: PaymentsMode = "dintero-checkout"
 
-    def __init__(self, client: CheckoutClient, callback_base_url: str) -> None:
+    def __init__(
+        self, client: CheckoutClient, callback_base_url: str, account_id: str | None = None
+    ) -> None:
         self.client = client
         self.callback_base_url = callback_base_url.rstrip("/")
+        # The callback URL names the account (callbacks are signed per account), so that a
+        # receiver serving several accounts checks each with its own secret.
+        path = ids.callback_path(account_id) if account_id is not None else ids.CALLBACK_PATH
+        self.callback_url = f"{self.callback_base_url}{path}?report_error=true"
 
     async def open_session(
         self, *, reference: str, amount: int, currency: str, order_id: str
@@ -64,7 +70,7 @@ class DinteroCheckout:
                 }
             ],
             return_url=self.callback_base_url + ids.RETURN_PATH,
-            callback_url=f"{self.callback_base_url}{ids.CALLBACK_PATH}?report_error=true",
+            callback_url=self.callback_url,
         )
         return PaymentLink(
             session_id=created.id, url=created.url, amount=amount, merchant_reference=reference
