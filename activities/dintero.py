@@ -45,7 +45,7 @@ from amendments.domain.ledger import check_ledger, result_of
 from amendments.domain.models import (
     AmendmentResult,
     PaymentLink,
-    Plan,
+    Planned,
     PlannedLine,
     PlanOutcome,
     RecordedOperation,
@@ -134,8 +134,9 @@ class DinteroActivities:
             raise failures.AMENDMENT_PARTLY_APPLIED.error(
                 f"{exc}; {failures.resume_with(exc.workflow_id)}"
             ) from exc
-        if isinstance(decision, Plan):
-            decision = decision.model_copy(update={"account_id": client.account_id})
+        if isinstance(decision, Planned):
+            plan = decision.plan.model_copy(update={"account_id": client.account_id})
+            decision = decision.model_copy(update={"plan": plan})
         return PlanOutcome(decision)
 
     @activity.defn(name="create_draft")

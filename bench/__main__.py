@@ -3,6 +3,7 @@ to the Temporal floor measured in the same run, beside a plain httpx script.
 
     python -m bench                       # throughput mode, 500 amendments per figure
     python -m bench --mode waiting --waiting 10000
+    python -m bench --mode fairness --burst 1000 --trickle 20
     python -m bench --json                # one JSON document
 
 Nothing here is a test: no figure is asserted, the numbers are printed for a person to read.
@@ -24,6 +25,7 @@ from rich.console import Console
 
 from amendments.temporal.process import exit_now
 from bench.amendments import BRANCHES
+from bench.fairness import fairness
 from bench.infra import (
     Infra,
 )
@@ -40,6 +42,11 @@ async def run(args: argparse.Namespace, progress: Callable[[str], None]) -> dict
     assert main_task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     result: dict[str, Any] = {"machine": machine(), "command": args.command}
+    if args.mode == "fairness":  # two stacks of its own: fair task queues on, then off
+        result["fairness"] = await fairness(
+            Path(args.logs), args.burst, args.trickle, args.every, progress
+        )
+        return result
     async with Infra(Path(args.logs)) as infra:
         if args.mode in ("throughput", "all"):
             result["throughput"] = await throughput(
@@ -58,12 +65,17 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench") -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--mode", choices=["throughput", "waiting", "all"], default="throughput")
+    parser.add_argument(
+        "--mode", choices=["throughput", "waiting", "all", "fairness"], default="throughput"
+    )
     parser.add_argument("--amendments", type=int, default=500, help="per throughput figure")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--latency-runs", type=int, default=50)
     parser.add_argument("--branch", choices=list(BRANCHES), nargs="+", default=list(BRANCHES))
     parser.add_argument("--waiting", type=int, default=10_000, help="amendments in waiting mode")
+    parser.add_argument("--burst", type=int, default=1000, help="fairness mode: one account's")
+    parser.add_argument("--trickle", type=int, default=20, help="fairness mode: another's")
+    parser.add_argument("--every", type=float, default=1.5, help="seconds between the trickle's")
     parser.add_argument("--logs", default="artifacts/bench", help="where the processes log")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)

@@ -94,7 +94,7 @@ async def seed_orders(dintero: DinteroClient, count: int) -> list[str]:
     return await bounded((one() for _ in range(count)), 50)
 
 
-def request(order_id: str, branch: str) -> AmendOrderInput:
+def request(order_id: str, branch: str, account_id: str | None = None) -> AmendOrderInput:
     gross = BRANCHES[branch][0]
     return AmendOrderInput.model_validate(
         {
@@ -102,6 +102,7 @@ def request(order_id: str, branch: str) -> AmendOrderInput:
             "amendment_id": f"bench-{uuid.uuid4().hex[:12]}",
             "reverse": [{"line_id": 1, "quantity": None, "reason": "Replace item"}],
             "add": [item("B", gross)],
+            "account_id": account_id,
         }
     )
 

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from amendments.dintero import DinteroClient, build_http
-from amendments.local.devserver import DEV_SERVER_OPTIONS, temporal_binary, wait_for_temporal
+from amendments.local.devserver import dev_server_options, temporal_binary, wait_for_temporal
 from amendments.simulator import DEMO_ACCOUNT_ID
 from amendments.simulator.server import free_port
 from amendments.temporal.connection import ensure_search_attributes
@@ -58,6 +58,12 @@ def tree_rss_kib(pid: int) -> int:
 class Infra:
     logs: Path
     simulator_only: bool = False  # no Temporal, no workers: for measuring the HTTP client alone
+    # The dev server shares its task queues fairly by fairness key (`matching.enableFairness`,
+    # as every dev server the product starts does), or not (fairness mode's comparison).
+    fairness: bool = True
+    # More merchant accounts the worker serves (DINTERO_ACCOUNTS_FILE), beside the demo's one.
+    accounts: tuple[str, ...] = ()
+    peers: bool = True  # the naive peer's and the floor's workers (throughput mode compares)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     metrics_ports: dict[str, int] = field(default_factory=dict)
 
@@ -77,7 +83,12 @@ class Infra:
             "DINTERO_CLIENT_ID": "bench",
             "DINTERO_CLIENT_SECRET": "bench-secret",
             "PYTHONPATH": str(ROOT),  # bench/ is not an installed package
+            **({"DINTERO_ACCOUNTS_FILE": str(self.accounts_file)} if self.accounts else {}),
         }
+
+    @property
+    def accounts_file(self) -> Path:
+        return self.logs / "accounts.toml"
 
     def spawn(self, name: str, *command: str, metrics: bool = False) -> None:
         """A process logging to `logs/NAME.log`; a worker (`metrics`) serves the SDK's metrics
@@ -145,19 +156,28 @@ class Infra:
             str(self.temporal_port),
             "--log-level",
             "error",
-            *DEV_SERVER_OPTIONS,
+            *dev_server_options(matching__enableFairness=self.fairness),
         )
         self.client = await wait_for_temporal(
             f"127.0.0.1:{self.temporal_port}", process=self.processes["temporal"]
         )
         await ensure_search_attributes(self.client, "default")
         await self._wait_http(f"{self.simulator_url}/healthz")
+        if self.accounts:
+            self.logs.mkdir(parents=True, exist_ok=True)
+            self.accounts_file.write_text(
+                "".join(
+                    f'[accounts.{aid}]\nclient_id = "bench-{aid}"\nclient_secret = "bench"\n'
+                    for aid in self.accounts
+                )
+            )
         self.spawn("worker", sys.executable, str(ROOT / "worker.py"), metrics=True)
-        self.spawn("floor", sys.executable, "-m", "bench.floor", FLOOR_QUEUE, metrics=True)
-        self.spawn("naive", sys.executable, "-m", "bench.naive", NAIVE_QUEUE, metrics=True)
         await self._wait_log("worker", "worker polling")
-        await self._wait_log("floor", "floor worker polling")
-        await self._wait_log("naive", "naive worker polling")
+        if self.peers:
+            self.spawn("floor", sys.executable, "-m", "bench.floor", FLOOR_QUEUE, metrics=True)
+            self.spawn("naive", sys.executable, "-m", "bench.naive", NAIVE_QUEUE, metrics=True)
+            await self._wait_log("floor", "floor worker polling")
+            await self._wait_log("naive", "naive worker polling")
 
     async def __aexit__(
         self,
@@ -196,15 +216,17 @@ class Infra:
             await asyncio.sleep(0.1)
         raise RuntimeError(f"{name} did not start")
 
-    def dintero(self, max_connections: int = 200) -> DinteroClient:
+    def dintero(
+        self, max_connections: int = 200, account_id: str = DEMO_ACCOUNT_ID
+    ) -> DinteroClient:
         http = build_http(
             base_url=self.simulator_url,
-            account_id=DEMO_ACCOUNT_ID,
+            account_id=account_id,
             client_id="bench-driver",
             client_secret=SecretStr("bench"),
             max_connections=max_connections,
         )
-        return DinteroClient(http, DEMO_ACCOUNT_ID)
+        return DinteroClient(http, account_id)
 
     async def calls_since(self, since: int) -> tuple[int, int]:
         """(API calls without token requests, log length) since a mark in the simulator's log."""

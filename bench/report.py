@@ -148,6 +148,27 @@ def report(console: Console, result: dict[str, Any]) -> None:
             f"{figures.worker_peak_rss_mib / figures.floor_worker_peak_rss_mib:.2f}",
         )
         console.print(table)
+    if "fairness" in result:
+        fair = result["fairness"]
+        table = _table(
+            console,
+            f"one account's burst of {fair['burst']} beside another's trickle of "
+            f"{fair['trickle']} (one every {fair['every_seconds']:g} s): the trickle's latency",
+        )
+        for column in ("fair task queues", "alone p50 / p95 ms", "beside the burst p50 / p95 ms",
+                       "p95 beside / alone", "burst amendments/s"):  # fmt: skip
+            table.add_column(column, justify="left" if column == "fair task queues" else "right")
+        for name in ("on", "off"):
+            row = fair[name]
+            alone, during = row["trickle_alone"], row["trickle_during_burst"]
+            table.add_row(
+                name,
+                f"{alone['p50_ms']:.0f} / {alone['p95_ms']:.0f}",
+                f"{during['p50_ms']:.0f} / {during['p95_ms']:.0f}",
+                f"{row['p95_during_to_alone']:.2f}",
+                f"{row['burst_per_second']:.1f}",
+            )
+        console.print(table)
     if "waiting" in result:
         table = _table(console, "amendments waiting for a top-up")
         table.add_column("figure")

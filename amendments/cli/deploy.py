@@ -81,7 +81,7 @@ def status(context: typer.Context, as_json: JsonFlag = False) -> None:
 
     async def main() -> DeploymentStatus:
         client = await connect(config)
-        return await deploying.status(client, config.temporal_deployment_name)
+        return await deploying.status(client, config.temporal_deployment_name, config.task_queue)
 
     found = run(main())
     if as_json:

@@ -24,21 +24,33 @@ from amendments.temporal.connection import DATA_CONVERTER
 # Every dev server the product starts (`amend dev`, the demo, the tests, the benchmark) keeps its
 # task queues in priority order, so that amendments under way go first (workflows/policies.py),
 # each queue in one partition: Temporal orders tasks within a partition, and across several only
-# roughly; a dev server's few workers need no more than one. A worker version that is no longer
+# roughly; a dev server's few workers need no more than one. Tasks with a fairness key (the
+# merchant's account: `workflows/writes.py`) share the queue fairly by key, so that one
+# merchant's burst does not hold up another's amendments. A worker version that is no longer
 # current is checked for drainage every few seconds (Temporal's default: minutes), so that
 # `amend deploy status` shows an old version drained soon after its last pinned run ends.
 DEV_SERVER_CONFIG = {
     "matching.useNewMatcher": True,
+    "matching.enableFairness": True,
     "matching.numTaskqueueReadPartitions": 1,
     "matching.numTaskqueueWritePartitions": 1,
     "matching.wv.VersionDrainageStatusVisibilityGracePeriod": "2s",
     "matching.wv.VersionDrainageStatusRefreshInterval": "2s",
 }
-DEV_SERVER_OPTIONS = tuple(
-    part
-    for key, value in DEV_SERVER_CONFIG.items()
-    for part in ("--dynamic-config-value", f"{key}={json.dumps(value)}")
-)
+
+
+def dev_server_options(**overrides: object) -> tuple[str, ...]:
+    """The dev server's `--dynamic-config-value` flags: `DEV_SERVER_CONFIG`, with `overrides`
+    (keys with dots written with `__`: `matching__enableFairness=False`)."""
+    config = {**DEV_SERVER_CONFIG, **{k.replace("__", "."): v for k, v in overrides.items()}}
+    return tuple(
+        part
+        for key, value in config.items()
+        for part in ("--dynamic-config-value", f"{key}={json.dumps(value)}")
+    )
+
+
+DEV_SERVER_OPTIONS = dev_server_options()
 
 
 def temporal_binary() -> str:

@@ -154,17 +154,20 @@ async def _describe(client: Client, deployment: str) -> tuple[WorkerDeploymentIn
     return answer.worker_deployment_info, answer.conflict_token
 
 
-async def _running(client: Client, version: str | None) -> int:
+async def _running(client: Client, version: str | None, task_queue: str) -> int:
     on = (
         f"TemporalWorkerDeploymentVersion = {quoted(version)}"
         if version is not None
         else "TemporalWorkerDeploymentVersion IS NULL"
     )
-    query = f"WorkflowType = {quoted(ids.AMEND_ORDER)} AND ExecutionStatus = 'Running' AND {on}"
+    query = (
+        f"WorkflowType = {quoted(ids.AMEND_ORDER)} AND ExecutionStatus = 'Running' AND "
+        f"TaskQueue = {quoted(task_queue)} AND {on}"
+    )
     return (await client.count_workflows(query)).count
 
 
-async def status(client: Client, deployment: str) -> DeploymentStatus:
+async def status(client: Client, deployment: str, task_queue: str) -> DeploymentStatus:
     """The deployment's routing, and per version its status and the amendments on it."""
     info, _ = await _describe(client, deployment)
     routing = info.routing_config
@@ -181,7 +184,7 @@ async def status(client: Client, deployment: str) -> DeploymentStatus:
                 build_id=build_id,
                 status=_STATUS.get(summary.status, "unknown"),
                 drainage=drainage,
-                amendments=await _running(client, f"{deployment}:{build_id}"),
+                amendments=await _running(client, f"{deployment}:{build_id}", task_queue),
                 ramp_percentage=routing.ramping_version_percentage if ramping else 0.0,
             )
         )
@@ -192,7 +195,7 @@ async def status(client: Client, deployment: str) -> DeploymentStatus:
         ramping=_build(routing.ramping_deployment_version),
         ramp_percentage=routing.ramping_version_percentage,
         versions=tuple(versions),
-        unversioned_amendments=await _running(client, None),
+        unversioned_amendments=await _running(client, None, task_queue),
     )
 
 

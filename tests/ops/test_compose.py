@@ -165,9 +165,14 @@ def test_the_server_keeps_task_queues_in_priority_order_like_every_dev_server() 
     temporal = services()["temporal"]
     loaded = Path("/etc/temporal") / temporal["environment"]["DYNAMIC_CONFIG_FILE_PATH"]
     dynamic = yaml.safe_load(mounts("temporal")[str(loaded)].read_text())
-    # Priority as on the dev servers; the partitions left at the server's default (scaled out).
-    assert dynamic == {"matching.useNewMatcher": [{"value": True}]}
+    # Priority and fairness as on the dev servers; the partitions left at the server's default
+    # (scaled out).
+    assert dynamic == {
+        "matching.useNewMatcher": [{"value": True}],
+        "matching.enableFairness": [{"value": True}],
+    }
     assert DEV_SERVER_CONFIG["matching.useNewMatcher"] is True
+    assert DEV_SERVER_CONFIG["matching.enableFairness"] is True
 
 
 def test_the_ui_decodes_through_the_codec_server_with_the_workers_keys() -> None:

@@ -39,6 +39,7 @@ from amendments.simulator.app import FaultRule
 from amendments.simulator.server import free_port
 from amendments.temporal import metrics
 from amendments.worker.telemetry import metrics_runtime, watch
+from tests.support.clients import ACCOUNT
 from tests.support.compose import mounts
 from tests.support.harness import PATIENCE, Harness, call_name, eventually
 from tests.support.orders import CHAIR, item, swap
@@ -164,13 +165,15 @@ async def one_of_each(harness: Harness, port: int) -> set[str]:
 
 
 def check_product_series(text: str) -> None:
+    # The account a plan was made on (the worker's one); a refused input had none yet.
+    on = ("account", ACCOUNT)
     assert product(text, metrics.FINISHED) == {
-        (("branch", "even"), ("outcome", "applied")): 3,
-        (("branch", "refund"), ("outcome", "applied")): 1,
-        (("branch", "top_up"), ("outcome", "applied")): 1,
-        (("branch", "top_up"), ("outcome", "reverted")): 1,
-        (("branch", "none"), ("outcome", "rejected")): 1,
-        (("branch", "even"), ("outcome", "failed")): 1,
+        (on, ("branch", "even"), ("outcome", "applied")): 3,
+        (on, ("branch", "refund"), ("outcome", "applied")): 1,
+        (on, ("branch", "top_up"), ("outcome", "applied")): 1,
+        (on, ("branch", "top_up"), ("outcome", "reverted")): 1,
+        (("account", "none"), ("branch", "none"), ("outcome", "rejected")): 1,
+        (on, ("branch", "even"), ("outcome", "failed")): 1,
     }
     durations = by("branch", product(text, metrics.DURATION + "_count"))
     assert durations == {"even": 4, "refund": 1, "top_up": 2, "none": 1}
