@@ -6,7 +6,9 @@ account as fairness key) and off (first in, first out within a priority).
 Each setting runs on its own fresh stack: the trickle alone first (`trickle` amendments, one
 started every `every` seconds, each timed from its start to its result), then the burst
 (`burst` amendments of the other account, started as fast as Temporal takes them) with the same
-trickle started once the burst is under way.
+trickle started once the burst is under way. The trickle is another merchant's backend: it has
+its own connection to Temporal (the burst's starts and waits do not share it), and the burst's
+end is read from visibility (not a thousand result polls).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from temporalio.client import Client
+
 from amendments.api.starter import start_amendment
+from amendments.temporal.search_attributes import DINTERO_ACCOUNT
 from bench.amendments import bounded, request, seed_orders
 from bench.infra import PRODUCT_QUEUE, Infra
 
@@ -35,38 +40,45 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
     return {"p50_ms": rank(0.50), "p95_ms": rank(0.95), "mean_ms": statistics.mean(ordered) * 1000}
 
 
-async def one(infra: Infra, order_id: str, account_id: str) -> float:
-    """Seconds from an amendment's start to its result."""
-    assert infra.client is not None
+async def one(client: Client, order_id: str) -> float:
+    """Seconds from a trickle amendment's start to its result."""
     began = time.perf_counter()
     handle = await start_amendment(
-        infra.client, request(order_id, "even", account_id), task_queue=PRODUCT_QUEUE
+        client, request(order_id, "even", TRICKLING), task_queue=PRODUCT_QUEUE
     )
     await handle.result()
     return time.perf_counter() - began
 
 
-async def trickle(infra: Infra, orders: list[str], every: float) -> list[float]:
+async def trickle(client: Client, orders: list[str], every: float) -> list[float]:
     """One amendment started every `every` seconds (open loop: none waits for the one before)."""
     runs = []
     for order_id in orders:
-        runs.append(asyncio.create_task(one(infra, order_id, TRICKLING)))
+        runs.append(asyncio.create_task(one(client, order_id)))
         await asyncio.sleep(every)
     return list(await asyncio.gather(*runs))
 
 
 async def burst_of(infra: Infra, orders: list[str]) -> None:
-    """Every amendment of the burst started at once (as a bulk edit does), then awaited."""
+    """Every amendment of the burst started at once (as a bulk edit does), then waited for
+    until none runs (read from visibility)."""
     assert infra.client is not None
     client = infra.client
-    handles = await bounded(
+    await bounded(
         (
             start_amendment(client, request(o, "even", BURSTING), task_queue=PRODUCT_QUEUE)
             for o in orders
         ),
         200,
     )
-    await asyncio.gather(*(handle.result() for handle in handles))
+    running = (
+        f"WorkflowType = 'AmendOrder' AND ExecutionStatus = 'Running' AND "
+        f"{DINTERO_ACCOUNT.name} = '{BURSTING}'"
+    )
+    while True:
+        if not (await client.count_workflows(running)).count:
+            return
+        await asyncio.sleep(1)
 
 
 async def setting(
@@ -86,13 +98,15 @@ async def setting(
         finally:
             for dintero in seeding:
                 await dintero.aclose()
+        # Another merchant's backend, on its own connection.
+        other = await Client.connect(infra.client.service_client.config.target_host)
         progress(f"fairness {name}: {count} trickle amendments alone ...")
-        alone = await trickle(infra, alone_orders, every)
+        alone = await trickle(other, alone_orders, every)
         progress(f"fairness {name}: a burst of {burst}, and the trickle beside it ...")
         began = time.perf_counter()
         bursting = asyncio.ensure_future(burst_of(infra, burst_orders))
         await asyncio.sleep(min(2.0, every))  # the burst is under way
-        during = await trickle(infra, during_orders, every)
+        during = await trickle(other, during_orders, every)
         trickle_done = time.perf_counter() - began
         await bursting
         burst_seconds = time.perf_counter() - began
@@ -105,6 +119,9 @@ async def setting(
         "burst_seconds": burst_seconds,
         "burst_per_second": burst / burst_seconds,
         "trickle_ended_before_burst": trickle_done < burst_seconds,
+        # Each trickle amendment's latency, for the plot.
+        "trickle_alone_ms": [s * 1000 for s in alone],
+        "trickle_during_burst_ms": [s * 1000 for s in during],
     }
 
 

@@ -68,6 +68,8 @@ class Infra:
     metrics_ports: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Absolute: every process runs in it, and the worker reads the accounts file from there.
+        self.logs = self.logs.resolve()
         self.temporal_port = free_port()
         self.simulator_port = free_port()
         self.simulator_url = f"http://127.0.0.1:{self.simulator_port}"
