@@ -12,7 +12,13 @@ import typer
 
 from amendments import failures
 from amendments.cli.app import AccountOption, CliError, JsonFlag, app, handled, run, settings
-from amendments.ops.conformance import PROBES, ProductionAccount, refuse_production, run_probes
+from amendments.ops.conformance import (
+    PROBES,
+    ProductionAccount,
+    exit_code,
+    refuse_production,
+    run_probes,
+)
 from amendments.ops.conformance import plan as probe_plan
 from amendments.render import console
 from amendments.render.tables import conformance_table
@@ -33,8 +39,9 @@ def conformance(
 ) -> None:
     """Check every assumption about Dintero against the configured TEST account (or --account,
     one of DINTERO_ACCOUNTS_FILE's, reached as the worker reaches it: through its partner when
-    it has one): one probe each, on orders it creates itself. Exit 0 only when every probe that
-    ran holds."""
+    it has one): one probe each, on orders it creates itself. Probes whose part is not configured
+    are listed as not run, with why. Exit 0 when every probe that ran holds, 1 when one differs,
+    2 when one could not decide."""
     config = settings(context)
     probed = config.accounts().get(account)
     account_id = probed.account_id
@@ -73,8 +80,9 @@ def conformance(
     else:
         console.show(conformance_table(results, account_id))
         console.say(f"orders created (all this run's own): {', '.join(orders) or 'none'}")
-    if any(r.finding.verdict not in ("holds", "not run") for r in results):
-        raise typer.Exit(1)
+    code = exit_code(results)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command(

@@ -19,8 +19,10 @@ from amendments.dintero.auth import validate_account_id
 from amendments.dintero.client import build_http
 from amendments.dintero.directory import AccountClients
 
-# `not run`: the part it probes is not configured (a partner for the account); the others ran.
-Verdict = Literal["holds", "differs", "unknown", "not run"]
+# `not_run`: the part it probes is not there (Checkout not configured, the account not reached
+# through a partner, no customer to pay a session); it does not fail the run, and says why.
+# `unknown`: it ran and could not decide (a step before its question failed).
+Verdict = Literal["holds", "differs", "unknown", "not_run"]
 Needs = Literal["orders", "checkout", "customer", "partner"]
 
 
@@ -199,7 +201,7 @@ class Result:
     finding: Finding
 
     def document(self) -> dict[str, str]:
-        return {
+        found = {
             "id": self.probe.id,
             "assumption": self.probe.assumption,
             "verdict": self.finding.verdict,
@@ -207,6 +209,19 @@ class Result:
             "received": self.finding.received,
             "if_it_differs": self.probe.if_it_differs,
         }
+        if self.finding.verdict == "not_run":
+            found["why"] = self.finding.received
+        return found
+
+
+def exit_code(results: Sequence[Result]) -> int:
+    """`amend conformance`'s exit status: 1 when a probe differs (Dintero is not what the
+    product assumes), else 2 when one could not decide, else 0 (every probe that ran holds;
+    those not run do not count)."""
+    verdicts = {r.finding.verdict for r in results}
+    if "differs" in verdicts:
+        return 1
+    return 2 if "unknown" in verdicts else 0
 
 
 def refuse_production(account_id: str) -> None:
@@ -266,20 +281,23 @@ async def _run_one(run: Run, probe: Probe) -> Finding:
     if probe.needs == "partner":
         if run.partner is None:
             return Finding(
-                "not run",
+                "not_run",
                 "nothing",
                 f"{run.account_id} is not reached through a partner "
                 f"(DINTERO_ACCOUNTS_FILE: accounts.{run.account_id}.partner)",
             )
     elif probe.needs != "orders" and run.checkout_profile is None:
         return Finding(
-            "unknown", "nothing", "Checkout not configured (DINTERO_CHECKOUT_PROFILE_ID)"
+            "not_run",
+            "nothing",
+            "Checkout is not configured (DINTERO_CHECKOUT_PROFILE_ID, or the account's "
+            "checkout_profile_id)",
         )
     if probe.needs == "customer" and not await run.is_simulator():
         return Finding(
-            "unknown",
+            "not_run",
             "nothing",
-            "needs a customer to pay a test session (only the simulator can play one here)",
+            "needs a customer to pay a test session: only the simulator plays one",
         )
     try:
         return await probe.check(run)
