@@ -270,6 +270,9 @@ class Plan(Model):
     # The Dintero account the order is on, as the planning worker resolved it (the input's, or
     # the deployment's default); every later write goes to it. None in plans made before.
     account_id: str | None = None
+    # Each payment's money on the order before the amendment, oldest first: with what the
+    # amendment records, what each payment holds now. Empty in plans made before.
+    holdings: tuple[PaymentResult, ...] = ()
 
     @model_validator(mode="before")
     @classmethod

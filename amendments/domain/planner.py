@@ -46,6 +46,7 @@ from amendments.domain.models import (
     AlreadyApplied,
     AmendOrderInput,
     PaymentAllocation,
+    PaymentResult,
     PaymentsMode,
     Placement,
     PlaceOrderInput,
@@ -199,6 +200,9 @@ def plan_amendment(
         release_amount=release_amount,
         top_up_captured=_captures_top_ups(holdings),
         payments=payments,
+        holdings=tuple(
+            PaymentResult(payment_id=payment, **m.model_dump()) for payment, m in holdings.items()
+        ),
     )
 
 

@@ -27,9 +27,10 @@ class Status(Protocol):
 
 
 def say(*lines: str) -> None:
-    """Lines on standard output, as they are (no wrapping inside them)."""
+    """Lines on standard output, wrapped between words at the width (a terminal's, or 80 in a
+    pipe): an id, an amount or a command is never split, and no line passes the width."""
     for line in lines:
-        out.print(line, soft_wrap=True)
+        out.print(line)
 
 
 def show(*renderables: RenderableType) -> None:

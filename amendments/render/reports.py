@@ -32,6 +32,7 @@ from amendments.render import console
 from amendments.render.tables import (
     allocation_table,
     amendments_table,
+    change_table,
     deployment_table,
     failed_table,
     ledger_table,
@@ -43,9 +44,9 @@ from amendments.render.tables import (
 from amendments.render.words import (
     next_line,
     outcome_line,
+    payment_changes,
     payment_link_line,
     plan_line,
-    recorded_by_payment,
 )
 
 ReplayAnswer = ReplayedAmendment | Skipped | ReplayError
@@ -113,9 +114,9 @@ def state(state: AmendmentState, result: AmendmentResult | None) -> None:
     console.show(state_table(state))
     if result is not None:
         console.show(ledger_table(result.lines, f"order {result.order_id} after it"))
-    recorded = recorded_by_payment(state.operations)
-    if recorded:
-        console.show(payments_table(recorded, "recorded by this amendment, per payment"))
+    changes = payment_changes(state)
+    if changes:
+        console.show(change_table(changes))
     if state.plan is not None and (state.plan.allocation or state.plan.top_up_amount):
         console.show(allocation_table(state.plan))
     if state.top_up_outstanding:

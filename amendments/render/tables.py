@@ -1,7 +1,9 @@
 """Tables for people: the `amend` CLI's and the demo's rich tables (the per-line and per-payment
 ledgers, the plan, the amendment's records, the list of amendments, the conformance probes).
 
-Pure: it lays the domain's models out in rows and decides nothing; `console.py` prints them.
+Pure: it lays the domain's models out in rows (`Sheet`s, which read at any width: whole where
+they fit, else the kept columns on the row and the rest under it) and decides nothing;
+`console.py` prints them.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich import box
-from rich.table import Table
+from rich.text import Text
 
 from amendments.domain.models import (
     AmendmentState,
@@ -19,35 +21,29 @@ from amendments.domain.models import (
     Plan,
 )
 from amendments.domain.runs import BulkReplay, DeploymentStatus, FailedAmendment, ListedAmendment
+from amendments.render.sheet import Column, Sheet
 
 
-def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") -> Table:
+def _number(name: str) -> Column:
+    return Column(name, right=True)
+
+
+def _under(name: str) -> Column:
+    """A column that goes under its row when the sheet is narrow."""
+    return Column(name, keep=False)
+
+
+def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") -> Sheet:
     """The per-line ledger: each line's money by state (reserved, captured, refunded, released:
-    they sum to what was authorized); a light frame, so that it fits an 80-column terminal."""
-    table = Table(
-        title=title,
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        collapse_padding=True,
+    they sum to what was authorized)."""
+    amounts = ("qty", "gross", "reserved", "captured", "refunded", "released")
+    sheet = Sheet(
+        title,
+        [Column("line", right=True), _under("product"), _number("reverses")]
+        + [_number(a) for a in amounts],
     )
-    for column in (
-        "line",
-        "product",
-        "reverses",
-        "qty",
-        "gross",
-        "reserved",
-        "captured",
-        "refunded",
-        "released",
-    ):
-        if column == "product":  # the one column that may wrap: an id folds, never a number
-            table.add_column(column, justify="left", overflow="fold")
-        else:
-            table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     for x in lines:
-        table.add_row(
+        sheet.add_row(
             str(x.line_id),
             x.product_id,
             str(x.reverses or ""),
@@ -58,17 +54,23 @@ def ledger_table(lines: Iterable[LineResult], title: str = "per-line ledger") ->
             str(x.refunded),
             str(x.cancelled),
         )
-    return table
+    return sheet
 
 
-def plan_tables(plan: Plan) -> list[Table]:
-    draft = Table(
-        title=f"draft for order {plan.order_id}"
+def plan_tables(plan: Plan) -> list[Sheet]:
+    draft = Sheet(
+        f"draft for order {plan.order_id}"
         + (" (multiple_authorizations)" if plan.multiple_authorizations else ""),
-        title_justify="left",
+        [
+            Column("line", right=True),
+            Column("role"),
+            Column("product"),
+            _number("qty"),
+            _number("gross"),
+            _under("tax"),
+            _under("description"),
+        ],
     )
-    for column in ("line", "role", "product", "qty", "gross", "tax", "description"):
-        draft.add_column(column)
     for x in plan.lines:
         draft.add_row(
             str(x.line_id),
@@ -79,9 +81,17 @@ def plan_tables(plan: Plan) -> list[Table]:
             ", ".join(f"{t.amount}@{t.percentage:g}%" for t in x.tax_lines),
             x.description,
         )
-    operations = Table(title="payment records, in order", title_justify="left")
-    for column in ("step", "kind", "payment", "lines", "amount", "authorization_id"):
-        operations.add_column(column)
+    operations = Sheet(
+        "payment records, in order",
+        [
+            Column("step"),
+            Column("kind"),
+            Column("payment"),
+            _under("lines"),
+            _number("amount"),
+            _under("authorization_id"),
+        ],
+    )
     for op in plan.operations:
         operations.add_row(
             op.step,
@@ -97,15 +107,23 @@ def plan_tables(plan: Plan) -> list[Table]:
     return tables
 
 
-def allocation_table(plan: Plan) -> Table:
+def allocation_table(plan: Plan) -> Sheet:
     """`amend plan`: what the amendment does with each payment's money, before anything is
     written (the last money in goes back first)."""
-    table = Table(title="money per payment", title_justify="left")
-    columns = ("payment", "taken back", "from lines", "covers", "on lines", "refunded", "released")
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("payment",) else "right")
+    sheet = Sheet(
+        "money per payment",
+        [
+            Column("payment"),
+            _number("taken back"),
+            _under("from lines"),
+            _number("covers"),
+            _under("on lines"),
+            _number("refunded"),
+            _number("released"),
+        ],
+    )
     for a in plan.allocation:
-        table.add_row(
+        sheet.add_row(
             a.payment_id,
             str(a.taken_back_total),
             ", ".join(f"{i.line_id}:{i.amount}" for i in a.taken_back),
@@ -115,7 +133,7 @@ def allocation_table(plan: Plan) -> Table:
             str(a.released),
         )
     if plan.top_up_amount:
-        table.add_row(
+        sheet.add_row(
             "top-up" if plan.top_up_captured else "top-up (authorized only)",
             "",
             "",
@@ -124,133 +142,193 @@ def allocation_table(plan: Plan) -> Table:
             "",
             "",
         )
-    return table
+    return sheet
 
 
-def payments_table(payments: Iterable[PaymentResult], title: str = "per-payment ledger") -> Table:
+PAYMENT_AMOUNTS = ("authorized", "reserved", "captured", "refunded", "released", "holds")
+
+
+def payments_table(payments: Iterable[PaymentResult], title: str = "per-payment ledger") -> Sheet:
     """Each payment's money on the order: what it authorized, captured, was refunded and
     released (cancelled), what it reserves (authorized, not captured or released) and what it
     holds (captured minus refunded)."""
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("payment", overflow="fold")
-    for column in ("authorized", "reserved", "captured", "refunded", "released", "holds"):
-        table.add_column(column, justify="right", no_wrap=True)
+    sheet = Sheet(title, [Column("payment"), *(_number(a) for a in PAYMENT_AMOUNTS)])
     for p in payments:
-        table.add_row(
-            p.payment_id or "?",
-            str(p.authorized),
-            str(p.reserved),
-            str(p.captured),
-            str(p.refunded),
-            str(p.cancelled),
-            str(p.captured - p.refunded),
-        )
-    return table
+        sheet.add_row(p.payment_id or "?", *(str(a) for a in _amounts(p)))
+    return sheet
 
 
-def state_table(state: AmendmentState) -> Table:
-    table = Table(
-        title=f"amendment {state.amendment_id} of order {state.order_id}: "
-        f"{state.status} (step {state.step})",
-        title_justify="left",
+def _amounts(p: PaymentResult) -> tuple[int, ...]:
+    return (p.authorized, p.reserved, p.captured, p.refunded, p.cancelled, p.captured - p.refunded)
+
+
+def change_table(changes: Iterable[tuple[PaymentResult, PaymentResult | None]]) -> Sheet:
+    """`amend status`: per payment, the net change this amendment made (what it recorded) and,
+    when known, what the payment now holds on the order."""
+    sheet = Sheet(
+        "per payment: net change by this amendment, and what it now holds on the order",
+        [
+            Column("payment"),
+            Column("money"),
+            *(_number(a) for a in PAYMENT_AMOUNTS),
+        ],
     )
-    for column in ("step", "kind", "amount", "payment", "record", "note"):
-        table.add_column(column)
+    for change, now in changes:
+        sheet.add_row(change.payment_id, "net change", *(_signed(a) for a in _amounts(change)))
+        if now is not None:
+            sheet.add_row("", "now on order", *(str(a) for a in _amounts(now)))
+    return sheet
+
+
+def _signed(amount: int) -> str:
+    return f"{amount:+d}" if amount else "0"
+
+
+def state_table(state: AmendmentState) -> Sheet:
+    sheet = Sheet(
+        f"amendment {state.amendment_id} of order {state.order_id}: "
+        f"{state.status} (step {state.step})",
+        [
+            Column("step"),
+            Column("kind"),
+            _number("amount"),
+            _under("payment"),
+            _under("record"),
+            _under("note"),
+        ],
+    )
     for op in state.operations:
         note = ("declined " if not op.success else "") + ("reconciled" if op.reconciled else "")
-        table.add_row(op.step, op.kind, str(op.amount), op.payment_id or "", op.record_id, note)
-    return table
+        sheet.add_row(op.step, op.kind, str(op.amount), op.payment_id or "", op.record_id, note)
+    return sheet
 
 
-def amendments_table(listed: Iterable[ListedAmendment], *, all_runs: bool = False) -> Table:
+def amendments_table(listed: Iterable[ListedAmendment], *, all_runs: bool = False) -> Sheet:
     """`amend list`: one row per amendment (its latest run); with `all_runs`, a row under it
     for each run it superseded (a replay's failed run)."""
-    table = Table(title="amendments, latest run of each", title_justify="left", box=box.SIMPLE)
-    for column in ("workflow", "amendment", "status", "outstanding", "started (UTC)", "run"):
-        table.add_column(column, overflow="fold")
+    sheet = Sheet(
+        "amendments, latest run of each",
+        [
+            Column("workflow"),
+            Column("status"),
+            _number("outstanding"),
+            _under("amendment"),
+            _under("started (UTC)"),
+            _under("run"),
+        ],
+        frame=box.SIMPLE,
+    )
     for amendment in listed:
         replays = f" ({len(amendment.superseded)} earlier)" if amendment.superseded else ""
-        table.add_row(
+        sheet.add_row(
             amendment.workflow_id,
-            amendment.amendment_id or "",
             amendment.status,
             str(amendment.top_up_outstanding or ""),
+            amendment.amendment_id or "",
             f"{amendment.started_at:%Y-%m-%d %H:%M:%S}",
             amendment.run_id + replays,
         )
         if all_runs:
             for old in amendment.superseded:
-                table.add_row(
-                    "",
+                sheet.add_row(
                     "",
                     f"superseded ({old.amendment_status or old.execution_status})",
+                    "",
                     "",
                     f"{old.started_at:%Y-%m-%d %H:%M:%S}",
                     old.run_id,
                 )
-    return table
+    return sheet
 
 
-def failed_table(found: Iterable[FailedAmendment]) -> Table:
+def failed_table(found: Iterable[FailedAmendment]) -> Sheet:
     """`amend replay --failed`: each amendment it found, when and why it failed, and where."""
-    table = Table(title="failed amendments, oldest first", title_justify="left", box=box.SIMPLE)
-    for column in ("amendment", "order", "failed at (UTC)", "failure", "step", "why"):
-        table.add_column(column, overflow="fold")
+    sheet = Sheet(
+        "failed amendments, oldest first",
+        [
+            Column("amendment"),
+            Column("failure"),
+            _under("order"),
+            _under("failed at (UTC)"),
+            _under("step"),
+            _under("why"),
+        ],
+        frame=box.SIMPLE,
+    )
     for a in found:
-        table.add_row(
+        sheet.add_row(
             a.workflow_id,
+            a.failure,
             a.order_id,
             f"{a.closed_at:%Y-%m-%d %H:%M:%S}" if a.closed_at else "",
-            a.failure,
             a.step or "",
             a.reason,
         )
-    return table
+    return sheet
 
 
-def replayed_table(report: BulkReplay) -> Table:
+def replayed_table(report: BulkReplay) -> Sheet:
     """`amend replay --failed`: what happened to each amendment."""
-    table = Table(title="replay", title_justify="left", box=box.SIMPLE)
-    for column in ("amendment", "result", "run or why"):
-        table.add_column(column, overflow="fold")
+    sheet = Sheet(
+        "replay", [Column("amendment"), Column("result"), _under("run or why")], frame=box.SIMPLE
+    )
     for r in report.replayed:
         result = "replayed" + (f", {r.outcome}" if r.outcome else "")
-        table.add_row(r.workflow_id, result, r.new_run_id + (f" ({r.error})" if r.error else ""))
+        sheet.add_row(r.workflow_id, result, r.new_run_id + (f" ({r.error})" if r.error else ""))
     for s in report.skipped:
-        table.add_row(s.workflow_id, "skipped", s.why)
+        sheet.add_row(s.workflow_id, "skipped", s.why)
     for e in report.errors:
-        table.add_row(e.workflow_id, "error", e.error)
-    return table
+        sheet.add_row(e.workflow_id, "error", e.error)
+    return sheet
 
 
-def deployment_table(found: DeploymentStatus) -> Table:
+def deployment_table(found: DeploymentStatus) -> Sheet:
     """`amend deploy status`: each version, what Temporal says of it, who runs on it."""
-    table = Table(
-        title=f"worker deployment {found.deployment}", title_justify="left", box=box.SIMPLE
+    sheet = Sheet(
+        f"worker deployment {found.deployment}",
+        [
+            Column("build"),
+            Column("status"),
+            _number("amendments on it"),
+            _number("ramp"),
+            _under("drainage"),
+        ],
+        frame=box.SIMPLE,
     )
-    for column in ("build", "status", "drainage", "amendments on it", "ramp"):
-        table.add_column(column, overflow="fold")
     for v in found.versions:
         ramp = f"{v.ramp_percentage:g}%" if v.ramp_percentage else ""
-        table.add_row(v.build_id, v.status, v.drainage or "", str(v.amendments), ramp)
-    return table
+        sheet.add_row(v.build_id, v.status, str(v.amendments), ramp, v.drainage or "")
+    return sheet
 
 
-def conformance_table(results: Iterable[Any], account_id: str) -> Table:
+VERDICT_STYLE = {"holds": "green", "differs": "red", "not_run": "dim"}
+
+
+def conformance_table(results: Iterable[Any], account_id: str) -> Sheet:
     """`amend conformance`: each assumption, what was sent and came back, the verdict, and
-    what the product does if it differs."""
-    table = Table(title=f"Dintero conformance of account {account_id}", title_justify="left")
-    for column in ("probe", "verdict", "assumption", "sent", "received", "if it differs"):
-        table.add_column(column, overflow="fold")
+    what the product does if it differs; a probe not run says why."""
+    sheet = Sheet(
+        f"Dintero conformance of account {account_id}",
+        [
+            Column("probe"),
+            Column("verdict"),
+            _under("assumption"),
+            _under("sent"),
+            _under("received"),
+            _under("why not run"),
+            _under("if it differs"),
+        ],
+    )
     for result in results:
         finding = result.finding
-        style = {"holds": "green", "differs": "red"}.get(finding.verdict, "yellow")
-        table.add_row(
+        not_run = finding.verdict == "not_run"
+        sheet.add_row(
             result.probe.id,
-            f"[{style}]{finding.verdict}[/{style}]",
+            Text(finding.verdict.replace("_", " "), VERDICT_STYLE.get(finding.verdict, "yellow")),
             result.probe.assumption,
-            finding.sent,
-            finding.received,
-            "" if finding.verdict == "holds" else result.probe.if_it_differs,
+            "" if not_run else finding.sent,
+            "" if not_run else finding.received,
+            finding.received if not_run else "",
+            "" if finding.verdict in ("holds", "not_run") else result.probe.if_it_differs,
         )
-    return table
+    return sheet

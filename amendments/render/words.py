@@ -215,6 +215,51 @@ def recorded_by_payment(operations: Iterable[RecordedOperation]) -> list[Payment
     ]
 
 
+def payment_changes(
+    state: AmendmentState,
+) -> list[tuple[PaymentResult, PaymentResult | None]]:
+    """Per payment the amendment has recorded on: its net change, and what the payment now
+    holds on the order (what it held before, from the plan, with the change; None when the
+    plan predates knowing it)."""
+    before = {p.payment_id: p for p in state.plan.holdings} if state.plan is not None else {}
+    changes: list[tuple[PaymentResult, PaymentResult | None]] = []
+    for change in recorded_by_payment(state.operations):
+        now = None
+        if before:  # a payment the order did not hold before (a top-up's) held nothing
+            was = before.get(change.payment_id)
+            now = change if was is None else PaymentResult(
+                payment_id=change.payment_id,
+                authorized=was.authorized + change.authorized,
+                captured=was.captured + change.captured,
+                refunded=was.refunded + change.refunded,
+                cancelled=was.cancelled + change.cancelled,
+            )  # fmt: skip
+        changes.append((change, now))
+    return changes
+
+
+def change_line(change: PaymentResult, now: PaymentResult | None) -> str:
+    """`PID_1: net change by this amendment: refunded +9800; now on the order: holds 0
+    (captured 9800, refunded 9800), reserved 0`."""
+    moved = [
+        f"{kind} {amount:+d}"
+        for kind, amount in (
+            ("authorized", change.authorized),
+            ("captured", change.captured),
+            ("refunded", change.refunded),
+            ("released", change.cancelled),
+        )
+        if amount
+    ]
+    line = f"{change.payment_id}: net change by this amendment: {', '.join(moved) or 'none'}"
+    if now is not None:
+        line += (
+            f"; now on the order: holds {now.captured - now.refunded} (captured {now.captured}, "
+            f"refunded {now.refunded}), reserved {now.reserved}"
+        )
+    return line
+
+
 def current_details(state: AmendmentState) -> str:
     """The UI's current details: a short Markdown step ledger of the amendment as it stands."""
     plan = state.plan
@@ -228,14 +273,10 @@ def current_details(state: AmendmentState) -> str:
         f"`{op.record_id[:8]}`{' (found, not rewritten)' if op.reconciled else ''}"
         for op in state.operations
     ]
-    by_payment = recorded_by_payment(state.operations)
-    if by_payment:
-        rows += ["", "Recorded per payment:"]
-        rows += [
-            f"- {p.payment_id}: authorized {p.authorized}, captured {p.captured}, "
-            f"refunded {p.refunded}, released {p.cancelled}, reserved {p.reserved}"
-            for p in by_payment
-        ]
+    changes = payment_changes(state)
+    if changes:
+        rows += ["", "Per payment:"]
+        rows += [f"- {change_line(change, now)}" for change, now in changes]
     if plan is not None and plan.top_up_amount:
         rows += ["", f"Top-up outstanding: **{state.top_up_outstanding} {plan.currency}**"]
     if state.payment_link is not None:

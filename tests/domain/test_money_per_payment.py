@@ -31,12 +31,25 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from amendments.domain.errors import AmendmentRejected
 from amendments.domain.ledger import check_ledger
-from amendments.domain.models import AmendOrderInput, Plan
+from amendments.domain.models import (
+    AmendmentState,
+    AmendOrderInput,
+    PaymentResult,
+    Plan,
+    RecordedOperation,
+)
 from amendments.domain.planner import plan_amendment
 from amendments.domain.revert import plan_revert
 from amendments.domain.top_up import TopUpCollector
+from amendments.render.words import payment_changes
 from tests.support.money import held_per_line, per_payment, reserved_per_line
 from tests.support.store import Ledger
+
+
+def _kinds(p: PaymentResult) -> dict[str, int]:
+    return {"authorization": p.authorized, "capture": p.captured, "refund": p.refunded,
+            "cancellation": p.cancelled}  # fmt: skip
+
 
 TENDER = ["PID_A", "PID_B", "PID_C"]  # the order's own payments, oldest first
 STATES = ["captured", "reserved", "partly"]  # how much of a line's money was captured
@@ -220,8 +233,27 @@ class OrderLife(RuleBasedStateMachine):
             event("refused: a part below one minor unit")
             return
         event(f"branch {plan.branch}")
+        store, order_id = self.ledger.store, self.ledger.order_id
+        before = per_payment(store, order_id)
+        assert {p.payment_id: _kinds(p) for p in plan.holdings} == before
         self.ledger.draft(plan.lines, plan.multiple_authorizations)
         self.ledger.write(plan.amendment_id, list(plan.operations))
+        # `amend status` and the UI: each payment's net change, and what it now holds.
+        recorded = AmendmentState(
+            order_id=order_id, amendment_id=plan.amendment_id, status="Applying", step="s",
+            plan=plan,
+            operations=tuple(
+                RecordedOperation(step=op.step, kind=op.kind, record_id=op.step, amount=op.amount,
+                                  payment_id=op.payment_id, success=op.success)
+                for op in plan.operations
+            ),
+        )  # fmt: skip
+        after = per_payment(store, order_id)
+        for change, now in payment_changes(recorded):
+            assert now is not None
+            assert _kinds(now) == after[now.payment_id]
+            was = before.get(change.payment_id, dict.fromkeys(after[now.payment_id], 0))
+            assert _kinds(change) == {k: after[now.payment_id][k] - was[k] for k in was}
         self._apply_to_model(plan)
         if plan.top_up_amount:
             self._top_up(plan, data)
