@@ -12,8 +12,9 @@ ensure_venv() {
 }
 
 # Debian packages the tests drive for real, installed as root when missing (one apt-get update):
-# chromium for the browser test (Playwright's own browser download cannot work offline), and
-# prometheus (the server and promtool) for the metrics test.
+# chromium for the browser tests (Playwright's own browser download cannot work offline),
+# prometheus (the server and promtool) for the metrics test, and npm, which fetches mermaid from
+# its registry for the docs' diagrams test (the site loads it from a CDN the tests cannot reach).
 ensure_test_packages() {
   local missing=()
   if [ ! -x /usr/bin/chromium ] && [ "${SKIP_CHROMIUM_INSTALL:-}" != 1 ]; then
@@ -21,6 +22,9 @@ ensure_test_packages() {
   fi
   if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
     missing+=(prometheus)
+  fi
+  if ! command -v npm >/dev/null; then
+    missing+=(npm)
   fi
   if [ ${#missing[@]} -eq 0 ]; then
     return

@@ -1,17 +1,24 @@
 """The README and the documentation site: a short README with the two commands, every page it
 points at in the site's navigation, every `amend` command shown a real one, every setting named
-one the code reads. (`scripts/test` builds the site with `mkdocs build --strict`: no broken
-link or anchor, no page left out of the navigation.)"""
+one the code reads, the pictures each page promises, each drawn by mermaid in a browser.
+(`scripts/test` builds the site with `mkdocs build --strict`: no broken link or anchor, no page
+left out of the navigation.)"""
 
 from __future__ import annotations
 
 import re
 import subprocess
+from typing import get_args
 
+import pytest
 import yaml
 
 from amendments.config import Settings
+from amendments.domain import ids
+from amendments.domain.models import REFUND_PRODUCT_ID, RELEASE_PRODUCT_ID, AmendmentStatus
+from amendments.domain.order import RecordKind
 from tests.support.cli import AMEND
+from tests.support.mermaid import mermaid_script
 from tests.support.paths import ROOT
 
 PAGES = sorted((ROOT / "docs").glob("*.md"))
@@ -83,3 +90,58 @@ def test_every_setting_in_the_configuration_table_is_read() -> None:
     fields = {name.upper() for name in Settings.model_fields}
     assert named - fields - temporal_own == set()
     assert {"ENCRYPTION_KEYS", "TEMPORAL_PROFILE", "DINTERO_ACCOUNT_ID"} <= named
+
+
+def diagrams(page: str) -> list[str]:
+    return re.findall(r"```mermaid\n(.*?)```", (ROOT / "docs" / page).read_text(), re.DOTALL)
+
+
+def test_the_pages_people_would_rather_look_at_have_their_pictures() -> None:
+    """The amendment's states and the money in each branch (concepts), the replay and the
+    release procedures (operating), the rooms (architecture), drawn with the code's names."""
+    states = [d for d in diagrams("concepts.md") if d.startswith("stateDiagram")]
+    assert len(states) == 1
+    for status in get_args(AmendmentStatus):
+        assert re.search(rf"\b{status}\b", states[0]), status
+    assert {ids.OUTCOME, ids.REVERT} <= set(re.findall(r"[\w-]+", states[0]))
+    money = [d for d in diagrams("concepts.md") if d.startswith("flowchart")]
+    assert len(money) == 4  # even and refund, release, top-up, revert
+    drawn = "\n".join(money)
+    for name in (REFUND_PRODUCT_ID, RELEASE_PRODUCT_ID, *get_args(RecordKind)):
+        assert name in drawn, name
+    replay, release = diagrams("operating.md")
+    assert "amend replay --failed --dry-run" in replay
+    for command in ("check", "promote", "status", "rollback"):
+        assert f"amend deploy {command}" in release
+    assert len(diagrams("architecture.md")) == 1
+
+
+@pytest.mark.timeout(300)
+async def test_every_diagram_draws_in_a_browser() -> None:
+    """Each mermaid block of every page, drawn by mermaid in chromium as the site draws it: a
+    syntax error fails here, where `mkdocs build --strict` cannot see it."""
+    from playwright.async_api import async_playwright
+
+    blocks = [(page.name, block) for page in PAGES for block in diagrams(page.name)]
+    assert len(blocks) >= 8
+    script = mermaid_script()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--headless=new", "--no-sandbox", "--disable-gpu"],
+        )
+        page = await browser.new_page()
+        await page.set_content("<html><body></body></html>")
+        await page.add_script_tag(path=str(script))
+        await page.evaluate("mermaid.initialize({startOnLoad: false})")
+        for n, (name, block) in enumerate(blocks):
+            drawn = await page.evaluate(
+                """async ([id, text]) => {
+                    try { return (await mermaid.render(id, text)).svg; }
+                    catch (e) { return "error: " + (e.message || String(e)); }
+                }""",
+                [f"diagram{n}", block],
+            )
+            assert drawn.startswith("<svg"), f"{name}: {drawn[:500]}"
+            assert "Syntax error" not in drawn, name
+        await browser.close()
