@@ -5,6 +5,7 @@ to the Temporal floor measured in the same run, beside a plain httpx script.
     python -m bench --mode waiting --waiting 10000
     python -m bench --mode fairness --burst 1000 --trickle 20
     python -m bench --json                # one JSON document
+    python -m bench --plots docs/images/bench   # and a PNG per figure group (bench/plots.py)
 
 Nothing here is a test: no figure is asserted, the numbers are printed for a person to read.
 """
@@ -29,6 +30,7 @@ from bench.fairness import fairness
 from bench.infra import (
     Infra,
 )
+from bench.plots import write_plots
 from bench.report import machine, report
 from bench.throughput import throughput
 from bench.waiting import against_throughput, waiting
@@ -78,6 +80,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench") -> None:
     parser.add_argument("--every", type=float, default=1.5, help="seconds between the trickle's")
     parser.add_argument("--logs", default="artifacts/bench", help="where the processes log")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--plots", metavar="DIR", help="write a PNG per figure group there (bench/plots.py)"
+    )
     args = parser.parse_args(argv)
     args.command = " ".join([prog, *(sys.argv[1:] if argv is None else argv)])
     console = Console(stderr=args.json)
@@ -93,6 +98,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m bench") -> None:
     except (asyncio.CancelledError, KeyboardInterrupt):
         console.print("stopped; the processes it started are stopped too")
         exit_now(130)
+    if args.plots:
+        for path in write_plots(result, Path(args.plots)):
+            console.print(f"plot: {path}", highlight=False, soft_wrap=True)
     if args.json:
         document = {
             **result,

@@ -52,6 +52,9 @@ class BranchFigures(Figures):
     latency_ms: Latency
     runs: tuple[AtConcurrency, ...]
     minimum_calls: int
+    # Every single amendment's latency in ms (product, naive, floor, plain): the plots' raw
+    # data; the JSON keeps the percentiles only.
+    latency_samples_ms: dict[str, tuple[float, ...]] = {}
 
     def as_json(self) -> dict[str, Any]:
         rows: dict[str, Any] = {

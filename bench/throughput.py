@@ -158,6 +158,12 @@ async def throughput(
                 latency_ms=latency,
                 runs=tuple(runs),
                 minimum_calls=minimum,
+                latency_samples_ms={
+                    "product": tuple(product_ms),
+                    "naive": tuple(naive_ms),
+                    "floor": tuple(floor_ms),
+                    "plain": tuple(plain_ms),
+                },
             )
     finally:
         await dintero.aclose()

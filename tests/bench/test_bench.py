@@ -23,6 +23,7 @@ from temporalio.api.history.v1 import HistoryEvent
 
 from bench.actions import actions, dollars_per_thousand, load
 from bench.figures import AtConcurrency, BranchFigures, History, Latency, Throughput, Trio
+from bench.infra import Infra
 from bench.report import report
 from tests.support.paths import ROOT
 
@@ -33,11 +34,14 @@ def test_bench_reports_every_figure(tmp_path: Path) -> None:
     result = run_module(
         "bench",
         *("--mode", "all", "--amendments", "6", "--concurrency", "3", "--latency-runs", "3"),
-        *("--waiting", "5", "--logs", str(tmp_path), "--json"),
+        *("--waiting", "5", "--logs", str(tmp_path), "--json", "--plots", str(tmp_path / "plots")),
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
+    for name in ("latency", "throughput", "cpu", "waiting"):
+        assert_png(tmp_path / "plots" / f"{name}.png")
+        assert f"plot: {tmp_path / 'plots' / name}.png" in result.stderr
     assert report["machine"]["cores"] >= 1
     assert report["command"].startswith("python -m bench --mode all")
     # stderr is not a terminal: one timestamped line per step
@@ -125,6 +129,41 @@ def test_sigterm_stops_the_benchmark_and_every_process_it_started(tmp_path: Path
     assert "stopped" in output
     assert "never awaited" not in output  # seeding jobs still at the gate were closed
     assert alive == []  # read before the `finally` clean-up could stop them
+
+
+@pytest.mark.temporal  # two stacks of its own: fair task queues on, then off
+@pytest.mark.xdist_group("local-stack")
+def test_the_fairness_mode_reports_the_trickle_beside_the_burst(tmp_path: Path) -> None:
+    plots = tmp_path / "plots"
+    result = run_module(
+        "bench",
+        *("--mode", "fairness", "--burst", "8", "--trickle", "3", "--every", "0.3"),
+        *("--logs", str(tmp_path), "--json", "--plots", str(plots)),
+        timeout=400,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    fair = json.loads(result.stdout)["fairness"]
+    assert (fair["burst"], fair["trickle"], fair["every_seconds"]) == (8, 3, 0.3)
+    for setting in ("on", "off"):
+        row = fair[setting]
+        assert len(row["trickle_alone_ms"]) == len(row["trickle_during_burst_ms"]) == 3
+        # Of three, the nearest rank's p95 is the slowest.
+        assert row["trickle_during_burst"]["p95_ms"] == max(row["trickle_during_burst_ms"])
+        assert row["p95_during_to_alone"] == pytest.approx(
+            row["trickle_during_burst"]["p95_ms"] / row["trickle_alone"]["p95_ms"]
+        )
+        assert row["burst_per_second"] == pytest.approx(8 / row["burst_seconds"])
+    assert_png(plots / "fairness.png")
+    assert not (plots / "latency.png").exists()  # only the groups the run measured
+    table = io.StringIO()
+    report(Console(file=table, width=200), json.loads(result.stdout))
+    assert "one account's burst of 8 beside another's trickle of 3" in table.getvalue()
+
+
+def assert_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n"), path
+    assert len(data) > 10_000, (path, len(data))  # axes, labels and data, not an empty canvas
 
 
 def _read(path: Path) -> str:
@@ -263,3 +302,12 @@ def test_retries_and_local_activities_count_as_cloud_counts_them() -> None:
         markers.append(marker)
     counted = actions([started, *markers])
     assert (counted["retries"], counted["local activities"]) == (2, 2)
+
+
+def test_a_relative_logs_directory_serves_every_process() -> None:
+    """`--logs artifacts/bench` (the default, relative): each process runs in that directory,
+    so the accounts file the worker is given must not be relative to it (it was: the fairness
+    mode's worker exited on a missing accounts file)."""
+    infra = Infra(Path("artifacts/bench/on"), accounts=("T22222222",))
+    assert infra.accounts_file.is_absolute()
+    assert infra.environment()["DINTERO_ACCOUNTS_FILE"] == str(infra.accounts_file)
