@@ -37,6 +37,24 @@ def validate_account_id(account_id: str) -> str:
     return account_id
 
 
+class _Relay:
+    """Another auth flow run inside this one: each request it yields is sent, and the answer
+    (set on `answer` by the caller, `relay.answer = yield step`) goes back into it."""
+
+    def __init__(self, flow: AsyncGenerator[httpx.Request, httpx.Response]) -> None:
+        self.flow = flow
+        self.answer: httpx.Response | None = None
+
+    def __aiter__(self) -> _Relay:
+        return self
+
+    async def __anext__(self) -> httpx.Request:
+        answer, self.answer = self.answer, None
+        if answer is None:
+            return await anext(self.flow)
+        return await self.flow.asend(answer)
+
+
 @dataclass(frozen=True)
 class _Token:
     value: str
@@ -78,32 +96,39 @@ class _CachedTokenAuth(httpx.Auth):
         self.tokens_fetched += 1
         return token.access_token
 
+    async def _ensure(
+        self, request: httpx.Request, refused: str | None = None
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """The requests that fetch a token when none is fresh (or the fresh one is `refused`),
+        one fetch at a time under the lock; it ends with a fresh token kept."""
+        if (token := self._fresh()) is not None and token != refused:
+            return
+        async with self._lock:
+            if (token := self._fresh()) is not None and token != refused:
+                return  # fetched meanwhile by a concurrent request
+            self._token = None
+            relay = _Relay(self._fetch(request))
+            async for step in relay:
+                relay.answer = yield step
+
+    def _kept(self) -> str:
+        assert self._token is not None
+        return self._token.value
+
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        sent: str | None = None  # a token the API refused (401): fetched again, once
+        refused: str | None = None  # a token the API refused (401): fetched again, once
         for _ in range(2):
-            token = self._fresh()
-            if token is None or token == sent:
-                async with self._lock:
-                    token = self._fresh()
-                    if token is None or token == sent:
-                        self._token = None
-                        fetching = self._fetch(request)
-                        step = await anext(fetching)
-                        while True:
-                            answer = yield step
-                            try:
-                                step = await fetching.asend(answer)
-                            except StopAsyncIteration:
-                                break
-                        assert self._token is not None
-                        token = self._token.value
+            relay = _Relay(self._ensure(request, refused))
+            async for step in relay:
+                relay.answer = yield step
+            token = self._kept()
             request.headers["Authorization"] = f"Bearer {token}"
             response = yield request
             if response.status_code != 401:
                 return
-            sent = token
+            refused = token
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         raise RuntimeError(f"{type(self).__name__} is for httpx.AsyncClient only")
@@ -216,21 +241,10 @@ class PartnerTokenAuth(_CachedTokenAuth):
     async def _fetch(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         partner = self.partner
         for attempt in (1, 2):
-            partner_token = partner._fresh()
-            if partner_token is None:
-                async with partner._lock:
-                    partner_token = partner._fresh()
-                    if partner_token is None:
-                        fetching = partner._fetch(request)
-                        step = await anext(fetching)
-                        while True:
-                            answer = yield step
-                            try:
-                                step = await fetching.asend(answer)
-                            except StopAsyncIteration:
-                                break
-                        assert partner._token is not None
-                        partner_token = partner._token.value
+            relay = _Relay(partner._ensure(request))
+            async for step in relay:
+                relay.answer = yield step
+            partner_token = partner._kept()
             started = time.perf_counter()
             exchanged = yield self.exchange_request(partner_token)
             await exchanged.aread()

@@ -376,6 +376,22 @@ class PaymentResult(Model):
         """Authorized, and neither captured nor cancelled."""
         return self.authorized - self.captured - self.cancelled
 
+    @property
+    def held(self) -> int:
+        """What the payment has paid and still holds: captured minus refunded."""
+        return self.captured - self.refunded
+
+    def plus(self, other: PaymentResult) -> PaymentResult:
+        """This payment's money with `other`'s added (a change to it)."""
+        return self.model_copy(
+            update={
+                "authorized": self.authorized + other.authorized,
+                "captured": self.captured + other.captured,
+                "refunded": self.refunded + other.refunded,
+                "cancelled": self.cancelled + other.cancelled,
+            }
+        )
+
 
 class LineResult(Model):
     line_id: int

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from amendments.domain import ids, money
 from amendments.domain.errors import AmendmentPartlyApplied, AmendmentRejected
-from amendments.domain.ledger import ledger_problems, result_of
+from amendments.domain.ledger import ledger_problems, payment_results, result_of
 from amendments.domain.lines import new_line, order_lines, reversal_line, settling_lines
 from amendments.domain.models import (
     REFUND_PRODUCT_ID,
@@ -46,7 +46,6 @@ from amendments.domain.models import (
     AlreadyApplied,
     AmendOrderInput,
     PaymentAllocation,
-    PaymentResult,
     PaymentsMode,
     Placement,
     PlaceOrderInput,
@@ -200,9 +199,7 @@ def plan_amendment(
         release_amount=release_amount,
         top_up_captured=_captures_top_ups(holdings),
         payments=payments,
-        holdings=tuple(
-            PaymentResult(payment_id=payment, **m.model_dump()) for payment, m in holdings.items()
-        ),
+        holdings=payment_results(holdings),
     )
 
 

@@ -159,7 +159,7 @@ def payments_table(payments: Iterable[PaymentResult], title: str = "per-payment 
 
 
 def _amounts(p: PaymentResult) -> tuple[int, ...]:
-    return (p.authorized, p.reserved, p.captured, p.refunded, p.cancelled, p.captured - p.refunded)
+    return (p.authorized, p.reserved, p.captured, p.refunded, p.cancelled, p.held)
 
 
 def change_table(changes: Iterable[tuple[PaymentResult, PaymentResult | None]]) -> Sheet:

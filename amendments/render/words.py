@@ -227,13 +227,7 @@ def payment_changes(
         now = None
         if before:  # a payment the order did not hold before (a top-up's) held nothing
             was = before.get(change.payment_id)
-            now = change if was is None else PaymentResult(
-                payment_id=change.payment_id,
-                authorized=was.authorized + change.authorized,
-                captured=was.captured + change.captured,
-                refunded=was.refunded + change.refunded,
-                cancelled=was.cancelled + change.cancelled,
-            )  # fmt: skip
+            now = change if was is None else was.plus(change)
         changes.append((change, now))
     return changes
 
@@ -254,7 +248,7 @@ def change_line(change: PaymentResult, now: PaymentResult | None) -> str:
     line = f"{change.payment_id}: net change by this amendment: {', '.join(moved) or 'none'}"
     if now is not None:
         line += (
-            f"; now on the order: holds {now.captured - now.refunded} (captured {now.captured}, "
+            f"; now on the order: holds {now.held} (captured {now.captured}, "
             f"refunded {now.refunded}), reserved {now.reserved}"
         )
     return line
